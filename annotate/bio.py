@@ -1,0 +1,110 @@
+"""Character spans <-> token BIO tags, in one place.
+
+Tags are a derived view: tokens are cut at every span boundary (so a span that leaves a clitic outside
+splits `والبيشمركة` into `و|البيشمركة`), spans are spread over layers so nested and overlapping spans all
+survive (layer 0 holds the outermost), and `spans_from_bio_layers` inverts `to_bio_layers` exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from .tokenize import Token, tokenize
+
+TypedSpan = tuple[int, int, str]  # (start, end, type), character offsets
+
+
+class AlignmentError(ValueError):
+    """A span boundary that does not fall on a token boundary."""
+
+
+def span_boundaries(spans: Iterable[tuple[int, int]]) -> set[int]:
+    out: set[int] = set()
+    for s, e in spans:
+        out.add(s)
+        out.add(e)
+    return out
+
+
+def aligned_tokens(text: str, spans: Iterable[tuple[int, int]]) -> list[Token]:
+    """Tokens of `text` cut at every span boundary, so every span covers whole tokens."""
+    return tokenize(text, span_boundaries(spans))
+
+
+def assign_layers(spans: Sequence[TypedSpan]) -> list[int]:
+    """Layer index per span: greedy by (start, longest first), each layer free of overlaps."""
+    order = sorted(range(len(spans)), key=lambda i: (spans[i][0], -spans[i][1], spans[i][2]))
+    layer_ends: list[int] = []
+    layers = [0] * len(spans)
+    for i in order:
+        start, end, _ = spans[i]
+        for layer, last_end in enumerate(layer_ends):
+            if last_end <= start:
+                layer_ends[layer] = end
+                layers[i] = layer
+                break
+        else:
+            layers[i] = len(layer_ends)
+            layer_ends.append(end)
+    return layers
+
+
+def token_index(tokens: Sequence[Token], spans: Iterable[tuple[int, int]],
+                what: str = "span") -> list[tuple[int, int]]:
+    """Map character spans to (first token, last token + 1); every boundary must be a token boundary."""
+    starts = {t.start: i for i, t in enumerate(tokens)}
+    ends = {t.end: i + 1 for i, t in enumerate(tokens)}
+    out = []
+    for s, e in spans:
+        if s not in starts or e not in ends:
+            raise AlignmentError(f"{what} [{s}, {e}) does not fall on token boundaries")
+        out.append((starts[s], ends[e]))
+    return out
+
+
+def to_bio_layers(tokens: Sequence[Token], spans: Sequence[TypedSpan], min_layers: int = 1) -> list[list[str]]:
+    """IOB2 tag layers for `spans` over `tokens` (layer 0 = outermost spans)."""
+    layers_of = assign_layers(spans)
+    n_layers = max([min_layers, *(x + 1 for x in layers_of)])
+    tags = [["O"] * len(tokens) for _ in range(n_layers)]
+    for (ts, te), (_, _, label), layer in zip(token_index(tokens, [(s, e) for s, e, _ in spans]), spans, layers_of):
+        row = tags[layer]
+        row[ts] = f"B-{label}"
+        for k in range(ts + 1, te):
+            row[k] = f"I-{label}"
+    return tags
+
+
+def spans_from_bio(tokens: Sequence[Token], tags: Sequence[str]) -> list[TypedSpan]:
+    """Character spans from one IOB2 layer (strict: an I- without a matching B-/I- before it starts nothing)."""
+    out: list[TypedSpan] = []
+    cur_start = cur_type = None
+    cur_end = 0
+    for tok, tag in zip(tokens, tags):
+        prefix, label = (tag[0], tag[2:]) if tag != "O" else ("O", None)
+        if prefix == "I" and cur_type == label:
+            cur_end = tok.end
+            continue
+        if cur_type is not None:
+            out.append((cur_start, cur_end, cur_type))
+            cur_type = None
+        if prefix == "B":
+            cur_start, cur_end, cur_type = tok.start, tok.end, label
+    if cur_type is not None:
+        out.append((cur_start, cur_end, cur_type))
+    return out
+
+
+def spans_from_bio_layers(tokens: Sequence[Token], layers: Sequence[Sequence[str]]) -> list[TypedSpan]:
+    out: list[TypedSpan] = []
+    for tags in layers:
+        out.extend(spans_from_bio(tokens, tags))
+    return sorted(out)
+
+
+def bio_labels(types: Iterable[str]) -> list[str]:
+    """ClassLabel names for IOB2 over `types`: O first, then B-/I- per type in schema order."""
+    names = ["O"]
+    for t in types:
+        names += [f"B-{t}", f"I-{t}"]
+    return names

@@ -1,0 +1,241 @@
+"""Raw articles (.txt files, folders, JSONL) -> Documents.
+
+Only `\\r\\n`/`\\r` -> `\\n` and a leading BOM are normalised; site boilerplate lines are dropped by a rule list
+that is data (`schemas/boilerplate.yaml`) and every dropped line is recorded in the document's metadata.
+Bad inputs are not fatal: each becomes a `Rejected` record with its reason, so a run accounts for every input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .model import Document, Provenance
+
+DEFAULT_BOILERPLATE = Path(__file__).resolve().parent.parent / "schemas" / "boilerplate.yaml"
+
+_MONTHS = {
+    "يناير": 1, "كانون الثاني": 1, "فبراير": 2, "شباط": 2, "مارس": 3, "آذار": 3, "أبريل": 4, "ابريل": 4,
+    "نيسان": 4, "مايو": 5, "أيار": 5, "يونيو": 6, "حزيران": 6, "يوليو": 7, "تموز": 7, "أغسطس": 8,
+    "اغسطس": 8, "آب": 8, "سبتمبر": 9, "أيلول": 9, "أكتوبر": 10, "اكتوبر": 10, "تشرين الأول": 10,
+    "نوفمبر": 11, "تشرين الثاني": 11, "ديسمبر": 12, "كانون الأول": 12,
+}
+_DATE_AR = re.compile(r"(?<!\d)(\d{1,2})\s+(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\s+(\d{4})")
+_DATE_ISO = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+
+
+@dataclass(frozen=True)
+class BoilerplateRule:
+    name: str
+    pattern: re.Pattern
+    drop_following: int = 0
+
+
+@dataclass(frozen=True)
+class BoilerplateRules:
+    rules: tuple[BoilerplateRule, ...]
+    drop_consecutive_duplicates: bool = True
+
+
+@dataclass
+class Rejected:
+    """An input that did not become a document, with the reason."""
+    source: str
+    reason: str
+    record: dict | None = None
+
+    def to_json(self) -> dict:
+        out = {"source": self.source, "reason": self.reason}
+        if self.record is not None:
+            out["record"] = self.record
+        return out
+
+
+@dataclass
+class IngestResult:
+    documents: list[Document] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    inputs: int = 0
+
+    @property
+    def dropped_lines(self) -> int:
+        return sum(len(d.metadata.get("boilerplate_dropped", [])) for d in self.documents)
+
+
+def load_boilerplate_rules(path: str | Path | None = None) -> BoilerplateRules:
+    path = Path(path) if path else DEFAULT_BOILERPLATE
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    rules = []
+    for i, spec in enumerate(data.get("rules") or []):
+        try:
+            pattern = re.compile(rf"^(?:{spec['pattern']})$", re.IGNORECASE)
+        except (KeyError, re.error) as exc:
+            raise ValueError(f"{path}: rules[{i}] ({spec.get('name', '?')}): bad pattern: {exc}") from exc
+        rules.append(BoilerplateRule(str(spec.get("name", f"rule{i}")), pattern, int(spec.get("drop_following", 0))))
+    return BoilerplateRules(tuple(rules), bool(data.get("drop_consecutive_duplicates", True)))
+
+
+def normalise_newlines(raw: str) -> str:
+    """The only changes ever made to article text: a leading BOM and CR/CRLF line ends."""
+    if raw.startswith("\ufeff"):
+        raw = raw[1:]
+    return raw.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def strip_boilerplate(text: str, rules: BoilerplateRules) -> tuple[str, list[dict]]:
+    """Drop whole boilerplate lines; return the cleaned text and what was dropped (1-based line numbers)."""
+    lines = text.split("\n")
+    keep: list[str] = []
+    dropped: list[dict] = []
+    follow_left, follow_rule = 0, ""
+    last_kept_content = None
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        reason = None
+        if stripped and follow_left:
+            reason = f"{follow_rule} (following line)"
+            follow_left -= 1
+        elif stripped:
+            for rule in rules.rules:
+                if rule.pattern.match(stripped):
+                    reason = rule.name
+                    follow_left, follow_rule = rule.drop_following, rule.name
+                    break
+            if reason is None and rules.drop_consecutive_duplicates and stripped == last_kept_content:
+                reason = "repeated line"
+        if reason:
+            dropped.append({"line": number, "rule": reason, "text": line})
+            continue
+        keep.append(line)
+        if stripped:
+            last_kept_content = stripped
+    cleaned = "\n".join(keep)
+    # Dropping lines can leave the article starting with blank lines; those carry nothing.
+    return cleaned.lstrip("\n"), dropped
+
+
+def document_id(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def find_headline(text: str) -> str:
+    for line in text.split("\n"):
+        if len(line.split()) >= 3:
+            return line.strip()
+    return ""
+
+
+def find_date(text: str) -> str:
+    m = _DATE_AR.search(text)
+    if m:
+        day, month, year = int(m.group(1)), _MONTHS[m.group(2)], int(m.group(3))
+        if 1 <= day <= 31:
+            return f"{year:04d}-{month:02d}-{day:02d}"
+    m = _DATE_ISO.search(text)
+    return m.group(0) if m else ""
+
+
+def make_document(raw_text: str, source: str, rules: BoilerplateRules | None,
+                  metadata: dict | None = None, doc_id: str | None = None) -> Document:
+    text = normalise_newlines(raw_text)
+    dropped: list[dict] = []
+    if rules is not None:
+        text, dropped = strip_boilerplate(text, rules)
+    if not text.strip():
+        raise ValueError("empty after cleaning" if dropped else "empty")
+    meta = dict(metadata or {})
+    meta.setdefault("headline", find_headline(text))
+    meta.setdefault("date", find_date(text))
+    meta["source"] = source
+    meta["boilerplate_dropped"] = dropped
+    return Document(id=doc_id or document_id(text), text=text, metadata=meta,
+                    provenance=Provenance(source=source, source_sha256=hashlib.sha256(raw_text.encode()).hexdigest()))
+
+
+def _decode(path: Path) -> str:
+    data = path.read_bytes()
+    if b"\x00" in data[:8192]:
+        raise ValueError("binary file (contains NUL bytes)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 (byte {exc.start}: {data[exc.start:exc.start + 1]!r})") from exc
+
+
+def expand_inputs(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named directly, plus the .txt/.jsonl files of named folders (sorted, recursively)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in (".txt", ".jsonl"))
+        else:
+            out.append(p)
+    return out
+
+
+def ingest(paths: Iterable[str | Path], rules: BoilerplateRules | None = None,
+           strip: bool = True) -> IngestResult:
+    """Read every input; documents keep input order, duplicates (same cleaned text) are rejected, not merged."""
+    if strip and rules is None:
+        rules = load_boilerplate_rules()
+    active_rules = rules if strip else None
+    result = IngestResult()
+    seen: dict[str, str] = {}
+
+    def accept(doc: Document, source: str, record: dict | None) -> None:
+        if doc.id in seen:
+            result.rejected.append(Rejected(source, f"duplicate of {seen[doc.id]} (same text, id {doc.id})", record))
+            return
+        seen[doc.id] = source
+        result.documents.append(doc)
+
+    for path in expand_inputs(paths):
+        if not path.exists():
+            result.inputs += 1
+            result.rejected.append(Rejected(str(path), "no such file"))
+            continue
+        if path.suffix == ".jsonl":
+            try:
+                content = _decode(path)
+            except ValueError as exc:
+                result.inputs += 1
+                result.rejected.append(Rejected(str(path), str(exc)))
+                continue
+            for lineno, line in enumerate(content.splitlines(), 1):
+                if not line.strip():
+                    continue
+                result.inputs += 1
+                source = f"{path}:{lineno}"
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    result.rejected.append(Rejected(source, f"not valid JSON: {exc.msg} at column {exc.colno}",
+                                                    {"line": line}))
+                    continue
+                if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+                    result.rejected.append(Rejected(source, "field 'text' is missing or not a string",
+                                                    record if isinstance(record, dict) else {"value": record}))
+                    continue
+                meta = {k: v for k, v in record.items() if k not in ("text", "id")}
+                try:
+                    doc = make_document(record["text"], source, active_rules, meta,
+                                        str(record["id"]) if record.get("id") is not None else None)
+                except ValueError as exc:
+                    result.rejected.append(Rejected(source, str(exc), record))
+                    continue
+                accept(doc, source, record)
+        else:
+            result.inputs += 1
+            try:
+                doc = make_document(_decode(path), str(path), active_rules, {"file": path.name})
+            except (ValueError, OSError) as exc:
+                result.rejected.append(Rejected(str(path), str(exc)))
+                continue
+            accept(doc, str(path), None)
+    return result

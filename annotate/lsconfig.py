@@ -1,0 +1,122 @@
+"""Schema -> Label Studio labeling config (XML) and annotator instructions (HTML).
+
+The control names here are the contract between tasks, exports and the config: entity spans live in the
+`entity` Labels control, triggers in `trigger`, roles are `Relations` from a trigger region to an entity
+region, and each schema attribute is a per-region `Choices` control named after the attribute.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from xml.sax.saxutils import quoteattr
+
+from .schema import Schema
+
+TEXT = "text"
+ENTITY = "entity"
+TRIGGER = "trigger"
+RESERVED = {TEXT, ENTITY, TRIGGER}
+
+
+def labeling_config(schema: Schema) -> str:
+    """One Label Studio XML config: RTL text, symbol granularity, entity + trigger labels, roles, attributes."""
+    for name in schema.attributes:
+        if name in RESERVED:
+            raise ValueError(f"schema attribute '{name}' clashes with a reserved control name {sorted(RESERVED)}")
+    out = ['<View>']
+    out.append(f'  <Header value={quoteattr(f"{schema.name} v{schema.version}: entities and events")} size="4"/>')
+    out.append(f'  <Labels name="{ENTITY}" toName="{TEXT}" showInline="true">')
+    for e in schema.entity_types.values():
+        out.append(f'    <Label value={quoteattr(e.name)}{_colour(e.color)}{_hint(e.description)}/>')
+    out.append('  </Labels>')
+    out.append(f'  <Labels name="{TRIGGER}" toName="{TEXT}" showInline="true">')
+    for v in schema.event_types.values():
+        out.append(f'    <Label value={quoteattr(v.name)} background="#ff0000"{_hint(v.description)}/>')
+    out.append('  </Labels>')
+    # Why a wrapping View: the Text tag has no direction attribute; CSS direction on its container makes the
+    # browser lay Arabic out right-to-left while offsets stay logical code points.
+    out.append('  <View style="direction: rtl; text-align: right; font-size: 1.15em; line-height: 1.9">')
+    out.append(f'    <Text name="{TEXT}" value="$text" granularity="symbol"/>')
+    out.append('  </View>')
+    roles = schema.role_names
+    if roles:
+        out.append('  <Relations>')
+        for role in roles:
+            out.append(f'    <Relation value={quoteattr(role)}/>')
+        out.append('  </Relations>')
+    for attr in schema.attributes.values():
+        out.append(f'  <View visibleWhen="region-selected" whenTagName="{TRIGGER}">')
+        out.append(f'    <Header value={quoteattr(attr.name + ": " + attr.description)} size="6"/>')
+        out.append(f'    <Choices name={quoteattr(attr.name)} toName="{TEXT}" perRegion="true" choice="single" '
+                   'showInline="true">')
+        for value in attr.values:
+            out.append(f'      <Choice value={quoteattr(value)}/>')
+        out.append('    </Choices>')
+        out.append('  </View>')
+    out.append('</View>')
+    return "\n".join(out) + "\n"
+
+
+def _colour(colour: str) -> str:
+    return f" background={quoteattr(colour)}" if colour else ""
+
+
+def _hint(text: str) -> str:
+    return f" hint={quoteattr(text)}" if text else ""
+
+
+def instructions_html(schema: Schema) -> str:
+    """Guidelines (a small Markdown subset) plus the role table, as HTML for the project's instructions."""
+    parts = [_markdown_to_html(schema.guidelines)] if schema.guidelines else []
+    parts.append("<h2>Event types and roles</h2><ul>")
+    for v in schema.event_types.values():
+        roles = "; ".join(f"<b>{html.escape(r)}</b> ← {', '.join(map(html.escape, t))}" for r, t in v.roles.items())
+        trig = f" (e.g. {html.escape('، '.join(v.triggers[:4]))})" if v.triggers else ""
+        parts.append(f"<li><b>{html.escape(v.name)}</b>{trig}: {html.escape(v.description)}<br>{roles}</li>")
+    parts.append("</ul>")
+    return "\n".join(parts)
+
+
+def _markdown_to_html(md: str) -> str:
+    # Deliberately tiny: headings, bullets, paragraphs, `code`. A Markdown library would be one more
+    # dependency for a page of guidelines.
+    out, in_list, para = [], False, []
+
+    def inline(s: str) -> str:
+        return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(s))
+
+    def flush() -> None:
+        nonlocal para
+        if para:
+            out.append(f"<p>{inline(' '.join(para))}</p>")
+            para = []
+
+    for line in md.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            flush()
+            if in_list:
+                out.append("</ul>")
+                in_list = False
+            level = min(len(stripped) - len(stripped.lstrip("#")), 6)
+            out.append(f"<h{level}>{inline(stripped.lstrip('#').strip())}</h{level}>")
+        elif stripped.startswith("- "):
+            flush()
+            if not in_list:
+                out.append("<ul>")
+                in_list = True
+            out.append(f"<li>{inline(stripped[2:])}</li>")
+        elif not stripped:
+            flush()
+            if in_list:
+                out.append("</ul>")
+                in_list = False
+        elif in_list and out and line.startswith("  "):
+            out[-1] = out[-1][:-5] + " " + inline(stripped) + "</li>"
+        else:
+            para.append(stripped)
+    flush()
+    if in_list:
+        out.append("</ul>")
+    return "\n".join(out)

@@ -1,0 +1,113 @@
+"""The one in-memory model every adapter converts to and from.
+
+A `Document` holds its exact text and character-offset annotations. Offsets are Python code points into the
+unmodified text, end-exclusive. Tokens and BIO tags are derived views (see `tokenize` and `bio`), never stored
+here as the truth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+TATWEEL = "\u0640"
+
+
+class SpanError(ValueError):
+    """A span that cannot exist in its text (out of range, empty, or on whitespace/tatweel)."""
+
+
+def check_span(text: str, start: int, end: int, what: str = "span") -> None:
+    """Raise SpanError unless text[start:end] is a non-empty span with no outer whitespace or tatweel."""
+    if not (isinstance(start, int) and isinstance(end, int)) or isinstance(start, bool) or isinstance(end, bool):
+        raise SpanError(f"{what}: offsets must be integers, got start={start!r} end={end!r}")
+    if not 0 <= start < end <= len(text):
+        raise SpanError(f"{what}: offsets [{start}, {end}) are outside the text (length {len(text)}) or empty")
+    first, last = text[start], text[end - 1]
+    if first.isspace() or first == TATWEEL:
+        raise SpanError(f"{what}: [{start}, {end}) starts on {_name(first)}: {text[start:end]!r}")
+    if last.isspace() or last == TATWEEL:
+        raise SpanError(f"{what}: [{start}, {end}) ends on {_name(last)}: {text[start:end]!r}")
+
+
+def _name(ch: str) -> str:
+    return "tatweel" if ch == TATWEEL else f"whitespace {ch!r}"
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Entity:
+    id: str
+    start: int
+    end: int
+    type: str
+
+    @property
+    def span(self) -> Span:
+        return Span(self.start, self.end)
+
+
+@dataclass(frozen=True)
+class Argument:
+    role: str
+    entity: str  # Entity.id
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    type: str
+    trigger: Span
+    attributes: dict[str, str] = field(default_factory=dict, hash=False)
+    arguments: tuple[Argument, ...] = ()
+
+
+@dataclass(frozen=True)
+class Provenance:
+    annotators: tuple[str, ...] = ()
+    annotation_ids: tuple[str, ...] = ()
+    source: str = ""  # file or export the document came from
+    source_sha256: str = ""
+
+
+@dataclass
+class Document:
+    id: str
+    text: str
+    entities: list[Entity] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    metadata: dict = field(default_factory=dict)
+    provenance: Provenance = field(default_factory=Provenance)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Check spans and references; raise SpanError naming the document and the offending item."""
+        ids: set[str] = set()
+        for ent in self.entities:
+            if ent.id in ids:
+                raise SpanError(f"document {self.id}: duplicate id {ent.id!r}")
+            ids.add(ent.id)
+            check_span(self.text, ent.start, ent.end, f"document {self.id}: entity {ent.id} ({ent.type})")
+        entity_ids = set(ids)
+        for ev in self.events:
+            if ev.id in ids:
+                raise SpanError(f"document {self.id}: duplicate id {ev.id!r}")
+            ids.add(ev.id)
+            check_span(self.text, ev.trigger.start, ev.trigger.end,
+                       f"document {self.id}: event {ev.id} ({ev.type}) trigger")
+            for arg in ev.arguments:
+                if arg.entity not in entity_ids:
+                    raise SpanError(f"document {self.id}: event {ev.id} argument {arg.role} points at "
+                                    f"unknown entity {arg.entity!r}")
+
+    def entity_by_id(self) -> dict[str, Entity]:
+        return {e.id: e for e in self.entities}
+
+    def span_text(self, start: int, end: int) -> str:
+        return self.text[start:end]

@@ -1,0 +1,126 @@
+"""Predictions JSONL <-> annotated Documents.
+
+One line per document: {"id": DOC_ID, "entities": [{"id", "start", "end", "type"}],
+"events": [{"id", "type", "trigger": {"start", "end"}, "attributes": {...}, "arguments": [{"role", "entity"}]}]}
+A line may carry "text"; it is then checked against the document the id names.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+
+from .conformance import schema_problems
+from .ingest import Rejected
+from .model import Argument, Document, Entity, Event, Span, SpanError
+from .schema import Schema
+
+
+class PredictionError(ValueError):
+    pass
+
+
+def annotations_from_record(record: dict, doc: Document) -> Document:
+    """A copy of `doc` carrying the record's entities and events; raises PredictionError naming the field."""
+    try:
+        raw_entities = record.get("entities") or []
+        raw_events = record.get("events") or []
+        if not isinstance(raw_entities, list) or not isinstance(raw_events, list):
+            raise PredictionError("fields 'entities' and 'events' must be lists")
+        entities = []
+        for i, e in enumerate(raw_entities):
+            for key in ("start", "end", "type"):
+                if key not in e:
+                    raise PredictionError(f"entities[{i}]: field {key!r} is missing")
+            entities.append(Entity(str(e.get("id", f"e{i + 1}")), e["start"], e["end"], str(e["type"])))
+        events = []
+        for i, v in enumerate(raw_events):
+            trig = v.get("trigger")
+            if not isinstance(trig, dict) or "start" not in trig or "end" not in trig:
+                raise PredictionError(f"events[{i}]: field 'trigger' must be {{'start', 'end'}}")
+            if "type" not in v:
+                raise PredictionError(f"events[{i}]: field 'type' is missing")
+            args = []
+            for j, a in enumerate(v.get("arguments") or []):
+                if "role" not in a or "entity" not in a:
+                    raise PredictionError(f"events[{i}].arguments[{j}]: needs 'role' and 'entity'")
+                args.append(Argument(str(a["role"]), str(a["entity"])))
+            attrs = v.get("attributes") or {}
+            if not isinstance(attrs, dict):
+                raise PredictionError(f"events[{i}]: field 'attributes' must be an object")
+            events.append(Event(str(v.get("id", f"v{i + 1}")), str(v["type"]), Span(trig["start"], trig["end"]),
+                                {str(k): str(x) for k, x in attrs.items()}, tuple(args)))
+        return replace(doc, entities=entities, events=events)
+    except SpanError as exc:
+        raise PredictionError(str(exc)) from exc
+    except (TypeError, AttributeError) as exc:
+        raise PredictionError(f"malformed record: {exc}") from exc
+
+
+def document_to_record(doc: Document, with_text: bool = False) -> dict:
+    out: dict = {"id": doc.id}
+    if with_text:
+        out["text"] = doc.text
+    out["entities"] = [{"id": e.id, "start": e.start, "end": e.end, "type": e.type} for e in doc.entities]
+    out["events"] = [{
+        "id": v.id, "type": v.type, "trigger": {"start": v.trigger.start, "end": v.trigger.end},
+        "attributes": dict(v.attributes),
+        "arguments": [{"role": a.role, "entity": a.entity} for a in v.arguments],
+    } for v in doc.events]
+    return out
+
+
+def read_predictions(path: str | Path, documents: Iterable[Document], schema: Schema | None = None,
+                     ) -> tuple[dict[str, Document], list[Rejected]]:
+    """Predictions by document id; every bad line becomes a Rejected record naming the line and field."""
+    by_id = {d.id: d for d in documents}
+    out: dict[str, Document] = {}
+    rejected: list[Rejected] = []
+    path = Path(path)
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                rejected.append(Rejected(where, f"not valid JSON: {exc.msg}", {"line": line.rstrip("\n")}))
+                continue
+            if not isinstance(record, dict) or "id" not in record:
+                rejected.append(Rejected(where, "field 'id' is missing", {"value": record}))
+                continue
+            doc_id = str(record["id"])
+            doc = by_id.get(doc_id)
+            if doc is None:
+                rejected.append(Rejected(where, f"document {doc_id}: no such document among the inputs", record))
+                continue
+            if "text" in record and record["text"] != doc.text:
+                rejected.append(Rejected(where, f"document {doc_id}: field 'text' differs from the document text",
+                                         record))
+                continue
+            if doc_id in out:
+                rejected.append(Rejected(where, f"document {doc_id}: second predictions line for this document",
+                                         record))
+                continue
+            try:
+                pred = annotations_from_record(record, doc)
+            except PredictionError as exc:
+                rejected.append(Rejected(where, f"document {doc_id}: {exc}", record))
+                continue
+            problems = schema_problems(pred, schema) if schema else []
+            if problems:
+                rejected.append(Rejected(where, f"document {doc_id}: " + "; ".join(problems), record))
+                continue
+            out[doc_id] = pred
+    return out, rejected
+
+
+def write_predictions(path: str | Path, documents: Iterable[Document], with_text: bool = False) -> int:
+    from .atomic import atomic_write_text
+
+    lines = [json.dumps(document_to_record(d, with_text), ensure_ascii=False) for d in documents]
+    atomic_write_text(path, "".join(line + "\n" for line in lines))
+    return len(lines)

@@ -1,0 +1,167 @@
+"""Arabic-aware tokenization and sentence splitting with code-point offsets into the unchanged text.
+
+Rules (why they are what they are):
+- A word is a run of letters of one script plus the marks that follow (diacritics, shadda) and tatweel, so
+  `مُصطفى` and `الإرهابيـــين` stay whole; marks never start a token of their own.
+- Clitics (و ف ب ل ك) stay attached: `والبيشمركة` is one token unless an annotation boundary falls inside it,
+  in which case `extra_boundaries` splits it exactly there (and only there).
+- Digits (ASCII, Arabic-Indic, Extended Arabic-Indic) form their own tokens; a decimal separator between
+  digits stays inside the number (`3.5`, `٣٫٥`).
+- Every other non-space character is a token of its own: `،` `؛` `؟` `«` `»` `"` `(` `)` `.` `:` `-` and
+  symbols. An emoji with its modifiers / ZWJ sequence is one token.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+SENTENCE_END = frozenset(".!?؟…۔")
+_DECIMAL_SEPARATORS = frozenset(".,٫٬")
+_JOINERS = frozenset("\u200d\ufe0f\ufe0e")
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=4096)
+def _char_class(ch: str) -> str:
+    """'A' Arabic letter, 'L' other letter, 'D' digit, 'M' mark/tatweel, 'S' space, 'P' anything else."""
+    if ch.isspace():
+        return "S"
+    cat = unicodedata.category(ch)
+    if ch == "\u0640" or cat in ("Mn", "Mc", "Me"):
+        return "M"
+    if cat == "Nd":
+        return "D"
+    if cat[0] == "L":
+        cp = ord(ch)
+        arabic = 0x0600 <= cp <= 0x06FF or 0x0750 <= cp <= 0x077F or 0x08A0 <= cp <= 0x08FF or \
+            0xFB50 <= cp <= 0xFDFF or 0xFE70 <= cp <= 0xFEFF
+        return "A" if arabic else "L"
+    if ch in _JOINERS or 0x1F3FB <= ord(ch) <= 0x1F3FF:  # ZWJ, variation selectors, skin tones
+        return "J"
+    return "P"
+
+
+def _raw_tokens(text: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    n = len(text)
+    i = 0
+    while i < n:
+        cls = _char_class(text[i])
+        if cls == "S":
+            i += 1
+            continue
+        j = i + 1
+        if cls in ("A", "L"):
+            while j < n:
+                c = _char_class(text[j])
+                if c == cls or c == "M":
+                    j += 1
+                else:
+                    break
+        elif cls == "D":
+            while j < n:
+                c = _char_class(text[j])
+                if c == "D" or c == "M":
+                    j += 1
+                elif text[j] in _DECIMAL_SEPARATORS and j + 1 < n and _char_class(text[j + 1]) == "D" \
+                        and _char_class(text[j - 1]) == "D":
+                    j += 1
+                else:
+                    break
+        elif cls == "M" and spans and spans[-1][1] == i:
+            # a mark right after a token belongs to it (e.g. a diacritic after a digit or symbol)
+            while j < n and _char_class(text[j]) == "M":
+                j += 1
+            spans[-1] = (spans[-1][0], j)
+            i = j
+            continue
+        elif cls == "M":
+            # a word that starts with tatweel or a stray mark: the letters after it belong to the same word
+            while j < n and _char_class(text[j]) == "M":
+                j += 1
+            if j < n and _char_class(text[j]) in ("A", "L"):
+                script = _char_class(text[j])
+                while j < n and _char_class(text[j]) in (script, "M"):
+                    j += 1
+        else:
+            # symbols: keep an emoji ZWJ / modifier sequence together
+            while j < n and _char_class(text[j]) in ("J", "M"):
+                j += 1
+                if text[j - 1] == "\u200d" and j < n and not text[j].isspace():
+                    j += 1
+        spans.append((i, j))
+        i = j
+    return spans
+
+
+def tokenize(text: str, extra_boundaries: Iterable[int] = ()) -> list[Token]:
+    """Tokens with (start, end) into `text`; `text[t.start:t.end] == t.text` always holds.
+
+    `extra_boundaries` are character offsets where a token must be cut (annotation boundaries inside a word).
+    """
+    cuts = sorted(set(extra_boundaries))
+    spans = _raw_tokens(text)
+    if cuts:
+        spans = _cut(spans, cuts)
+    return [Token(text[s:e], s, e) for s, e in spans]
+
+
+def _cut(spans: list[tuple[int, int]], cuts: list[int]) -> list[tuple[int, int]]:
+    from bisect import bisect_right
+
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        k = bisect_right(cuts, s)
+        prev = s
+        while k < len(cuts) and cuts[k] < e:
+            out.append((prev, cuts[k]))
+            prev = cuts[k]
+            k += 1
+        out.append((prev, e))
+    return out
+
+
+def sentence_ids(text: str, tokens: list[Token]) -> list[int]:
+    """Sentence index per token: a sentence ends after . ! ? ؟ … or where a line break separates tokens."""
+    ids: list[int] = []
+    sid = 0
+    pending_end = False  # a full stop was seen; closing quotes/brackets may still follow it
+    for i, tok in enumerate(tokens):
+        if i > 0:
+            line_break = "\n" in text[tokens[i - 1].end:tok.start]
+            attached = tokens[i - 1].end == tok.start
+            if line_break or (pending_end and not (attached and _closing(tok.text))):
+                sid += 1
+                pending_end = False
+        ids.append(sid)
+        if tok.text in SENTENCE_END:
+            pending_end = True
+        elif not (pending_end and _closing(tok.text) and i > 0 and tokens[i - 1].end == tok.start):
+            pending_end = False
+    return ids
+
+
+def _closing(tok: str) -> bool:
+    """A closing quote or bracket right after a full stop stays in the sentence it closes."""
+    return tok in {'"', "»", ")", "'", "”", "’"} or tok in SENTENCE_END
+
+
+def sentences(text: str, tokens: list[Token]) -> list[tuple[int, int]]:
+    """Sentences as (first token index, end token index exclusive)."""
+    ids = sentence_ids(text, tokens)
+    out: list[tuple[int, int]] = []
+    for i, sid in enumerate(ids):
+        if sid == len(out):
+            out.append((i, i + 1))
+        else:
+            out[-1] = (out[-1][0], i + 1)
+    return out

@@ -1,0 +1,65 @@
+from annotate.tokenize import sentence_ids, sentences, tokenize
+
+
+def texts(s, **kw):
+    return [t.text for t in tokenize(s, **kw)]
+
+
+def test_round_trip_on_bundled_articles(bundled_documents):
+    for doc in bundled_documents:
+        toks = tokenize(doc.text)
+        assert toks, doc.id
+        for t in toks:
+            assert doc.text[t.start:t.end] == t.text
+        # tokens never overlap and only whitespace lies between them
+        for a, b in zip(toks, toks[1:]):
+            assert a.end <= b.start and doc.text[a.end:b.start].strip() == ""
+        covered = "".join(t.text for t in toks)
+        assert covered == "".join(doc.text.split())
+
+
+def test_arabic_punctuation_is_its_own_token():
+    assert texts("قال، «نعم»؛ لماذا؟ (هنا): \"داعش\".") == [
+        "قال", "،", "«", "نعم", "»", "؛", "لماذا", "؟", "(", "هنا", ")", ":", '"', "داعش", '"', "."]
+
+
+def test_tatweel_and_diacritics_stay_inside_the_word():
+    assert texts("الإرهابيـــين مُصْطَفَى") == ["الإرهابيـــين", "مُصْطَفَى"]
+    assert texts("ـــكلمة") == ["ـــكلمة"]
+
+
+def test_clitics_stay_attached_unless_a_boundary_splits_them():
+    assert texts("والبيشمركة وبغداد") == ["والبيشمركة", "وبغداد"]
+    assert texts("والبيشمركة وبغداد", extra_boundaries=[1, 12]) == ["و", "البيشمركة", "و", "بغداد"]
+
+
+def test_digits_in_both_scripts_and_decimals():
+    assert texts("13 قتيلاً و١٣ و٣٫٥ و3.5 01:10") == ["13", "قتيلاً", "و", "١٣", "و", "٣٫٥", "و", "3.5", "01", ":", "10"]
+
+
+def test_mixed_latin_arabic_and_emoji():
+    s = "(Getty) كوردستان24 👍🏽 👨\u200d👩\u200d👧 ok"
+    assert texts(s) == ["(", "Getty", ")", "كوردستان", "24", "👍🏽", "👨\u200d👩\u200d👧", "ok"]
+    for t in tokenize(s):
+        assert s[t.start:t.end] == t.text
+
+
+def test_extra_boundary_inside_an_emoji_prefix_span_is_exact():
+    s = "👍بغداد"
+    toks = tokenize(s, extra_boundaries=[1])
+    assert [(t.start, t.end) for t in toks] == [(0, 1), (1, 6)]
+
+
+def test_sentences_split_on_stops_and_lines_and_keep_closing_quotes():
+    s = 'قال "انتهى." ثم ذهب؟ نعم\nسطر جديد'
+    toks = tokenize(s)
+    ids = sentence_ids(s, toks)
+    by_sentence = {}
+    for t, i in zip(toks, ids):
+        by_sentence.setdefault(i, []).append(t.text)
+    assert list(by_sentence.values()) == [["قال", '"', "انتهى", ".", '"'], ["ثم", "ذهب", "؟"], ["نعم"], ["سطر", "جديد"]]
+    assert sentences(s, toks)[0] == (0, 5)
+
+
+def test_empty_text():
+    assert tokenize("") == [] and tokenize("  \n ") == []
