@@ -148,5 +148,158 @@ def tasks_cmd(articles, output, predictions_path, model_version, keep_boilerplat
         sys.exit(EXIT_ERROR)
 
 
+# --- Label Studio ----------------------------------------------------------------------------------------
+
+home_option = click.option("--home", type=click.Path(file_okay=False), default=".studio", show_default=True,
+                           help="Folder for the local server's data, log and credentials (git-ignored).")
+port_option = click.option("--port", type=int, envvar="ANNOTATE_STUDIO_PORT", default=8080, show_default=True,
+                           help="Port on 127.0.0.1 (env ANNOTATE_STUDIO_PORT).")
+project_option = click.option("--project", "title", default=None,
+                              help="Project title (default: 'Arabic news entities and events').")
+
+
+def _studio_call(fn, *args, **kwargs):
+    from .studio.client import StudioError
+    from .studio.connection import ConnectionConfigError
+    from .studio.server import ServerError
+
+    try:
+        return fn(*args, **kwargs)
+    except (StudioError, ConnectionConfigError, ServerError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _masked(token: str) -> str:
+    return token[:4] + "…" if token else ""
+
+
+@main.group("studio")
+def studio_group():
+    """Run a local Label Studio on 127.0.0.1 (SQLite, outbound calls off).
+
+    \b
+    Example:
+      annotate studio up        # start (or find) the server, print URL and where the credentials are
+      annotate studio status
+      annotate studio down      # stop the server this folder started
+    """
+
+
+@studio_group.command("up")
+@home_option
+@port_option
+@click.option("--timeout", default=240.0, show_default=True, help="Seconds to wait for /health.")
+def studio_up(home, port, timeout):
+    """Start the local Label Studio in the background and wait until it answers /health.
+
+    Starting twice is harmless: a running server is reused.
+
+    \b
+    Example:
+      annotate studio up --port 8080
+    """
+    from .studio.server import LocalStudio
+
+    studio = LocalStudio(home, port)
+    click.echo(f"Starting Label Studio on {studio.url} (first start runs database migrations, ~1 min) ...", err=True)
+    state = _studio_call(studio.up, timeout=timeout)
+    creds = Path(home) / "credentials.json"
+    click.echo(f"Label Studio is up at {state.url} (pid {state.pid or 'not ours'}). Admin login and API token "
+               f"are in {creds} (mode 0600); the toolkit reads {state.credentials_file}.")
+
+
+@studio_group.command("down")
+@home_option
+@port_option
+def studio_down(home, port):
+    """Stop the local Label Studio that `annotate studio up` started from this folder.
+
+    \b
+    Example:
+      annotate studio down
+    """
+    from .studio.server import LocalStudio
+
+    stopped = LocalStudio(home, port).down()
+    click.echo("Stopped the local Label Studio." if stopped else "No Label Studio started from here is running.")
+
+
+@studio_group.command("status")
+@home_option
+@port_option
+def studio_status(home, port):
+    """Say whether the local Label Studio is running and answering.
+
+    \b
+    Example:
+      annotate studio status
+    """
+    from .studio.server import LocalStudio
+
+    st = LocalStudio(home, port).status()
+    owner = f"started from here, pid {st.pid}" if st.started_by_us else "not started from here"
+    click.echo(f"{st.url}: {'answering' if st.running else 'not answering'} ({owner})")
+    if not st.running:
+        sys.exit(EXIT_ERROR)
+
+
+@main.command("push")
+@click.argument("tasks_file", type=click.Path(exists=True, dir_okay=False))
+@project_option
+@click.option("--update-config", is_flag=True, help="Replace an existing project's labeling config with the schema's.")
+@click.option("--chunk-size", default=200, show_default=True, help="Tasks per import request.")
+@schema_option
+def push_cmd(tasks_file, title, update_config, chunk_size, schema_path):
+    """Create the project (config and guidelines from the schema) and import tasks not already in it.
+
+    Documents already in the project (same data.doc_id) are skipped, so a push can be repeated or resumed.
+    The server and key come from LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY or .studio/connection.json.
+
+    \b
+    Example:
+      annotate tasks gold/articles -o tasks.json && annotate push tasks.json
+    """
+    import json
+
+    from .studio.client import DEFAULT_PROJECT, push_tasks
+    from .studio.connection import load_connection
+
+    schema = _schema(schema_path)
+    tasks = json.loads(Path(tasks_file).read_text(encoding="utf-8"))
+    if not isinstance(tasks, list):
+        raise click.ClickException(f"{tasks_file}: expected a JSON list of tasks")
+    conn = _studio_call(load_connection)
+    with click.progressbar(length=len(tasks), label="Importing tasks", file=sys.stderr) as bar:
+        report = _studio_call(push_tasks, conn, schema, tasks, title or DEFAULT_PROJECT, update_config,
+                              chunk_size, progress=bar.update)
+    state = "created" if report.project_created else ("config updated" if report.config_updated else "existing")
+    click.echo(f"Project {report.project_id} ({state}) on {conn.url}: {report.submitted} task(s) in {tasks_file}: "
+               f"{report.imported} imported ({report.with_predictions} with predictions), "
+               f"{report.skipped_existing} already present. Annotate at {conn.url}/projects/{report.project_id}/")
+    return report
+
+
+@main.command("pull")
+@project_option
+@click.option("--project-id", type=int, help="Project id (instead of the title).")
+@click.option("-o", "--out-dir", default="gold/annotations", show_default=True, type=click.Path(file_okay=False))
+def pull_cmd(title, project_id, out_dir):
+    """Export the project's annotations (snapshot export) into OUT_DIR, never overwriting an earlier export.
+
+    \b
+    Example:
+      annotate pull                       # -> gold/annotations/export-project1-<time>-<hash>.json
+    """
+    from .studio.client import DEFAULT_PROJECT, pull_export
+    from .studio.connection import load_connection
+
+    conn = _studio_call(load_connection)
+    report = _studio_call(pull_export, conn, out_dir, title or DEFAULT_PROJECT, project_id)
+    what = "wrote" if report.new_file else "unchanged since"
+    click.echo(f"Project {report.project_id}: {report.tasks} task(s), {report.annotations} annotation(s); "
+               f"{what} {report.path} (sha256 {report.sha256[:12]})")
+    return report
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

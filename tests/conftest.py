@@ -22,3 +22,52 @@ def bundled_documents():
     result = ingest([ARTICLES])
     assert len(result.documents) == 5 and not result.rejected
     return result.documents
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def studio(tmp_path_factory):
+    """One real Label Studio for the whole session: fresh data folder, free port, stopped at the end."""
+    from annotate.studio.server import LocalStudio
+
+    server = LocalStudio(tmp_path_factory.mktemp("studio"), _free_port())
+    server.up(timeout=300)
+    try:
+        yield server
+    finally:
+        server.down()
+
+
+@pytest.fixture(scope="session")
+def conn(studio):
+    from annotate.studio.connection import load_connection
+
+    return load_connection(studio.connection_file)
+
+
+@pytest.fixture
+def studio_env(conn, monkeypatch):
+    """CLI runs see the server through the environment, as a user would set it."""
+    monkeypatch.setenv("LABEL_STUDIO_URL", conn.url)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", conn.api_key)
+    return conn
+
+
+@pytest.fixture(scope="session")
+def annotators(conn):
+    """Two annotator users on the server (ids and emails)."""
+    from annotate.studio.client import connect
+
+    client = connect(conn)
+    users = []
+    for name in ("amal", "bilal"):
+        u = client.users.create(username=name, email=f"{name}@annotate.test", password="pw-" + name * 3)
+        users.append(u)
+    return users

@@ -1,0 +1,1 @@
+"""Label Studio adapters: a local server, connection settings, push and pull."""

@@ -1,0 +1,225 @@
+"""Push tasks to and pull exports from a Label Studio server through label-studio-sdk.
+
+Faults are translated into `StudioError`s that say what to do; connection errors and 5xx answers are retried
+with backoff. A push is resumable: before each chunk it asks the server which documents it already has
+(matched by `data.doc_id`), so a push killed halfway and run again leaves every task present exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from label_studio_sdk import LabelStudio
+from label_studio_sdk.core.api_error import ApiError
+
+from ..atomic import atomic_write_text
+from ..lsconfig import instructions_html, labeling_config
+from ..schema import Schema
+from .connection import Connection
+
+DEFAULT_PROJECT = "Arabic news entities and events"
+CHUNK_SIZE = 200
+
+
+class StudioError(RuntimeError):
+    pass
+
+
+def connect(conn: Connection, timeout: float = 60.0) -> LabelStudio:
+    return LabelStudio(base_url=conn.url, api_key=conn.api_key, timeout=timeout)
+
+
+def call(conn: Connection, what: str, fn: Callable, *args, attempts: int = 4, backoff: float = 0.5, **kwargs):
+    """Run one SDK call with retries on connection errors and 5xx, and plain-language errors otherwise."""
+    delay = backoff
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn(*args, **kwargs)
+        except httpx.TransportError as exc:
+            if attempt == attempts:
+                raise StudioError(f"{what}: Label Studio at {conn.url} is not reachable ({type(exc).__name__}). "
+                                  "Start a local server with `annotate studio up`, or set LABEL_STUDIO_URL.") from None
+        except ApiError as exc:
+            status = exc.status_code or 0
+            if status == 401 or status == 403:
+                raise StudioError(f"{what}: Label Studio at {conn.url} rejected the API key (HTTP {status}). "
+                                  f"Check LABEL_STUDIO_API_KEY or the config file ({conn.source}).") from None
+            if status == 404:
+                raise StudioError(f"{what}: not found on {conn.url} (HTTP 404)") from None
+            if status < 500 or attempt == attempts:
+                body = conn.redact(str(exc.body))[:300]
+                raise StudioError(f"{what}: Label Studio answered HTTP {status}: {body}") from None
+        time.sleep(delay)
+        delay *= 2
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class PushReport:
+    project_id: int
+    project_created: bool
+    config_updated: bool
+    submitted: int
+    imported: int
+    skipped_existing: int
+    with_predictions: int
+
+
+def find_project(client: LabelStudio, conn: Connection, title: str):
+    projects = call(conn, "list projects", lambda: list(client.projects.list(title=title)))
+    matches = [p for p in projects if p.title == title]
+    if len(matches) > 1:
+        raise StudioError(f"{len(matches)} projects are titled {title!r} on {conn.url}; use --project-id")
+    return matches[0] if matches else None
+
+
+def get_project(client: LabelStudio, conn: Connection, project_id: int | None, title: str):
+    if project_id is not None:
+        try:
+            return call(conn, f"project {project_id}", client.projects.get, project_id)
+        except StudioError as exc:
+            if "404" in str(exc):
+                raise StudioError(f"no project with id {project_id} on {conn.url}") from None
+            raise
+    project = find_project(client, conn, title)
+    if project is None:
+        raise StudioError(f"no project titled {title!r} on {conn.url}; create it with `annotate push`")
+    return project
+
+
+def _normalise_xml(xml: str) -> str:
+    return " ".join(xml.split())
+
+
+def ensure_project(client: LabelStudio, conn: Connection, schema: Schema, title: str,
+                   update_config: bool = False) -> tuple[object, bool, bool]:
+    """(project, created, config_updated). An existing project's config must match the schema's."""
+    config = labeling_config(schema)
+    project = find_project(client, conn, title)
+    if project is None:
+        project = call(conn, f"create project {title!r}", client.projects.create, title=title,
+                       label_config=config, expert_instruction=instructions_html(schema), show_instruction=True,
+                       description=f"schema {schema.name} v{schema.version} ({schema.fingerprint})")
+        return project, True, False
+    if _normalise_xml(project.label_config or "") == _normalise_xml(config):
+        return project, False, False
+    if not update_config:
+        raise StudioError(f"project {project.id} ({title!r}) on {conn.url} has a labeling config that differs from "
+                          f"schema {schema.name} ({schema.fingerprint}); rerun with --update-config to replace it")
+    project = call(conn, f"update config of project {project.id}", client.projects.update, project.id,
+                   label_config=config, expert_instruction=instructions_html(schema))
+    return project, False, True
+
+
+def existing_doc_ids(client: LabelStudio, conn: Connection, project_id: int) -> set[str]:
+    def fetch() -> set[str]:
+        ids = set()
+        for task in client.tasks.list(project=project_id, fields="task_only", page_size=500):
+            doc_id = (task.data or {}).get("doc_id")
+            if doc_id is not None:
+                ids.add(str(doc_id))
+        return ids
+    return call(conn, f"list tasks of project {project_id}", fetch)
+
+
+def push_tasks(conn: Connection, schema: Schema, tasks: list[dict], title: str = DEFAULT_PROJECT,
+               update_config: bool = False, chunk_size: int = CHUNK_SIZE,
+               progress: Callable[[int], None] | None = None,
+               after_chunk: Callable[[int], None] | None = None) -> PushReport:
+    """Create/check the project, then import the tasks it does not have yet, in chunks."""
+    for i, t in enumerate(tasks):
+        if not isinstance(t, dict) or "doc_id" not in t.get("data", {}):
+            raise StudioError(f"task {i}: data.doc_id is missing; build tasks with `annotate tasks`")
+    client = connect(conn)
+    project, created, updated = ensure_project(client, conn, schema, title, update_config)
+    present = existing_doc_ids(client, conn, project.id)
+    todo = [t for t in tasks if str(t["data"]["doc_id"]) not in present]
+    skipped = len(tasks) - len(todo)
+    imported = 0
+    for n, start in enumerate(range(0, len(todo), chunk_size)):
+        chunk = todo[start:start + chunk_size]
+        _import_chunk(client, conn, project.id, chunk)
+        imported += len(chunk)
+        if progress:
+            progress(len(chunk))
+        if after_chunk:
+            after_chunk(n)
+    return PushReport(project.id, created, updated, len(tasks), imported, skipped,
+                      sum(1 for t in todo if t.get("predictions")))
+
+
+def _import_chunk(client: LabelStudio, conn: Connection, project_id: int, chunk: list[dict]) -> None:
+    # Not retried blindly: after a failure the server may have taken the chunk, so re-read what it holds and
+    # send only what is still missing.
+    for attempt in range(3):
+        try:
+            call(conn, f"import {len(chunk)} task(s) into project {project_id}", client.projects.import_tasks,
+                 project_id, request=chunk, attempts=1)
+            return
+        except StudioError:
+            if attempt == 2:
+                raise
+            time.sleep(1.0 * (attempt + 1))
+            present = existing_doc_ids(client, conn, project_id)
+            chunk = [t for t in chunk if str(t["data"]["doc_id"]) not in present]
+            if not chunk:
+                return
+
+
+@dataclass
+class PullReport:
+    project_id: int
+    path: Path
+    tasks: int
+    annotations: int
+    sha256: str
+    new_file: bool
+
+
+def pull_export(conn: Connection, out_dir: str | Path, title: str = DEFAULT_PROJECT, project_id: int | None = None,
+                timeout: float = 300.0) -> PullReport:
+    """Snapshot-export every task with all its annotations (cancelled and ground truth included, so the import
+    can account for each) and store the raw JSON under a name with the UTC time and a content hash."""
+    client = connect(conn)
+    project = get_project(client, conn, project_id, title)
+    export = call(conn, f"create export of project {project.id}", client.projects.exports.create, project.id,
+                  title=f"annotate pull {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}",
+                  task_filter_options={"only_with_annotations": False},
+                  annotation_filter_options={"usual": True, "ground_truth": True, "skipped": True},
+                  serialization_options={"annotations__completed_by": {"only_id": False}})
+    deadline = time.monotonic() + timeout
+    while export.status not in ("completed", "failed"):
+        if time.monotonic() > deadline:
+            raise StudioError(f"export {export.id} of project {project.id} did not finish within {timeout:.0f}s")
+        time.sleep(0.5)
+        export = call(conn, f"export {export.id}", client.projects.exports.get, project.id, export.id)
+    if export.status == "failed":
+        raise StudioError(f"export {export.id} of project {project.id} failed on the server")
+    data = call(conn, f"download export {export.id}",
+                lambda: b"".join(client.projects.exports.download(project.id, export.id, export_type="JSON")))
+    try:
+        tasks = json.loads(data)
+    except ValueError as exc:
+        raise StudioError(f"export {export.id} of project {project.id} is not JSON: {exc}") from None
+    digest = hashlib.sha256(data).hexdigest()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    existing = sorted(out_dir.glob(f"export-project{project.id}-*-{digest[:12]}.json"))
+    if existing:  # same content pulled before: keep the earlier file, write nothing
+        return PullReport(project.id, existing[0], len(tasks), _count_annotations(tasks), digest, False)
+    path = out_dir / f"export-project{project.id}-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{digest[:12]}.json"
+    if path.exists():
+        raise StudioError(f"{path} exists already; refusing to overwrite an earlier export")
+    atomic_write_text(path, data.decode("utf-8"))
+    return PullReport(project.id, path, len(tasks), _count_annotations(tasks), digest, True)
+
+
+def _count_annotations(tasks: Iterable[dict]) -> int:
+    return sum(len(t.get("annotations") or []) for t in tasks)

@@ -1,0 +1,51 @@
+"""Where the Label Studio server is and the key to it: from the environment or a config file, never argv.
+
+Order: LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY, then the file named by ANNOTATE_STUDIO_CONFIG, then
+`.studio/connection.json` written by `annotate studio up`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_CONFIG = Path(".studio") / "connection.json"
+
+
+class ConnectionConfigError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Connection:
+    url: str
+    api_key: str = field(repr=False)
+    source: str = ""
+
+    def __str__(self) -> str:  # never show the key
+        return f"{self.url} (credentials from {self.source})"
+
+    def redact(self, text: str) -> str:
+        return text.replace(self.api_key, "***") if self.api_key else text
+
+
+def load_connection(config_path: str | Path | None = None) -> Connection:
+    url = os.environ.get("LABEL_STUDIO_URL", "").rstrip("/")
+    key = os.environ.get("LABEL_STUDIO_API_KEY", "")
+    if url and key:
+        return Connection(url, key, "environment")
+    path = Path(config_path or os.environ.get("ANNOTATE_STUDIO_CONFIG") or DEFAULT_CONFIG)
+    if path.exists():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ConnectionConfigError(f"{path}: not valid JSON: {exc}") from exc
+        if not data.get("url") or not data.get("api_key"):
+            raise ConnectionConfigError(f"{path}: needs fields 'url' and 'api_key'")
+        # the environment may still override one half of it
+        return Connection((url or data["url"]).rstrip("/"), key or data["api_key"], str(path))
+    raise ConnectionConfigError(
+        "no Label Studio connection: set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY, or start a local server "
+        "with `annotate studio up` (it writes .studio/connection.json)")

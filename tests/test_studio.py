@@ -1,0 +1,159 @@
+"""Round trips against a real Label Studio server (started once per session by the `studio` fixture)."""
+
+import json
+import uuid
+
+import pytest
+from click.testing import CliRunner
+
+from annotate.cli import main
+from annotate.schema import parse_schema
+from annotate.studio.client import StudioError, connect, existing_doc_ids, pull_export, push_tasks
+from annotate.studio.connection import Connection
+from annotate.tasks import build_tasks
+
+pytestmark = pytest.mark.studio
+
+
+def _title():
+    return f"test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def tasks(schema, bundled_documents):
+    return build_tasks(bundled_documents, schema)[0]
+
+
+def _results_for_text(text, picks):
+    """LS results for (surface string, label) picks: entity regions, one trigger, relation and realis."""
+    out = []
+    for k, (surface, control, label) in enumerate(picks):
+        start = text.index(surface)
+        out.append({"id": f"r{k}", "from_name": control, "to_name": "text", "type": "labels",
+                    "value": {"start": start, "end": start + len(surface), "text": surface, "labels": [label]}})
+    return out
+
+
+def test_push_annotate_pull_round_trip(conn, schema, tasks, annotators, tmp_path):
+    title = _title()
+    report = push_tasks(conn, schema, tasks, title)
+    assert (report.imported, report.skipped_existing, report.project_created) == (5, 0, True)
+    client = connect(conn)
+    server_tasks = list(client.tasks.list(project=report.project_id, fields="all"))
+    assert len(server_tasks) == 5
+    task = next(t for t in server_tasks if "الكاظمي" in t.data["text"] and "اجتماع" in t.data["text"])
+    text = task.data["text"]
+    assert text == next(t["data"]["text"] for t in tasks if t["data"]["doc_id"] == task.data["doc_id"])
+    expected = {}
+    for user, label in zip(annotators, ["PER", "JOB_TITLE"]):
+        result = _results_for_text(text, [("الكاظمي", "entity", label), ("اجتماع", "trigger", "Contact.Meet")])
+        trigger = result[1]
+        result.append({"id": "r1", "from_name": "realis", "to_name": "text", "type": "choices",
+                       "value": {**{k: trigger["value"][k] for k in ("start", "end", "text")}, "choices": ["actual"]}})
+        result.append({"type": "relation", "from_id": "r1", "to_id": "r0", "direction": "right", "labels": ["Entity"]})
+        client.annotations.create(id=task.id, result=result, completed_by=user.id)
+        expected[user.email] = result
+    pulled = pull_export(conn, tmp_path, title)
+    assert pulled.new_file and pulled.tasks == 5 and pulled.annotations == 2
+    assert pulled.path.name.startswith(f"export-project{report.project_id}-")
+    export = json.loads(pulled.path.read_text(encoding="utf-8"))
+    got = {a["completed_by"]["email"]: a["result"] for t in export for a in t["annotations"]}
+    assert got == expected
+    # pulling again without changes keeps the earlier file and writes nothing new
+    again = pull_export(conn, tmp_path, title)
+    assert not again.new_file and again.path == pulled.path
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_repush_is_idempotent(conn, schema, tasks):
+    title = _title()
+    first = push_tasks(conn, schema, tasks, title)
+    second = push_tasks(conn, schema, tasks, title)
+    assert (second.imported, second.skipped_existing, second.project_created) == (0, 5, False)
+    ids = existing_doc_ids(connect(conn), conn, first.project_id)
+    assert ids == {t["data"]["doc_id"] for t in tasks}
+    assert len(list(connect(conn).tasks.list(project=first.project_id))) == 5
+
+
+def test_push_killed_halfway_resumes_without_duplicates(conn, schema, tasks):
+    title = _title()
+
+    class Crash(Exception):
+        pass
+
+    def crash_after_first_chunk(n):
+        if n == 0:
+            raise Crash()
+
+    with pytest.raises(Crash):
+        push_tasks(conn, schema, tasks, title, chunk_size=2, after_chunk=crash_after_first_chunk)
+    resumed = push_tasks(conn, schema, tasks, title, chunk_size=2)
+    assert (resumed.imported, resumed.skipped_existing) == (3, 2)
+    server = list(connect(conn).tasks.list(project=resumed.project_id, fields="all"))
+    doc_ids = sorted(t.data["doc_id"] for t in server)
+    assert doc_ids == sorted(t["data"]["doc_id"] for t in tasks)
+
+
+def test_config_mismatch_is_an_error_unless_update_config(conn, schema, tasks):
+    title = _title()
+    other = parse_schema("name: other\nentity_types: {PER: {}}\nevent_types: {E: {roles: {R: [PER]}}}\n")
+    push_tasks(conn, other, tasks[:1], title)
+    with pytest.raises(StudioError, match="differs from schema ace-arabic-news.*--update-config"):
+        push_tasks(conn, schema, tasks, title)
+    report = push_tasks(conn, schema, tasks, title, update_config=True)
+    assert report.config_updated and report.imported == 4 and report.skipped_existing == 1
+
+
+def test_bad_key_gives_clear_error_without_the_key(conn, schema, tasks):
+    bad = Connection(conn.url, "0" * 40, "test")
+    with pytest.raises(StudioError) as err:
+        push_tasks(bad, schema, tasks, _title())
+    assert "rejected the API key (HTTP 401)" in str(err.value)
+    assert "0" * 40 not in str(err.value)
+
+
+def test_server_down_says_how_to_start_one(schema, tasks):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    down = Connection(f"http://127.0.0.1:{port}", "k" * 40, "test")
+    with pytest.raises(StudioError, match="not reachable.*annotate studio up"):
+        push_tasks(down, schema, tasks, _title())
+
+
+def test_missing_project_is_a_clear_error(conn, tmp_path):
+    with pytest.raises(StudioError, match="no project titled 'nope-"):
+        pull_export(conn, tmp_path, "nope-" + uuid.uuid4().hex)
+    with pytest.raises(StudioError, match="no project with id 999999"):
+        pull_export(conn, tmp_path, project_id=999999)
+
+
+def test_studio_up_twice_is_harmless(studio):
+    before = studio.status()
+    after = studio.up()
+    assert after.running and after.pid == before.pid
+
+
+def test_api_key_never_appears_in_command_output(studio_env, studio, tmp_path):
+    key = studio_env.api_key
+    runner = CliRunner()
+    title = _title()
+    outputs = []
+    tasks_file = tmp_path / "tasks.json"
+    for args in (["tasks", "gold/articles", "-o", str(tasks_file)],
+                 ["push", str(tasks_file), "--project", title],
+                 ["push", str(tasks_file), "--project", title],
+                 ["pull", "--project", title, "-o", str(tmp_path / "ann")],
+                 ["pull", "--project", "missing-" + title, "-o", str(tmp_path / "ann")],
+                 ["studio", "status", "--home", str(studio.home), "--port", str(studio.port)],
+                 ["studio", "up", "--home", str(studio.home), "--port", str(studio.port)]):
+        res = runner.invoke(main, args)
+        outputs.append(res.output + (res.stderr if res.stderr_bytes is not None else ""))
+        assert key not in outputs[-1]
+    assert "2 already present" not in outputs[2] and "5 already present" in outputs[2]
+    assert "no project titled" in outputs[4]
+    # nothing written to the export folder or the server log carries it either
+    for path in list((tmp_path / "ann").iterdir()) + [studio.log_file]:
+        assert key not in path.read_text(encoding="utf-8", errors="replace")
