@@ -301,5 +301,164 @@ def pull_cmd(title, project_id, out_dir):
     return report
 
 
+# --- exports -> gold dataset, agreement, adjudication --------------------------------------------------------
+
+config_option = click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+                             help="Read labels from this Label Studio labeling config (XML) instead of a schema, "
+                                  "for exports of other text-span projects.")
+
+
+def _routing(schema_path, config_path):
+    from .lsexport import Routing, routing_from_config
+
+    if config_path:
+        return routing_from_config(Path(config_path).read_text(encoding="utf-8"), Path(config_path).stem)
+    return Routing(_schema(schema_path))
+
+
+def _read_exports(exports, routing, articles=None):
+    from .lsexport import import_exports
+
+    reference = None
+    if articles:
+        reference = {d.id: d.text for d in ingest(articles).documents}
+    return import_exports(exports, routing, reference)
+
+
+@main.command("import")
+@click.argument("exports", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("-o", "--output", default="gold/dataset", show_default=True, type=click.Path(file_okay=False),
+              help="Gold dataset folder (replaced atomically).")
+@click.option("--split", "split_spec", default=None, help="Deterministic splits by document id, "
+              "e.g. train=0.8,test=0.2 (default: one 'test' split).")
+@click.option("--articles", multiple=True, type=click.Path(exists=True),
+              help="The pushed articles: tasks whose text differs from them are quarantined.")
+@click.option("--quarantine", type=click.Path(dir_okay=False), default=None,
+              help="Rejected tasks with reasons (default: OUTPUT.quarantine.jsonl beside the dataset).")
+@click.option("--allow-empty", is_flag=True, help="Write the dataset even when no task qualifies as gold.")
+@schema_option
+@config_option
+def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, schema_path, config_path):
+    """Read Label Studio exports into the gold dataset (parquet + dataset card), accounting for every task.
+
+    Every task is imported, quarantined (with its reason) or skipped (no usable annotation), and the three
+    counts add up to the tasks read. Folders are read for *.json files.
+
+    \b
+    Example:
+      annotate import gold/annotations/export-project1-*.json -o gold/dataset
+      annotate import other-export.json --config other-config.xml -o /tmp/other-gold
+    """
+    from .agreement import agreement
+    from .dataset import DatasetBuildError, write_gold
+
+    files = [f for p in map(Path, exports) for f in (sorted(p.glob("*.json")) if p.is_dir() else [p])]
+    routing = _routing(schema_path, config_path)
+    result = _read_exports(files, routing, articles)
+    qpath = Path(quarantine) if quarantine else Path(str(Path(output).with_suffix("")) + ".quarantine.jsonl")
+    note = _quarantine(qpath, [_Rec(q) for q in result.quarantined])
+    for w in result.warnings[:10]:
+        click.echo(f"  warning: {w}", err=True)
+    for s in result.skipped[:10]:
+        click.echo(f"  skipped {s['reason']}", err=True)
+    c = result.counts
+    click.echo(f"{c['inputs']} task(s) read from {len(files)} export(s): {c['imported']} imported, "
+               f"{c['quarantined']} quarantined{note}, {c['skipped']} skipped; {len(result.warnings)} warning(s)")
+    if not result.documents and not allow_empty:
+        click.echo(f"No gold document: {output} left as it was (use --allow-empty to write an empty set).")
+        sys.exit(EXIT_ERROR)
+    agree = agreement(result.annotations)
+    notes = {"imported": c["imported"], "quarantined": c["quarantined"], "skipped": c["skipped"],
+             "exports": {Path(k).name: v for k, v in result.sources.items()}}
+    try:
+        info = write_gold(result.documents, routing.schema, output, split_spec, agree, notes)
+    except (DatasetBuildError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    splits = ", ".join(f"{k}: {v}" for k, v in info.build["splits"].items())
+    click.echo(f"Gold dataset written to {output} ({splits}; fingerprint {info.fingerprint}, schema "
+               f"{routing.schema.name} {info.schema_fingerprint})")
+
+
+class _Rec:
+    """Adapter so quarantined export records print like other rejected inputs."""
+
+    def __init__(self, record: dict):
+        self.record = record
+        self.source = record.get("source", "?")
+        self.reason = record.get("reason", "")
+
+    def to_json(self) -> dict:
+        return self.record
+
+
+@main.command("agree")
+@click.argument("exports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the full report as JSON.")
+@schema_option
+@config_option
+def agree_cmd(exports, json_path, schema_path, config_path):
+    """Inter-annotator agreement for tasks annotated by two or more people.
+
+    Pairwise span F1 (exact via seqeval on aligned tokens, and overlap) per label for entities, triggers
+    (identification, classification) and arguments; token-level Cohen's kappa; Krippendorff's alpha.
+
+    \b
+    Example:
+      annotate agree gold/annotations/export-project1-*.json --json agreement.json
+    """
+    from .agreement import agreement, agreement_table
+
+    result = _read_exports(exports, _routing(schema_path, config_path))
+    report = agreement(result.annotations)
+    click.echo(agreement_table(report))
+    if json_path:
+        atomic_write_json(json_path, report)
+        click.echo(f"Wrote {json_path}", err=True)
+    click.echo(f"{report['tasks']} task(s) compared across {len(report['pairs'])} annotator pair(s).")
+
+
+@main.command("adjudicate")
+@click.argument("exports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write disagreements as JSON.")
+@click.option("--push", is_flag=True, help="Push a review annotation per task to Label Studio (conflicts marked; "
+              "tasks without conflicts go in as ground truth).")
+@schema_option
+@config_option
+def adjudicate_cmd(exports, output, push, schema_path, config_path):
+    """Merge what annotators agree on and list each disagreement (boundary, type, missing, role, attribute).
+
+    With --push, each multiply-annotated task gets a review annotation in Label Studio holding the agreed
+    items and every disputed one marked CONFLICT in its region note. Resolve them in the UI and mark the
+    annotation as ground truth; `annotate import` then takes it as the gold.
+
+    \b
+    Example:
+      annotate adjudicate gold/annotations/export-project1-*.json -o disagreements.json --push
+    """
+    from .adjudicate import adjudicate
+
+    result = _read_exports(exports, _routing(schema_path, config_path))
+    adjudications = adjudicate(result.annotations)
+    records = []
+    for adj in adjudications:
+        for d in adj.disagreements:
+            click.echo(f"[{d.doc_id}] {d.kind:<9} {d.detail}\n    {d.context}")
+            records.append(d.to_json())
+    if output:
+        atomic_write_json(output, records)
+    pushed = 0
+    if push and adjudications:
+        from .studio.client import push_reviews
+        from .studio.connection import load_connection
+
+        task_ids = {doc_id: docs[0].metadata.get("task_id") for doc_id, docs in result.annotations.items() if docs}
+        reviews = [(task_ids[a.doc_id], a.result, a.clean) for a in adjudications if task_ids.get(a.doc_id)]
+        pushed = _studio_call(push_reviews, _studio_call(load_connection), reviews)
+    clean = sum(1 for a in adjudications if a.clean)
+    click.echo(f"{len(adjudications)} task(s) with two or more annotators: {clean} fully agreed, "
+               f"{len(adjudications) - clean} with {len(records)} disagreement(s)"
+               + (f"; {pushed} review annotation(s) pushed" if push else ""))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -157,3 +157,62 @@ def test_api_key_never_appears_in_command_output(studio_env, studio, tmp_path):
     # nothing written to the export folder or the server log carries it either
     for path in list((tmp_path / "ann").iterdir()) + [studio.log_file]:
         assert key not in path.read_text(encoding="utf-8", errors="replace")
+
+
+def test_agree_adjudicate_review_and_import_with_two_annotators(studio_env, schema, tasks, annotators, tmp_path):
+    conn = studio_env
+    title = _title()
+    report = push_tasks(conn, schema, tasks, title)
+    client = connect(conn)
+    server_tasks = {t.data["doc_id"]: t for t in client.tasks.list(project=report.project_id, fields="all")}
+    agreed_task, disputed_task = [server_tasks[t["data"]["doc_id"]] for t in tasks[:2]]
+    amal, bilal = annotators
+    for user in (amal, bilal):
+        text = agreed_task.data["text"]
+        res = _results_for_text(text, [("العراق", "entity", "GPE"), ("داعش", "entity", "ORG")])
+        client.annotations.create(id=agreed_task.id, result=res, completed_by=user.id)
+    text = disputed_task.data["text"]
+    client.annotations.create(id=disputed_task.id, completed_by=amal.id, result=_results_for_text(
+        text, [("البيشمركة", "entity", "ORG"), ("الكاظمي", "entity", "PER")]))
+    client.annotations.create(id=disputed_task.id, completed_by=bilal.id, result=_results_for_text(
+        text, [("البيشمركة", "entity", "GPE"), ("الكاظمي", "entity", "PER")]))
+    export = pull_export(conn, tmp_path / "ann", title).path
+    runner = CliRunner()
+
+    res = runner.invoke(main, ["agree", str(export), "--json", str(tmp_path / "agree.json")])
+    assert res.exit_code == 0, res.output
+    agree = json.loads((tmp_path / "agree.json").read_text())
+    assert agree["tasks"] == 2 and len(agree["pairs"]) == 1
+    assert agree["pairs"][0]["entities"]["exact"]["micro"]["f1"] == pytest.approx(3 / 4)
+    assert "amal@annotate.test ~ bilal@annotate.test" in res.output
+
+    # before adjudication the disputed task is skipped, never guessed
+    res = runner.invoke(main, ["import", str(export), "-o", str(tmp_path / "gold")])
+    assert "1 imported, 0 quarantined, 4 skipped" in res.output, res.output
+
+    res = runner.invoke(main, ["adjudicate", str(export), "--push", "-o", str(tmp_path / "dis.json")])
+    assert res.exit_code == 0, res.output
+    assert "2 task(s) with two or more annotators: 1 fully agreed, 1 with 2 disagreement(s); 2 review" in res.output
+    disagreements = json.loads((tmp_path / "dis.json").read_text())
+    assert [d["kind"] for d in disagreements] == ["type", "type"]  # ORG by one side, GPE by the other
+    assert all("البيشمركة" in d["detail"] for d in disagreements)
+
+    # the reviewer keeps ORG, drops the conflicting GPE region, and stars the review as ground truth
+    review = next(a for a in client.annotations.list(id=disputed_task.id) if a.completed_by not in (amal.id, bilal.id))
+    assert not review.ground_truth
+    kept = [r for r in review.result if not (r.get("value", {}).get("labels") == ["GPE"])]
+    for r in kept:
+        r.pop("meta", None)
+    client.annotations.update(id=review.id, result=kept, ground_truth=True)
+
+    export2 = pull_export(conn, tmp_path / "ann", title).path
+    assert export2 != export
+    res = runner.invoke(main, ["import", str(export2), "-o", str(tmp_path / "gold")])
+    assert "2 imported, 0 quarantined, 3 skipped" in res.output, res.output
+    from annotate.dataset import gold_documents
+
+    gold, info = gold_documents(tmp_path / "gold")
+    disputed = next(d for d in gold if d.id == disputed_task.data["doc_id"])
+    assert sorted(e.type for e in disputed.entities) == ["ORG", "PER"]
+    assert disputed.metadata["gold_rule"] == "ground truth"
+    assert info.agreement["tasks"] == 2

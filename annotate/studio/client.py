@@ -223,3 +223,12 @@ def pull_export(conn: Connection, out_dir: str | Path, title: str = DEFAULT_PROJ
 
 def _count_annotations(tasks: Iterable[dict]) -> int:
     return sum(len(t.get("annotations") or []) for t in tasks)
+
+
+def push_reviews(conn: Connection, reviews: list[tuple[int, list[dict], bool]]) -> int:
+    """Create one review annotation per (task id, result, is_clean); clean merges go in as ground truth."""
+    client = connect(conn)
+    for task_id, result, clean in reviews:
+        call(conn, f"create review annotation on task {task_id}", client.annotations.create, task_id,
+             result=result, ground_truth=clean)
+    return len(reviews)

@@ -1,0 +1,408 @@
+"""Label Studio exports -> Documents, with every fault named and every task accounted for.
+
+Reads full JSON exports (a list of tasks, or an envelope with a `tasks` list), single tasks, and JSON_MIN
+exports (one flat record per annotation; relations are not part of that format). Labels are routed by the
+schema: a label that is an entity type makes an entity, a label that is an event type makes a trigger.
+For another project's export, `routing_from_config` reads the labels from its labeling config instead.
+
+Each input task ends up in exactly one bucket: imported (a gold Document), quarantined (a fault, with its
+reason) or skipped (nothing to import: no annotations, only cancelled ones, or unresolved disagreement).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .conformance import schema_problems
+from .ingest import document_id
+from .model import TATWEEL, Argument, Document, Entity, Event, Provenance, Span, SpanError
+from .schema import Schema
+
+CONFLICT_MARK = "CONFLICT"
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Which labels are entities and which are triggers; which Text field holds the document."""
+    schema: Schema
+    text_field: str = "text"
+    strict_relations: bool = True  # our schema: relations run between a trigger and an entity
+
+    def kind(self, label: str) -> str | None:
+        if label in self.schema.entity_types:
+            return "entity"
+        if label in self.schema.event_types:
+            return "trigger"
+        return None
+
+
+def routing_from_config(xml: str, name: str = "imported-config") -> Routing:
+    """Routing for any text-span project, read from its labeling config: every Labels control is kept;
+    a control named like `trigger`/`event` holds triggers, the others hold entities."""
+    from label_studio_sdk.label_interface import LabelInterface
+
+    li = LabelInterface(xml)
+    entity_labels: list[str] = []
+    trigger_labels: list[str] = []
+    text_field = "text"
+    for control in li.controls:
+        if control.tag.lower() not in ("labels", "hypertextlabels"):
+            continue
+        target = trigger_labels if any(k in control.name.lower() for k in ("trigger", "event")) else entity_labels
+        target += [label for label in control.labels if label not in target]
+    for obj in li.objects:
+        if obj.tag.lower() in ("text", "hypertext") and obj.value_is_variable:
+            text_field = obj.value_name
+            break
+    roles = []
+    for tag in li.find_tags(match_fn=lambda t: getattr(t, "tag", "").lower() == "relation"):
+        value = tag.attr.get("value")
+        if value and value not in roles:
+            roles.append(value)
+    schema = Schema.from_labels(name, entity_labels, trigger_labels, roles)
+    return Routing(schema, text_field, strict_relations=bool(trigger_labels))
+
+
+@dataclass
+class TaskRecord:
+    task_id: str
+    task: dict
+    source: str
+
+
+@dataclass
+class ImportResult:
+    documents: list[Document] = field(default_factory=list)
+    quarantined: list[dict] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    inputs: int = 0
+    # every usable annotation per task, annotator by annotator (agreement and adjudication read these)
+    annotations: dict[str, list[Document]] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # export path -> sha256
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"inputs": self.inputs, "imported": len(self.documents), "quarantined": len(self.quarantined),
+                "skipped": len(self.skipped)}
+
+
+class ExportError(ValueError):
+    pass
+
+
+# --- reading files -----------------------------------------------------------------------------------------
+
+
+def read_export_file(path: str | Path) -> tuple[list[dict], str]:
+    """Tasks of one export file, and the file's sha256."""
+    path = Path(path)
+    raw = path.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ExportError(f"{path}: not a JSON export: {exc}") from None
+    if isinstance(data, dict):
+        if isinstance(data.get("tasks"), list):
+            data = data["tasks"]
+        elif "data" in data or "annotations" in data:
+            data = [data]
+        else:
+            raise ExportError(f"{path}: a JSON object without a 'tasks' list is not a Label Studio export")
+    if not isinstance(data, list):
+        raise ExportError(f"{path}: expected a list of tasks")
+    if data and all(isinstance(t, dict) and "data" not in t and "annotations" not in t for t in data):
+        data = _from_min_format(data)
+    return data, digest
+
+
+def _from_min_format(records: list[dict]) -> list[dict]:
+    """JSON_MIN -> full tasks: one record per annotation; span lists are the controls' results."""
+    tasks: dict[str, dict] = {}
+    for rec in records:
+        task_id = str(rec.get("id"))
+        spans = {k: v for k, v in rec.items()
+                 if isinstance(v, list) and v and all(isinstance(x, dict) and "start" in x for x in v)}
+        data = {k: v for k, v in rec.items() if k not in spans and k not in
+                ("id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time")}
+        task = tasks.setdefault(task_id, {"id": rec.get("id"), "data": data, "annotations": []})
+        result = []
+        for control, items in spans.items():
+            for k, item in enumerate(items):
+                value = {key: item[key] for key in ("start", "end", "text") if key in item}
+                value["labels"] = item.get("labels", [])
+                result.append({"id": f"{control}-{k}", "from_name": control, "to_name": "text", "type": "labels",
+                               "value": value})
+        task["annotations"].append({"id": rec.get("annotation_id"), "completed_by": rec.get("annotator"),
+                                    "result": result, "was_cancelled": False, "ground_truth": False,
+                                    "updated_at": rec.get("updated_at", "")})
+    return list(tasks.values())
+
+
+# --- one annotation -> one Document ---------------------------------------------------------------------------
+
+
+def annotator_name(annotation: dict) -> str:
+    who = annotation.get("completed_by")
+    if isinstance(who, dict):
+        return str(who.get("email") or who.get("username") or who.get("id"))
+    return f"user:{who}" if isinstance(who, int) else str(who or "unknown")
+
+
+def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_id: str, source: str,
+                           ) -> tuple[Document | None, list[str], list[str]]:
+    """(document, errors, warnings) for one annotation; errors name the region id and field."""
+    text = task["data"][routing.text_field]
+    errors: list[str] = []
+    warnings: list[str] = []
+    entities: dict[str, Entity] = {}
+    triggers: dict[str, tuple[Span, str]] = {}
+    choices: dict[str, dict[str, str]] = {}
+    relations: list[tuple[str, str, list[str]]] = []
+    other_regions: list[dict] = []
+    for i, r in enumerate(annotation.get("result") or []):
+        rid = str(r.get("id", f"#{i}"))
+        rtype = r.get("type")
+        if rtype == "relation":
+            relations.append((str(r.get("from_id")), str(r.get("to_id")), list(r.get("labels") or [])))
+            continue
+        value = r.get("value") or {}
+        if rtype == "choices":
+            picked = value.get("choices") or []
+            if len(picked) != 1:
+                errors.append(f"region {rid}: field value.choices of {r.get('from_name')} must hold one choice, "
+                              f"got {picked}")
+            else:
+                choices.setdefault(rid, {})[str(r.get("from_name"))] = str(picked[0])
+            continue
+        if rtype not in ("labels", "hypertextlabels"):
+            other_regions.append(r)
+            continue
+        start, end = value.get("start"), value.get("end")
+        if not isinstance(start, int) or not isinstance(end, int) or isinstance(start, bool):
+            errors.append(f"region {rid}: field value.start/value.end must be integers, got {start!r}/{end!r}")
+            continue
+        if not 0 <= start < end <= len(text):
+            errors.append(f"region {rid}: offsets [{start}, {end}) are out of range for a text of {len(text)} "
+                          "characters")
+            continue
+        span_text = text[start:end]
+        if "text" in value and value["text"] != span_text:
+            warnings.append(f"region {rid}: field value.text {value['text']!r} differs from data[{start}:{end}] "
+                            f"{span_text!r}; the offsets win")
+        if span_text[0].isspace() or span_text[0] == TATWEEL or span_text[-1].isspace() or span_text[-1] == TATWEEL:
+            errors.append(f"region {rid}: span [{start}, {end}) {span_text!r} starts or ends on whitespace or tatweel")
+            continue
+        labels = value.get("labels") or []
+        if len(labels) != 1:
+            errors.append(f"region {rid}: field value.labels must hold exactly one label, got {labels}")
+            continue
+        label = str(labels[0])
+        kind = routing.kind(label)
+        if kind is None:
+            errors.append(f"region {rid}: label {label!r} (control {r.get('from_name')}) is not in schema "
+                          f"{routing.schema.name}")
+            continue
+        if rid in entities or rid in triggers:
+            errors.append(f"region {rid}: the same region id is used twice")
+            continue
+        if kind == "entity":
+            entities[rid] = Entity(rid, start, end, label)
+        else:
+            triggers[rid] = (Span(start, end), label)
+    for rid, picked in choices.items():
+        if rid not in triggers:
+            if rid in entities and not routing.strict_relations:
+                continue  # another project's per-region choices on entities: kept in metadata below
+            errors.append(f"region {rid}: per-region choices {picked} point at no trigger region")
+    arguments: dict[str, list[Argument]] = {t: [] for t in triggers}
+    loose_relations = []
+    for k, (src, dst, labels) in enumerate(relations):
+        where = f"relation {k} ({src} -> {dst})"
+        known = set(entities) | set(triggers)
+        if src not in known or dst not in known:
+            missing = [x for x in (src, dst) if x not in known]
+            errors.append(f"{where}: points at region {', '.join(missing)} that does not exist")
+            continue
+        if src == dst:
+            errors.append(f"{where}: a region related to itself")
+            continue
+        if src in triggers and dst in entities:
+            trig, ent = src, dst
+        elif dst in triggers and src in entities:
+            trig, ent = dst, src  # drawn from the argument to the trigger: the roles are the same
+        elif not routing.strict_relations:
+            loose_relations.append({"from": src, "to": dst, "labels": labels})
+            continue
+        else:
+            errors.append(f"{where}: a role must link a trigger and an entity")
+            continue
+        if len(labels) != 1:
+            errors.append(f"{where}: field labels must name exactly one role, got {labels}")
+            continue
+        arguments[trig].append(Argument(labels[0], ent))
+    if errors:
+        return None, errors, warnings
+    events = [Event(rid, label, span, choices.get(rid, {}), tuple(arguments[rid]))
+              for rid, (span, label) in triggers.items()]
+    meta = {"task_id": task.get("id"), "source": source}
+    if loose_relations:
+        meta["relations"] = loose_relations
+    entity_choices = {rid: c for rid, c in choices.items() if rid in entities}
+    if entity_choices:
+        meta["region_choices"] = entity_choices
+    if other_regions:
+        meta["other_regions"] = other_regions
+    conflicts = [r for r in annotation.get("result") or []
+                 if any(CONFLICT_MARK in str(t) for t in (r.get("meta") or {}).get("text", []))]
+    if conflicts:
+        warnings.append(f"{len(conflicts)} region(s) still carry an adjudication {CONFLICT_MARK} note")
+    try:
+        doc = Document(doc_id, text, sorted(entities.values(), key=lambda e: (e.start, -e.end, e.type, e.id)),
+                       sorted(events, key=lambda v: (v.trigger.start, v.trigger.end, v.id)), meta,
+                       Provenance((annotator_name(annotation),), (str(annotation.get("id")),), source))
+    except SpanError as exc:
+        return None, [str(exc)], warnings
+    problems = schema_problems(doc, routing.schema)
+    if problems:
+        return None, problems, warnings
+    return doc, [], warnings
+
+
+# --- choosing the gold annotation --------------------------------------------------------------------------------
+
+
+def annotation_signature(doc: Document) -> tuple:
+    """What two annotations must share to be the same annotation (ids and provenance do not count)."""
+    ents = doc.entity_by_id()
+    return (
+        tuple(sorted((e.start, e.end, e.type) for e in doc.entities)),
+        tuple(sorted((v.trigger.start, v.trigger.end, v.type, tuple(sorted(v.attributes.items())),
+                      tuple(sorted((a.role, ents[a.entity].start, ents[a.entity].end, ents[a.entity].type)
+                                   for a in v.arguments))) for v in doc.events)),
+    )
+
+
+def choose_gold(candidates: list[tuple[dict, Document]]) -> tuple[Document | None, str]:
+    """The gold-annotation rule (README, "Which annotation becomes gold"):
+    1. a ground-truth annotation wins (the most recently updated one if several);
+    2. else a single annotation is the gold;
+    3. else annotations that are all the same become one gold with every annotator in its provenance;
+    4. else nothing: the task needs adjudication.
+    """
+    ground = [(a, d) for a, d in candidates if a.get("ground_truth")]
+    if ground:
+        ground.sort(key=lambda ad: str(ad[0].get("updated_at") or ad[0].get("created_at") or ""))
+        return ground[-1][1], "ground truth"
+    if len(candidates) == 1:
+        return candidates[0][1], "single annotation"
+    signatures = {annotation_signature(d) for _, d in candidates}
+    if len(signatures) == 1:
+        first = candidates[0][1]
+        prov = Provenance(tuple(x for _, d in candidates for x in d.provenance.annotators),
+                          tuple(x for _, d in candidates for x in d.provenance.annotation_ids),
+                          first.provenance.source, first.provenance.source_sha256)
+        first.provenance = prov
+        return first, f"{len(candidates)} identical annotations"
+    return None, f"{len(candidates)} annotations disagree and none is ground truth; run `annotate adjudicate`"
+
+
+# --- the whole import -----------------------------------------------------------------------------------------------
+
+
+def import_exports(paths: Iterable[str | Path], routing: Routing,
+                   reference_texts: dict[str, str] | None = None) -> ImportResult:
+    """Read exports into gold Documents. `reference_texts` (doc id -> pushed text) catches edited tasks."""
+    result = ImportResult()
+    seen: dict[str, str] = {}  # document key -> where it was first seen
+    for path in paths:
+        try:
+            tasks, digest = read_export_file(path)
+        except ExportError as exc:
+            result.inputs += 1
+            result.quarantined.append({"source": str(path), "reason": str(exc)})
+            continue
+        result.sources[str(path)] = digest
+        for index, task in enumerate(tasks):
+            result.inputs += 1
+            _import_task(task, f"{path}#{index}", str(path), digest, routing, reference_texts, seen, result)
+    return result
+
+
+def _import_task(task, where, path, digest, routing, reference_texts, seen, result) -> None:
+    task_id = task.get("id", "?") if isinstance(task, dict) else "?"
+    label = f"task {task_id} ({where})"
+
+    def quarantine(reason: str) -> None:
+        result.quarantined.append({"source": where, "task_id": task_id, "reason": f"{label}: {reason}", "task": task})
+
+    if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
+        quarantine("field 'data' is missing")
+        return
+    text = task["data"].get(routing.text_field)
+    if not isinstance(text, str) or not text:
+        quarantine(f"field data.{routing.text_field} is missing or empty")
+        return
+    doc_id = str(task["data"].get("doc_id") or document_id(text))
+    reference = (reference_texts or {}).get(doc_id)
+    if reference is not None and reference != text:
+        quarantine(f"data.{routing.text_field} differs from the pushed document {doc_id}")
+        return
+    if reference is None and "doc_id" in task["data"] and _is_content_id(doc_id) and document_id(text) != doc_id:
+        quarantine(f"data.{routing.text_field} differs from the pushed document {doc_id} (its hash does not match)")
+        return
+    if doc_id in seen:
+        quarantine(f"duplicate task: document {doc_id} was already read from {seen[doc_id]}")
+        return
+    seen[doc_id] = where
+    annotations = [a for a in task.get("annotations") or [] if isinstance(a, dict)]
+    live = [a for a in annotations if not a.get("was_cancelled")]
+    if not annotations:
+        result.skipped.append({"source": where, "task_id": task_id, "reason": f"{label}: no annotations"})
+        return
+    if not live:
+        result.skipped.append({"source": where, "task_id": task_id,
+                               "reason": f"{label}: only cancelled annotations ({len(annotations)})"})
+        return
+    candidates = []
+    faults = []
+    for ann in live:
+        doc, errors, warnings = annotation_to_document(task, ann, routing, doc_id, path)
+        prefix = f"{label} annotation {ann.get('id')} by {annotator_name(ann)}"
+        result.warnings += [f"{prefix}: {w}" for w in warnings]
+        if errors:
+            faults.append(f"{prefix}: " + "; ".join(errors))
+        else:
+            doc.provenance = Provenance(doc.provenance.annotators, doc.provenance.annotation_ids, path, digest)
+            doc.metadata.update({k: v for k, v in task["data"].items() if k not in (routing.text_field, "doc_id")})
+            candidates.append((ann, doc))
+    result.annotations[doc_id] = [d for _, d in candidates]
+    if faults:
+        # A faulty annotation never silently falls back to another one: the whole task waits for a fix.
+        quarantine(" | ".join(faults))
+        return
+    gold, why = choose_gold(candidates)
+    if gold is None:
+        result.skipped.append({"source": where, "task_id": task_id, "reason": f"{label}: {why}"})
+        return
+    gold.metadata["gold_rule"] = why
+    result.documents.append(gold)
+
+
+def _is_content_id(doc_id: str) -> bool:
+    return len(doc_id) == 16 and all(c in "0123456789abcdef" for c in doc_id)
+
+
+def label_counts(documents: Iterable[Document]) -> dict[str, Counter]:
+    ents, evs, roles = Counter(), Counter(), Counter()
+    for d in documents:
+        ents.update(e.type for e in d.entities)
+        evs.update(v.type for v in d.events)
+        roles.update(a.role for v in d.events for a in v.arguments)
+    return {"entities": ents, "events": evs, "roles": roles}

@@ -1,0 +1,87 @@
+import pytest
+
+from annotate.adjudicate import adjudicate_task
+from annotate.agreement import agreement, cohen_kappa, krippendorff_alpha_nominal
+from annotate.model import Argument, Document, Entity, Event, Provenance, Span
+
+TEXT = "استقبل مسرور بارزاني الجنرال كارل هاريس في أربيل"
+
+
+def at(word, label, rid):
+    s = TEXT.index(word)
+    return Entity(rid, s, s + len(word), label)
+
+
+def person(name, entities, events=()):
+    return Document("d" * 16, TEXT, list(entities), list(events), {}, Provenance((name,), ("1",)))
+
+
+def meet(args, realis="actual"):
+    s = TEXT.index("استقبل")
+    return Event("v1", "Contact.Meet", Span(s, s + 6), {"realis": realis}, tuple(args))
+
+
+def test_kappa_and_alpha_match_hand_computed_values():
+    a, b = ["a", "a", "b", "b"], ["a", "b", "b", "b"]
+    assert cohen_kappa(a, b) == pytest.approx(0.5)
+    # coincidences: o_aa=2, o_ab=o_ba=1, o_bb=4; n_a=3, n_b=5 -> alpha = 1 - 2 / (30 / 7)
+    assert krippendorff_alpha_nominal([list(x) for x in zip(a, b)]) == pytest.approx(1 - 14 / 30)
+    assert cohen_kappa(["O"] * 3, ["O"] * 3) is None
+    assert krippendorff_alpha_nominal([["O", "O"]]) is None
+
+
+def test_identical_annotations_agree_perfectly():
+    ents = [at("مسرور بارزاني", "PER", "e1"), at("أربيل", "GPE", "e2")]
+    docs = [person("amal", ents, [meet([Argument("Entity", "e1")])]),
+            person("bilal", ents, [meet([Argument("Entity", "e1")])])]
+    r = agreement({"d": docs})
+    o = r["overall"]
+    assert r["tasks"] == 1 and len(r["pairs"]) == 1
+    for key in ("entities_exact_f1", "entities_overlap_f1", "triggers_classification_f1",
+                "arguments_classification_f1", "token_kappa", "krippendorff_alpha"):
+        assert o[key] == pytest.approx(1.0), key
+
+
+def test_boundary_type_and_label_used_by_one_annotator():
+    amal = person("amal", [at("مسرور بارزاني", "PER", "e1"), at("كارل هاريس", "PER", "e2"),
+                           at("الجنرال", "JOB_TITLE", "e3")])
+    bilal = person("bilal", [at("بارزاني", "PER", "e1"), at("كارل هاريس", "ORG", "e2")])
+    r = agreement({"d": [amal, bilal]})
+    pair = r["pairs"][0]
+    exact = pair["entities"]["exact"]
+    assert exact["micro"]["f1"] == 0.0  # nothing matches exactly
+    assert "JOB_TITLE" in exact["per_label"]  # used by amal only: reported, no crash
+    overlap = pair["entities"]["overlap"]["per_label"]["PER"]
+    assert overlap["recall"] == pytest.approx(0.5) and overlap["precision"] == pytest.approx(1.0)
+    assert -1.0 <= pair["token_kappa"] < 1.0
+
+
+def test_nested_same_type_spans_match_exactly():
+    outer, inner = at("مسرور بارزاني", "PER", "e1"), at("بارزاني", "PER", "e2")
+    r = agreement({"d": [person("amal", [outer, inner]), person("bilal", [inner, outer])]})
+    assert r["overall"]["entities_exact_f1"] == pytest.approx(1.0)
+    r = agreement({"d": [person("amal", [outer, inner]), person("bilal", [outer])]})
+    assert r["pairs"][0]["entities"]["exact"]["micro"]["f1"] == pytest.approx(2 / 3)
+
+
+def test_single_annotator_tasks_are_not_compared():
+    assert agreement({"d": [person("amal", [])]}) == {"tasks": 0, "pairs": [], "overall": {}}
+
+
+def test_adjudication_merges_agreement_and_classifies_disagreements():
+    e1, e2 = at("مسرور بارزاني", "PER", "e1"), at("كارل هاريس", "PER", "e2")
+    amal = person("amal", [e1, e2, at("أربيل", "GPE", "e3")],
+                  [meet([Argument("Entity", "e1"), Argument("Entity", "e2")])])
+    bilal = person("bilal", [e1, at("كارل هاريس", "ORG", "e2"), at("في أربيل", "GPE", "e3")],
+                   [meet([Argument("Entity", "e1")], realis="planned")])
+    adj = adjudicate_task([amal, bilal])
+    kinds = sorted((d.what, d.kind) for d in adj.disagreements)
+    assert ("entity", "type") in kinds and ("entity", "boundary") in kinds
+    assert ("argument", "missing") in kinds and ("trigger", "attribute") in kinds
+    agreed = [r for r in adj.result if r["type"] == "labels" and "meta" not in r]
+    assert {r["value"]["text"] for r in agreed} == {"مسرور بارزاني", "استقبل"}
+    marked = [r for r in adj.result if "meta" in r]
+    assert all(r["meta"]["text"][0].startswith("CONFLICT") for r in marked)
+    assert all("…" in d.context and "[" in d.context for d in adj.disagreements)
+    assert not adj.clean
+    assert adjudicate_task([amal, person("carla", amal.entities, amal.events)]).clean
