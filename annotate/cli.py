@@ -460,5 +460,248 @@ def adjudicate_cmd(exports, output, push, schema_path, config_path):
                + (f"; {pushed} review annotation(s) pushed" if push else ""))
 
 
+# --- scoring ---------------------------------------------------------------------------------------------------
+
+
+@main.command("score")
+@click.option("--gold", "gold_path", type=click.Path(exists=True, file_okay=False),
+              help="Gold dataset folder (from `annotate import`).")
+@click.option("--split", default=None, help="Score one split of the gold set only.")
+@click.option("--predictions", "pred_path", type=click.Path(exists=True, dir_okay=False),
+              help="Predictions JSONL (format in the README).")
+@click.option("--labelstudio", "ls_path", type=click.Path(exists=True, dir_okay=False),
+              help="Label Studio tasks file or export: its predictions (or --annotator's annotations).")
+@click.option("--annotator", default=None, help="With --labelstudio: score this annotator (email) instead.")
+@click.option("--model-version", default=None, help="With --labelstudio: only predictions of this model_version.")
+@click.option("--extractor", default=None, help="A command reading documents JSONL on stdin and writing predictions "
+              "JSONL on stdout (run without a shell), or package.module:function.")
+@click.option("--timeout", default=600.0, show_default=True, help="Seconds the extractor command may run.")
+@click.option("--conll", "conll_path", type=click.Path(exists=True, dir_okay=False),
+              help="conlleval-style file: the last two columns are the gold and the predicted tag.")
+@click.option("--gold-conll", type=click.Path(exists=True, dir_okay=False), help="Token + gold tag column(s).")
+@click.option("--pred-conll", type=click.Path(exists=True, dir_okay=False), help="Token + predicted tag column(s).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write the JSON report here ('-' for stdout).")
+@click.option("--markdown", "md_out", type=click.Path(dir_okay=False), help="Write a Markdown summary here "
+              "(e.g. $GITHUB_STEP_SUMMARY).")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False), help="Write an HTML report here.")
+@click.option("--fail-under", "fail_under", multiple=True, metavar="KEY=VALUE",
+              help="Exit 3 when a metric is below VALUE, e.g. entities.strict.micro.f1=0.80 (repeatable).")
+@click.option("--baseline", "baseline_path", type=click.Path(exists=True, dir_okay=False),
+              help="An earlier JSON report: show deltas, exit 4 on a significant regression.")
+@click.option("--resamples", default=1000, show_default=True, help="Bootstrap resamples (0 to skip).")
+def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, extractor, timeout, conll_path,
+              gold_conll, pred_conll, json_out, md_out, html_out, fail_under, baseline_path, resamples):
+    """Score an extractor against the gold set with seqeval: entities (default and strict IOB2 modes, nested
+    included), event triggers and arguments, with an error breakdown and 95% bootstrap intervals.
+
+    Exit codes: 0 ok, 1 bad input, 2 usage, 3 a --fail-under threshold failed, 4 significant regression
+    against --baseline.
+
+    \b
+    Examples:
+      annotate score --gold gold/dataset --predictions preds.jsonl --json report.json
+      annotate score --gold gold/dataset --extractor "annotate baseline" --fail-under entities.strict.micro.f1=0.5
+      annotate score --gold gold/dataset --extractor annotate.baseline:extract --baseline old.json
+      annotate score --conll output.conll
+    """
+    from .atomic import atomic_write_text
+    from .score import inputs
+    from .score import report as rep
+    from .score.run import compare_with_baseline, conll_report, document_report
+
+    try:
+        thresholds = [rep.parse_threshold(x) for x in fail_under]
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    sources = [x for x in (pred_path, ls_path, extractor, conll_path, gold_conll) if x]
+    if len(sources) != 1:
+        raise click.UsageError("give exactly one of --predictions, --labelstudio, --extractor, --conll, "
+                               "--gold-conll/--pred-conll")
+    if bool(gold_conll) != bool(pred_conll):
+        raise click.UsageError("--gold-conll and --pred-conll go together")
+    try:
+        if conll_path:
+            gold_seqs, pred_seqs = inputs.conlleval_sequences(conll_path)
+            report = conll_report(gold_seqs, pred_seqs, conll_path)
+        elif gold_conll:
+            g, p, gu, pu = inputs.layered_sequences(gold_conll, pred_conll)
+            report = conll_report(g, p, f"{gold_conll} vs {pred_conll}", gu, pu)
+        else:
+            if not gold_path:
+                raise click.UsageError("--gold is required (a dataset folder from `annotate import`)")
+            from .dataset import gold_documents
+            from .schema import Schema
+
+            gold, info = gold_documents(gold_path, split)
+            schema = Schema.from_labels(info.build.get("schema", "gold"), info.build.get("entity_types", []),
+                                        info.build.get("event_types", []))
+            schema = _gold_schema(info) or schema
+            if pred_path:
+                preds = inputs.from_jsonl(pred_path, gold, schema)
+            elif ls_path:
+                preds = inputs.from_label_studio(ls_path, gold, schema, annotator, model_version)
+            elif inputs.is_callable_spec(extractor):
+                click.echo(f"Running {extractor} on {len(gold)} document(s) ...", err=True)
+                preds = inputs.from_callable(extractor, gold, schema)
+            else:
+                with click.progressbar(length=len(gold), label="Extracting", file=sys.stderr) as bar:
+                    preds = inputs.from_command(extractor, gold, schema, timeout, progress=bar.update)
+            for r in preds.rejected[:10]:
+                click.echo(f"  rejected prediction {r.source}: {r.reason}", err=True)
+            report = document_report(gold, info, preds, resamples)
+    except (inputs.ExtractorError, inputs.ConllError, FileNotFoundError, ValueError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(rep.EXIT_INPUT)
+    if baseline_path:
+        report["baseline"] = compare_with_baseline(report, baseline_path, resamples)
+    if json_out == "-":
+        click.echo(rep.dumps(report), nl=False)
+    elif json_out:
+        atomic_write_text(json_out, rep.dumps(report))
+    if md_out:
+        atomic_write_text(md_out, rep.markdown(report))
+    if html_out:
+        atomic_write_text(html_out, rep.html_report(report))
+    summary = _score_summary(report)
+    click.echo(summary, err=json_out == "-")
+    failures = rep.check_thresholds(report, thresholds)
+    if failures:
+        click.echo("FAIL: " + "; ".join(failures), err=True)
+        sys.exit(rep.EXIT_THRESHOLD)
+    regressions = (report.get("baseline") or {}).get("regressions") or []
+    if regressions:
+        click.echo("FAIL: significant regression against the baseline in " + ", ".join(regressions), err=True)
+        sys.exit(rep.EXIT_REGRESSION)
+
+
+def _gold_schema(info):
+    """The schema the gold set was built with, when it is the bundled one (role checks need it)."""
+    from .schema import load_schema
+
+    schema = load_schema()
+    return schema if schema.fingerprint == info.schema_fingerprint else None
+
+
+def _score_summary(report: dict) -> str:
+    ent = report["entities"]
+    parts = [f"entities F1 strict {ent['strict']['micro']['f1']:.3f} / default {ent['default']['micro']['f1']:.3f}"]
+    if "triggers" in report:
+        parts.append(f"triggers F1 {report['triggers']['classification']['f1']:.3f}")
+        parts.append(f"arguments F1 {report['arguments']['classification']['f1']:.3f}")
+    docs = report["documents"]
+    rejected = report["predictions"].get("rejected", 0)
+    return (f"Scored {docs['with_predictions']}/{docs['gold']} document(s), {report.get('tokens', 0)} token(s): "
+            + ", ".join(parts) + (f"; {rejected} prediction(s) rejected" if rejected else ""))
+
+
+@main.command("baseline")
+@click.argument("articles", nargs=-1, type=click.Path(exists=True))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write predictions JSONL here "
+              "(default: stdout).")
+def baseline_cmd(articles, output):
+    """The bundled baseline extractor (gazetteer + trigger lexicon from schemas/baseline-lexicon.yaml).
+
+    With ARTICLES it reads article files; without, documents JSONL ({"id", "text"}) on stdin, which makes
+    it an extractor command for `annotate score --extractor "annotate baseline"`.
+
+    \b
+    Example:
+      annotate baseline gold/articles -o baseline.jsonl
+      annotate tasks gold/articles --predictions baseline.jsonl -o tasks.json
+    """
+    import json
+
+    from .baseline import extract
+    from .model import Document
+
+    if articles:
+        result = ingest(articles)
+        docs = result.documents
+    else:
+        docs = []
+        for n, line in enumerate(sys.stdin, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                docs.append(Document(str(rec["id"]), rec["text"], metadata=rec.get("metadata") or {}))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise click.ClickException(f"stdin line {n}: expected an object with 'id' and 'text' ({exc})") from None
+    lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in extract(docs)]
+    if output:
+        from .atomic import atomic_write_text
+
+        atomic_write_text(output, "".join(lines))
+        click.echo(f"Baseline predictions for {len(lines)} document(s) written to {output}", err=True)
+    else:
+        sys.stdout.write("".join(lines))
+
+
+@main.command("main")
+@click.option("--articles", default="gold/articles", show_default=True, type=click.Path(exists=True))
+@click.option("--home", type=click.Path(file_okay=False), default=".studio", show_default=True)
+@click.option("--port", type=int, envvar="ANNOTATE_STUDIO_PORT", default=8080, show_default=True)
+@click.option("--gold", "gold_dir", default="gold/dataset", show_default=True, type=click.Path(file_okay=False))
+@click.option("--annotations", "ann_dir", default="gold/annotations", show_default=True,
+              type=click.Path(file_okay=False))
+@project_option
+def main_cmd(articles, home, port, gold_dir, ann_dir, title):
+    """The main job: local Label Studio up, project with the bundled articles and baseline pre-annotations,
+    pull of the finished annotations, gold dataset rebuilt, and where annotators go.
+
+    Run it again after annotating: it pushes nothing twice and rebuilds the gold set from the new export.
+
+    \b
+    Example:
+      annotate main                 # what `bash .ci/main` runs
+    """
+    from .atomic import atomic_write_json
+    from .baseline import extract
+    from .dataset import write_gold
+    from .lsexport import Routing, import_exports
+    from .predictions import annotations_from_record
+    from .studio.client import DEFAULT_PROJECT, pull_export, push_tasks
+    from .studio.connection import load_connection
+    from .studio.server import LocalStudio
+    from .tasks import build_tasks
+
+    schema = _schema(None)
+    title = title or DEFAULT_PROJECT
+    studio = LocalStudio(home, port)
+    click.echo(f"[1/5] Label Studio on {studio.url} (first start migrates its SQLite database, ~1 min) ...")
+    _studio_call(studio.up)
+    conn = _studio_call(load_connection, studio.connection_file)
+    result = ingest([articles])
+    docs = result.documents
+    click.echo(f"[2/5] {len(docs)} article(s) read, {len(result.rejected)} rejected, "
+               f"{result.dropped_lines} boilerplate line(s) dropped; baseline pre-annotations ...")
+    by_id = {d.id: d for d in docs}
+    predictions = {r["id"]: annotations_from_record(r, by_id[r["id"]]) for r in extract(docs)}
+    tasks, bad = build_tasks(docs, schema, predictions, f"annotate-baseline-{__version__}")
+    atomic_write_json(Path(home) / "tasks.json", tasks)
+    report = _studio_call(push_tasks, conn, schema, tasks, title)
+    click.echo(f"[3/5] Project {report.project_id}: {report.imported} task(s) imported, "
+               f"{report.skipped_existing} already there, {len(bad)} prediction(s) rejected")
+    pulled = _studio_call(pull_export, conn, ann_dir, title)
+    click.echo(f"[4/5] Export: {pulled.tasks} task(s), {pulled.annotations} annotation(s) -> {pulled.path}")
+    imported = import_exports([pulled.path], Routing(schema), {d.id: d.text for d in docs})
+    c = imported.counts
+    if imported.documents:
+        from .agreement import agreement
+
+        info = write_gold(imported.documents, schema, gold_dir, None, agreement(imported.annotations),
+                          {"imported": c["imported"], "quarantined": c["quarantined"], "skipped": c["skipped"],
+                           "exports": {pulled.path.name: pulled.sha256}})
+        gold_note = f"gold dataset {gold_dir} rebuilt (fingerprint {info.fingerprint})"
+    else:
+        gold_note = f"no finished annotation yet, so {gold_dir} is left as it was"
+    click.echo(f"[5/5] {c['inputs']} task(s): {c['imported']} imported, {c['quarantined']} quarantined, "
+               f"{c['skipped']} skipped; {gold_note}")
+    click.echo(f"\nAnnotators go to {conn.url}/projects/{report.project_id}/ (admin login in "
+               f"{Path(home) / 'credentials.json'}). When they are done, run this again to rebuild the gold set. "
+               f"Stop the server with `annotate studio down`.")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

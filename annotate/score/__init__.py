@@ -1,0 +1,1 @@
+"""Scoring extractors against the gold set: seqeval-exact entity scores, triggers, arguments, reports."""
