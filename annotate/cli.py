@@ -114,11 +114,13 @@ def tasks_cmd(articles, output, predictions_path, model_version, keep_boilerplat
       annotate tasks gold/articles -o tasks.json
       annotate tasks gold/articles --predictions preds.jsonl -o tasks.json
     """
+    from .ingest import expand_inputs
     from .predictions import read_predictions
     from .tasks import build_tasks
 
     schema = _schema(schema_path)
-    result = ingest(articles, strip=not keep_boilerplate)
+    with click.progressbar(length=len(expand_inputs(articles)), label="Reading articles", file=sys.stderr) as bar:
+        result = ingest(articles, strip=not keep_boilerplate, progress=bar.update)
     rejected = list(result.rejected)
     for doc in result.documents:
         dropped = doc.metadata.get("boilerplate_dropped", [])
@@ -322,7 +324,8 @@ def _read_exports(exports, routing, articles=None):
     reference = None
     if articles:
         reference = {d.id: d.text for d in ingest(articles).documents}
-    return import_exports(exports, routing, reference)
+    with click.progressbar(length=len(exports), label="Reading exports", file=sys.stderr) as bar:
+        return import_exports(exports, routing, reference, progress=bar.update)
 
 
 @main.command("import")

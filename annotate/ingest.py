@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -180,7 +180,7 @@ def expand_inputs(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def ingest(paths: Iterable[str | Path], rules: BoilerplateRules | None = None,
-           strip: bool = True) -> IngestResult:
+           strip: bool = True, progress: Callable[[int], None] | None = None) -> IngestResult:
     """Read every input; documents keep input order, duplicates (same cleaned text) are rejected, not merged."""
     if strip and rules is None:
         rules = load_boilerplate_rules()
@@ -196,6 +196,8 @@ def ingest(paths: Iterable[str | Path], rules: BoilerplateRules | None = None,
         result.documents.append(doc)
 
     for path in expand_inputs(paths):
+        if progress:
+            progress(1)
         if not path.exists():
             result.inputs += 1
             result.rejected.append(Rejected(str(path), "no such file"))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -317,7 +317,8 @@ def choose_gold(candidates: list[tuple[dict, Document]]) -> tuple[Document | Non
 
 
 def import_exports(paths: Iterable[str | Path], routing: Routing,
-                   reference_texts: dict[str, str] | None = None) -> ImportResult:
+                   reference_texts: dict[str, str] | None = None,
+                   progress: Callable[[int], None] | None = None) -> ImportResult:
     """Read exports into gold Documents. `reference_texts` (doc id -> pushed text) catches edited tasks."""
     result = ImportResult()
     seen: dict[str, str] = {}  # document key -> where it was first seen
@@ -332,6 +333,8 @@ def import_exports(paths: Iterable[str | Path], routing: Routing,
         for index, task in enumerate(tasks):
             result.inputs += 1
             _import_task(task, f"{path}#{index}", str(path), digest, routing, reference_texts, seen, result)
+        if progress:
+            progress(1)
     return result
 
 

@@ -216,3 +216,58 @@ def test_agree_adjudicate_review_and_import_with_two_annotators(studio_env, sche
     assert sorted(e.type for e in disputed.entities) == ["ORG", "PER"]
     assert disputed.metadata["gold_rule"] == "ground truth"
     assert info.agreement["tasks"] == 2
+
+
+def test_credentials_are_private_and_down_only_stops_its_own_server(studio, tmp_path):
+    import stat
+
+    from annotate.studio.server import LocalStudio
+
+    for name in ("credentials.json", "connection.json"):
+        mode = stat.S_IMODE((studio.home / name).stat().st_mode)
+        assert mode == 0o600, (name, oct(mode))
+    stranger = LocalStudio(tmp_path / "elsewhere", studio.port)  # same port, not started from this folder
+    assert stranger.down() is False
+    assert studio.status().running
+
+
+def test_5xx_answers_are_retried_then_reported(tmp_path):
+    """A loopback server that fails before it answers: the client retries with backoff, then gives up clearly."""
+    import http.server
+    import threading
+
+    from annotate.studio.client import call, connect
+
+    state = {"requests": 0, "fail_first": 4}
+
+    class Flaky(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server naming)
+            state["requests"] += 1
+            if state["requests"] <= state["fail_first"]:
+                self.send_response(503)
+                self.end_headers()
+                return
+            body = b'{"count": 0, "next": null, "previous": null, "results": []}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        conn = Connection(f"http://127.0.0.1:{server.server_address[1]}", "k" * 40, "test")
+        client = connect(conn)
+        projects = call(conn, "list projects", lambda: list(client.projects.list()), backoff=0.05)
+        assert projects == [] and state["requests"] == 5
+        state.update(requests=0, fail_first=10 ** 6)
+        with pytest.raises(StudioError, match="list projects: Label Studio answered HTTP 503"):
+            call(conn, "list projects", lambda: list(client.projects.list()), attempts=2, backoff=0.05)
+        assert state["requests"] >= 2
+    finally:
+        server.shutdown()
