@@ -534,12 +534,9 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
             if not gold_path:
                 raise click.UsageError("--gold is required (a dataset folder from `annotate import`)")
             from .dataset import gold_documents
-            from .schema import Schema
 
             gold, info = gold_documents(gold_path, split)
-            schema = Schema.from_labels(info.build.get("schema", "gold"), info.build.get("entity_types", []),
-                                        info.build.get("event_types", []))
-            schema = _gold_schema(info) or schema
+            schema = info.schema
             if pred_path:
                 preds = inputs.from_jsonl(pred_path, gold, schema)
             elif ls_path:
@@ -576,14 +573,6 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
     if regressions:
         click.echo("FAIL: significant regression against the baseline in " + ", ".join(regressions), err=True)
         sys.exit(rep.EXIT_REGRESSION)
-
-
-def _gold_schema(info):
-    """The schema the gold set was built with, when it is the bundled one (role checks need it)."""
-    from .schema import load_schema
-
-    schema = load_schema()
-    return schema if schema.fingerprint == info.schema_fingerprint else None
 
 
 def _score_summary(report: dict) -> str:

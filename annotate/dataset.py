@@ -160,6 +160,11 @@ class GoldInfo:
     build: dict
     agreement: dict | None
 
+    @property
+    def schema(self) -> Schema:
+        """The schema the gold set was built with (types, roles, attributes)."""
+        return Schema.from_dict(self.build["schema_definition"])
+
 
 def build_dataset_dict(documents: list[Document], schema: Schema, splits: list[tuple[str, float]]) -> DatasetDict:
     feats = features(schema)
@@ -186,8 +191,7 @@ def write_gold(documents: list[Document], schema: Schema, out_dir: str | Path, s
         "schema": schema.name,
         "schema_version": schema.version,
         "schema_fingerprint": schema.fingerprint,
-        "entity_types": list(schema.entity_types),
-        "event_types": list(schema.event_types),
+        "schema_definition": schema.to_dict(),
         "fingerprint": fingerprint,
         "splits": {name: len(ds) for name, ds in dsd.items()},
         "split_spec": dict(splits),

@@ -8,7 +8,7 @@ A line may carry "text"; it is then checked against the document the id names.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -72,6 +72,29 @@ def document_to_record(doc: Document, with_text: bool = False) -> dict:
     return out
 
 
+def prediction_from_record(record, by_id: dict[str, Document], seen: Container[str], schema: Schema | None,
+                           ) -> Document:
+    """Check one predictions record against the documents and the schema; PredictionError says why not."""
+    if not isinstance(record, dict) or "id" not in record:
+        raise PredictionError("field 'id' is missing")
+    doc_id = str(record["id"])
+    doc = by_id.get(doc_id)
+    if doc is None:
+        raise PredictionError(f"document {doc_id}: no such document among the inputs")
+    if "text" in record and record["text"] != doc.text:
+        raise PredictionError(f"document {doc_id}: field 'text' differs from the document text")
+    if doc_id in seen:
+        raise PredictionError(f"document {doc_id}: a second prediction for this document")
+    try:
+        pred = annotations_from_record(record, doc)
+    except PredictionError as exc:
+        raise PredictionError(f"document {doc_id}: {exc}") from None
+    problems = schema_problems(pred, schema) if schema else []
+    if problems:
+        raise PredictionError(f"document {doc_id}: " + "; ".join(problems))
+    return pred
+
+
 def read_predictions(path: str | Path, documents: Iterable[Document], schema: Schema | None = None,
                      ) -> tuple[dict[str, Document], list[Rejected]]:
     """Predictions by document id; every bad line becomes a Rejected record naming the line and field."""
@@ -89,32 +112,12 @@ def read_predictions(path: str | Path, documents: Iterable[Document], schema: Sc
             except json.JSONDecodeError as exc:
                 rejected.append(Rejected(where, f"not valid JSON: {exc.msg}", {"line": line.rstrip("\n")}))
                 continue
-            if not isinstance(record, dict) or "id" not in record:
-                rejected.append(Rejected(where, "field 'id' is missing", {"value": record}))
-                continue
-            doc_id = str(record["id"])
-            doc = by_id.get(doc_id)
-            if doc is None:
-                rejected.append(Rejected(where, f"document {doc_id}: no such document among the inputs", record))
-                continue
-            if "text" in record and record["text"] != doc.text:
-                rejected.append(Rejected(where, f"document {doc_id}: field 'text' differs from the document text",
-                                         record))
-                continue
-            if doc_id in out:
-                rejected.append(Rejected(where, f"document {doc_id}: second predictions line for this document",
-                                         record))
-                continue
             try:
-                pred = annotations_from_record(record, doc)
+                pred = prediction_from_record(record, by_id, out, schema)
             except PredictionError as exc:
-                rejected.append(Rejected(where, f"document {doc_id}: {exc}", record))
+                rejected.append(Rejected(where, str(exc), record if isinstance(record, dict) else {"value": record}))
                 continue
-            problems = schema_problems(pred, schema) if schema else []
-            if problems:
-                rejected.append(Rejected(where, f"document {doc_id}: " + "; ".join(problems), record))
-                continue
-            out[doc_id] = pred
+            out[pred.id] = pred
     return out, rejected
 
 

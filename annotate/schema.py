@@ -86,6 +86,19 @@ class Schema:
         return hashlib.sha256(blob).hexdigest()[:16]
 
     @classmethod
+    def from_dict(cls, data: dict) -> Schema:
+        """Inverse of `to_dict` (types, roles and attributes; prose is not kept): how a gold set carries the
+        schema it was built with."""
+        return cls(
+            name=data["name"], version=data.get("version", 0),
+            entity_types={k: EntityType(k, is_value=bool(v.get("value"))) for k, v in data["entity_types"].items()},
+            event_types={k: EventType(k, {r: tuple(t) for r, t in roles.items()})
+                         for k, roles in data["event_types"].items()},
+            attributes={k: Attribute(k, tuple(a["values"]), a.get("default"))
+                        for k, a in data.get("attributes", {}).items()},
+        )
+
+    @classmethod
     def from_labels(cls, name: str, entity_labels: list[str], trigger_labels: list[str] = (),
                     roles: list[str] = ()) -> Schema:
         """A permissive schema read from another project's label config: every role accepts every type."""

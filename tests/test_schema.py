@@ -65,3 +65,11 @@ def test_broken_schema_names_key_and_line(broken, key, line):
 def test_invalid_yaml_names_line():
     with pytest.raises(SchemaError, match=r"s.yaml, line 4 \(in the construct opened at line 3\): not valid YAML"):
         parse_schema("name: x\nentity_types:\n  PER: [unclosed\n", source="s.yaml")
+
+
+def test_schema_travels_with_the_gold_set_as_a_dict(schema):
+    from annotate.schema import Schema
+
+    again = Schema.from_dict(schema.to_dict())
+    assert again.fingerprint == schema.fingerprint
+    assert again.event_types["Life.Die"].roles == schema.event_types["Life.Die"].roles

@@ -186,3 +186,20 @@ def test_label_studio_predictions_are_scored(gold_dir, gold_docs, schema, tmp_pa
 def test_usage_errors(gold_dir):
     assert score("--gold", str(gold_dir)).exit_code == 2
     assert score("--gold-conll", "pyproject.toml").exit_code == 2
+
+
+def test_gold_built_with_another_schema_scores_with_its_own_roles(tmp_path):
+    from annotate.schema import parse_schema
+
+    custom = parse_schema("name: tiny\nentity_types: {Person: {}, Town: {}}\n"
+                          "event_types: {Visit: {roles: {Visitor: [Person], Where: [Town]}}}\n")
+    text = "زار أحمد الموصل أمس"
+    d = Document("t" * 16, text, [Entity("a", 4, 8, "Person"), Entity("b", 9, 15, "Town")],
+                 [Event("v", "Visit", Span(0, 3), {}, (Argument("Visitor", "a"), Argument("Where", "b")))])
+    write_gold([d], custom, tmp_path / "gold")
+    preds = write_preds(tmp_path / "p.jsonl", [d])
+    res = score("--gold", str(tmp_path / "gold"), "--predictions", str(preds), "--json", str(tmp_path / "r.json"))
+    assert res.exit_code == 0, res.output
+    r = json.loads((tmp_path / "r.json").read_text())
+    assert r["predictions"]["rejected"] == 0 and r["arguments"]["classification"]["f1"] == 1.0
+    assert r["gold"]["schema"] == "tiny" and r["gold"]["schema_fingerprint"] == custom.fingerprint

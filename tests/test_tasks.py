@@ -89,7 +89,7 @@ def test_predictions_jsonl_errors_name_line_and_field(tmp_path, schema, bundled_
     assert list(preds) == [doc.id]
     msgs = [r.reason for r in rejected]
     assert rejected[0].source.endswith("p.jsonl:2") and "no such document" in msgs[0]
-    assert "second predictions line" in msgs[1]
+    assert "a second prediction for this document" in msgs[1]
     assert "ALIEN" in msgs[2] and "not an entity type" in msgs[2]
     assert "'type' is missing" in msgs[3]
 

@@ -15,11 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..conformance import schema_problems
 from ..ingest import Rejected
 from ..lsexport import Routing, annotation_to_document, annotator_name, read_export_file
 from ..model import Document
-from ..predictions import annotations_from_record, document_to_record, read_predictions
+from ..predictions import PredictionError, document_to_record, prediction_from_record, read_predictions
 from ..schema import Schema
 
 
@@ -81,29 +80,15 @@ def _check_records(records: list, gold: list[Document], schema: Schema, where: s
     out: dict[str, Document] = {}
     rejected: list[Rejected] = []
     for k, rec in enumerate(records):
-        label = f"{where} record {k + 1}"
         if isinstance(rec, Document):
             rec = document_to_record(rec)
-        if not isinstance(rec, dict) or "id" not in rec:
-            rejected.append(Rejected(label, "not an object with an 'id'", {"value": repr(rec)[:200]}))
-            continue
-        g = by_id.get(str(rec["id"]))
-        if g is None:
-            rejected.append(Rejected(label, f"document {rec['id']}: not in the gold set", rec))
-            continue
-        if str(rec["id"]) in out:
-            rejected.append(Rejected(label, f"document {rec['id']}: predicted twice", rec))
-            continue
         try:
-            doc = annotations_from_record(rec, g)
-        except ValueError as exc:
-            rejected.append(Rejected(label, f"document {rec['id']}: {exc}", rec))
+            pred = prediction_from_record(rec, by_id, out, schema)
+        except PredictionError as exc:
+            rejected.append(Rejected(f"{where} record {k + 1}", str(exc),
+                                     rec if isinstance(rec, dict) else {"value": repr(rec)[:200]}))
             continue
-        problems = schema_problems(doc, schema)
-        if problems:
-            rejected.append(Rejected(label, f"document {rec['id']}: " + "; ".join(problems), rec))
-            continue
-        out[g.id] = doc
+        out[pred.id] = pred
     return Predictions(out, rejected, where)
 
 
