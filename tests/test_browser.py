@@ -1,0 +1,100 @@
+"""A person's selection in the real Label Studio UI (headless Chromium) lands in the gold set exactly.
+
+The text has emoji (astral code points and a ZWJ sequence) before the span, and the span leaves the clitic
+و outside `والبيشمركة`: Label Studio must store code points, and nothing on the way may shift the span.
+"""
+
+import json
+import os
+import shutil
+import uuid
+
+import pytest
+
+from annotate.dataset import gold_documents, write_gold
+from annotate.ingest import make_document
+from annotate.lsexport import Routing, import_exports
+from annotate.studio.client import pull_export, push_tasks
+from annotate.tasks import build_tasks
+
+pytestmark = [pytest.mark.studio, pytest.mark.browser]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+TEXT = "👍🏽 قال 👨\u200d👩\u200d👧 الكاظمي إن قوات والبيشمركة في بغداد"
+
+SELECT = """([needle, skip]) => {
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    let node;
+    while ((node = walker.nextNode())) {
+        const i = node.textContent.indexOf(needle);
+        if (i >= 0 && node.textContent.length > needle.length) {
+            const range = document.createRange();
+            range.setStart(node, i + skip);
+            range.setEnd(node, i + needle.length);
+            const selection = window.getSelection();
+            selection.removeAllRanges();
+            selection.addRange(range);
+            const box = range.getBoundingClientRect();
+            const up = new MouseEvent("mouseup", {bubbles: true, clientX: box.x, clientY: box.y});
+            node.parentElement.dispatchEvent(up);
+            return true;
+        }
+    }
+    return false;
+}"""
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Debian's chromium for the browser test (.ci/run installs it)")
+        pytest.skip("chromium is not installed here (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        yield browser
+        browser.close()
+
+
+def test_span_selected_in_the_ui_reaches_the_gold_set_exactly(studio, conn, schema, chromium, tmp_path):
+    doc = make_document(TEXT, "browser-test", None)
+    tasks, _ = build_tasks([doc], schema)
+    title = f"browser-{uuid.uuid4().hex[:8]}"
+    project = push_tasks(conn, schema, tasks, title).project_id
+    creds = json.loads((studio.home / "credentials.json").read_text())
+
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{studio.url}/user/login")
+    page.fill("input[name=email]", creds["username"])
+    page.fill("input[name=password]", creds["password"])
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/user/login" not in url, wait_until="commit", timeout=30000)
+    page.goto(f"{studio.url}/projects/{project}/data")
+    page.get_by_text("Label All Tasks").first.click()
+    page.wait_for_selector("[data-testid=bottombar-submit-button]", timeout=60000)
+    modal = page.locator(".lsf-modal-ls_visible")  # the project shows the guidelines when a task opens
+    modal.wait_for(timeout=10000)
+    assert "Annotation guidelines" in modal.inner_text()
+    page.keyboard.press("Escape")
+    modal.wait_for(state="hidden", timeout=10000)
+    page.get_by_text("ORG", exact=True).first.click()
+    assert page.evaluate(SELECT, ["والبيشمركة", 1])  # skip the clitic و
+    page.get_by_text("البيشمركة", exact=True).last.wait_for(timeout=10000)  # the new region in the sidebar
+    page.get_by_test_id("bottombar-submit-button").click()
+    page.wait_for_timeout(1500)
+    page.close()
+
+    export = pull_export(conn, tmp_path / "ann", title)
+    assert export.annotations == 1
+    result = import_exports([export.path], Routing(schema), {doc.id: doc.text})
+    assert result.counts["imported"] == 1 and not result.warnings, result.warnings
+    start = TEXT.index("البيشمركة")
+    assert [(e.start, e.end, e.type) for e in result.documents[0].entities] == [(start, start + 9, "ORG")]
+    write_gold(result.documents, schema, tmp_path / "gold")
+    gold, _ = gold_documents(tmp_path / "gold")
+    assert gold[0].text == TEXT
+    assert [(e.start, e.end) for e in gold[0].entities] == [(start, start + 9)]
