@@ -143,6 +143,12 @@ def split_of(doc_id: str, splits: list[tuple[str, float]]) -> str:
     return splits[-1][0]
 
 
+def parquet_name(split: str, digest: str) -> str:
+    """A digest of the rows is part of the file name on purpose: `datasets` caches a local folder by its
+    data-file paths, so a gold set rebuilt under the same names would load stale rows from that cache."""
+    return f"data/{split}-{digest}.parquet"
+
+
 def content_fingerprint(rows: Iterable[dict]) -> str:
     """Hash of the gold content (documents, spans, events), independent of file layout and row order."""
     h = hashlib.sha256()
@@ -186,6 +192,7 @@ def write_gold(documents: list[Document], schema: Schema, out_dir: str | Path, s
     dsd = build_dataset_dict(documents, schema, splits)
     rows = [r for split in dsd.values() for r in split.to_list()]
     fingerprint = content_fingerprint(rows)
+    files_digest = hashlib.sha256(json.dumps(rows, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
     build = {
         "toolkit_version": __version__,
         "schema": schema.name,
@@ -195,12 +202,13 @@ def write_gold(documents: list[Document], schema: Schema, out_dir: str | Path, s
         "fingerprint": fingerprint,
         "splits": {name: len(ds) for name, ds in dsd.items()},
         "split_spec": dict(splits),
+        "files_digest": files_digest,
         **(build_notes or {}),
     }
     with atomic_directory(out_dir) as tmp:
         dsd.save_to_disk(str(tmp))
         for name, ds in dsd.items():
-            ds.to_parquet(str(tmp / "data" / f"{name}-00000-of-00001.parquet"))
+            ds.to_parquet(str(tmp / parquet_name(name, files_digest)))
         (tmp / BUILD_FILE).write_text(json.dumps(build, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         if agreement is not None:
             (tmp / AGREEMENT_FILE).write_text(json.dumps(agreement, ensure_ascii=False, indent=2) + "\n",
@@ -218,7 +226,7 @@ def dataset_card(documents: list[Document], schema: Schema, dsd: DatasetDict, bu
     lines = ["---", "language:", "- ar", f"pretty_name: {schema.name} gold set", "task_categories:",
              "- token-classification", "configs:", "- config_name: default", "  data_files:"]
     for name in dsd:
-        lines += [f"  - split: {name}", f"    path: data/{name}-*.parquet"]
+        lines += [f"  - split: {name}", f"    path: {parquet_name(name, build['files_digest'])}"]
     lines += ["---", "", f"# {schema.name} gold set", "",
               "Arabic news articles annotated with entities (nested allowed) and events (typed triggers, "
               "attributes, role-labelled arguments).", "",

@@ -319,9 +319,14 @@ def choose_gold(candidates: list[tuple[dict, Document]]) -> tuple[Document | Non
 def import_exports(paths: Iterable[str | Path], routing: Routing,
                    reference_texts: dict[str, str] | None = None,
                    progress: Callable[[int], None] | None = None) -> ImportResult:
-    """Read exports into gold Documents. `reference_texts` (doc id -> pushed text) catches edited tasks."""
+    """Read exports into gold Documents. `reference_texts` (doc id -> pushed text) catches edited tasks.
+
+    Several exports of one project taken over time overlap: a document found in more than one file is taken
+    from the last file it appears in (pass files oldest first; `annotate pull` names sort that way) and its
+    earlier copies are skipped as superseded. The same document twice in one file is a duplicate task.
+    """
     result = ImportResult()
-    seen: dict[str, str] = {}  # document key -> where it was first seen
+    files: list[tuple[str, str, list]] = []
     for path in paths:
         try:
             tasks, digest = read_export_file(path)
@@ -329,13 +334,37 @@ def import_exports(paths: Iterable[str | Path], routing: Routing,
             result.inputs += 1
             result.quarantined.append({"source": str(path), "reason": str(exc)})
             continue
-        result.sources[str(path)] = digest
+        files.append((str(path), digest, tasks))
+    last_file: dict[str, int] = {}
+    for k, (_, _, tasks) in enumerate(files):
+        for task in tasks:
+            key = _document_key(task, routing)
+            if key is not None:
+                last_file[key] = k
+    seen: dict[str, str] = {}  # document -> where it was read
+    for k, (path, digest, tasks) in enumerate(files):
+        result.sources[path] = digest
         for index, task in enumerate(tasks):
             result.inputs += 1
-            _import_task(task, f"{path}#{index}", str(path), digest, routing, reference_texts, seen, result)
+            key = _document_key(task, routing)
+            if key is not None and last_file[key] != k:
+                result.skipped.append({"source": f"{path}#{index}", "task_id": task.get("id"),
+                                       "reason": f"task {task.get('id')} ({path}#{index}): superseded by the "
+                                                 f"newer export {files[last_file[key]][0]}"})
+                continue
+            _import_task(task, f"{path}#{index}", path, digest, routing, reference_texts, seen, result)
         if progress:
             progress(1)
     return result
+
+
+def _document_key(task, routing: Routing) -> str | None:
+    if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
+        return None
+    text = task["data"].get(routing.text_field)
+    if not isinstance(text, str) or not text:
+        return None
+    return str(task["data"].get("doc_id") or document_id(text))
 
 
 def _import_task(task, where, path, digest, routing, reference_texts, seen, result) -> None:
@@ -352,7 +381,7 @@ def _import_task(task, where, path, digest, routing, reference_texts, seen, resu
     if not isinstance(text, str) or not text:
         quarantine(f"field data.{routing.text_field} is missing or empty")
         return
-    doc_id = str(task["data"].get("doc_id") or document_id(text))
+    doc_id = _document_key(task, routing)
     reference = (reference_texts or {}).get(doc_id)
     if reference is not None and reference != text:
         quarantine(f"data.{routing.text_field} differs from the pushed document {doc_id}")

@@ -283,3 +283,17 @@ def test_unreadable_export_file_is_quarantined(tmp_path, schema):
     r = import_exports([p], Routing(schema))
     assert r.counts == {"inputs": 1, "imported": 0, "quarantined": 1, "skipped": 0}
     assert "not a JSON export" in r.quarantined[0]["reason"] and str(p) in r.quarantined[0]["reason"]
+
+
+def test_a_newer_export_supersedes_an_older_one(tmp_path, schema, doc, bundled_documents):
+    old = Document(doc.id, doc.text, doc.entities[:1], [], {})
+    other = bundled_documents[1]
+    (tmp_path / "export-1-old.json").write_text(json.dumps(
+        [export_task(old, [annotation(old)]), export_task(other, [])], ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "export-2-new.json").write_text(json.dumps([export_task(doc, [annotation(doc)])],
+                                                           ensure_ascii=False), encoding="utf-8")
+    r = import_exports(sorted(tmp_path.glob("export-*.json")), Routing(schema))
+    assert r.counts == {"inputs": 3, "imported": 1, "quarantined": 0, "skipped": 2}
+    assert len(r.documents[0].entities) == 2  # the newer annotation
+    assert any("superseded by the newer export" in s["reason"] and "export-2-new.json" in s["reason"]
+               for s in r.skipped)

@@ -83,24 +83,33 @@ def test_random_documents_survive_export_and_dataset(data, schema, tmp_path_fact
     assert len(info.fingerprint) == 16
 
 
-def test_gold_set_loads_with_load_dataset_offline(schema, bundled_documents, tmp_path, monkeypatch):
-    import datasets
+def test_gold_set_loads_with_load_dataset_offline(schema, bundled_documents, tmp_path):
+    import subprocess
+    import sys
 
     doc = bundled_documents[1]
     i = doc.text.index("البيشمركة", doc.text.index("والبيشمركة"))  # clitic left outside the span
     annotated = Document(doc.id, doc.text, [Entity("e1", i, i + len("البيشمركة"), "ORG")], [], doc.metadata)
     write_gold([annotated], schema, tmp_path / "gold", "train=0.5,test=0.5")
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    ds = datasets.load_dataset(str(tmp_path / "gold"))
-    split = next(s for s in ds if len(ds[s]))
-    row = ds[split][0]
-    names = ds[split].features["ner_tags"].feature.names
+    # a fresh interpreter with the offline switches set before `datasets` is imported
+    probe = f"""
+import json, datasets
+ds = datasets.load_dataset({str(tmp_path / "gold")!r}, cache_dir={str(tmp_path / "hf")!r})
+split = next(s for s in ds if len(ds[s]))
+row = ds[split][0]
+names = ds[split].features["ner_tags"].feature.names
+disk = datasets.load_from_disk({str(tmp_path / "gold")!r})
+print(json.dumps({{"row": {{k: row[k] for k in ("id", "tokens", "token_start", "ner_tags")}}, "names": names,
+                  "disk_id": disk[split][0]["id"]}}, ensure_ascii=False))
+"""
+    env = dict(os.environ, HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf"))
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    row, names = got["row"], got["names"]
     k = row["token_start"].index(i)
     assert row["tokens"][k] == "البيشمركة" and row["tokens"][k - 1] == "و"
     assert names[row["ner_tags"][k]] == "B-ORG"
-    on_disk = datasets.load_from_disk(str(tmp_path / "gold"))
-    assert on_disk[split][0]["id"] == doc.id
+    assert got["disk_id"] == row["id"] == doc.id
     card = (tmp_path / "gold" / "README.md").read_text(encoding="utf-8")
     assert schema.fingerprint in card and "| ORG | 1 |" in card
 
@@ -137,3 +146,14 @@ def test_crash_while_writing_leaves_previous_gold_intact(schema, bundled_documen
     leftovers = [p.name for p in tmp_path.iterdir() if p.name != "gold"]
     assert leftovers == [], leftovers
     assert not os.path.exists(tmp_path / ".gold.previous")
+
+
+def test_a_rebuilt_gold_set_never_loads_stale_rows(schema, bundled_documents, tmp_path):
+    """`datasets` caches local folders by data-file paths; a rebuild must not be served from that cache."""
+    import datasets
+
+    docs = [Document(d.id, d.text, [], [], {}) for d in bundled_documents]
+    for n in (2, 5, 3):
+        write_gold(docs[:n], schema, tmp_path / "gold")
+        ds = datasets.load_dataset(str(tmp_path / "gold"), cache_dir=str(tmp_path / "hf"))
+        assert ds["test"].num_rows == n

@@ -271,3 +271,40 @@ def test_5xx_answers_are_retried_then_reported(tmp_path):
         assert state["requests"] >= 2
     finally:
         server.shutdown()
+
+
+def test_all_bundled_articles_annotated_on_the_server_load_with_load_dataset(
+        conn, schema, bundled_documents, annotators, tmp_path, monkeypatch):
+    """The five bundled articles, annotated through the server (here with the baseline's output as the
+    annotator's work), pulled and imported, load with `datasets.load_dataset` and keep every span."""
+    import datasets
+
+    from annotate.baseline import extract
+    from annotate.dataset import write_gold
+    from annotate.lsexport import Routing, import_exports
+    from annotate.predictions import annotations_from_record
+    from annotate.tasks import results_for
+
+    title = _title()
+    by_id = {d.id: d for d in bundled_documents}
+    annotated = {r["id"]: annotations_from_record(r, by_id[r["id"]]) for r in extract(bundled_documents)}
+    tasks, _ = build_tasks(bundled_documents, schema)
+    report = push_tasks(conn, schema, tasks, title)
+    client = connect(conn)
+    for t in client.tasks.list(project=report.project_id, fields="all"):
+        client.annotations.create(id=t.id, result=results_for(annotated[t.data["doc_id"]]),
+                                  completed_by=annotators[0].id)
+    export = pull_export(conn, tmp_path / "ann", title)
+    result = import_exports([export.path], Routing(schema), {d.id: d.text for d in bundled_documents})
+    assert result.counts == {"inputs": 5, "imported": 5, "quarantined": 0, "skipped": 0}
+    write_gold(result.documents, schema, tmp_path / "gold")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    ds = datasets.load_dataset(str(tmp_path / "gold"), cache_dir=str(tmp_path / "hf"))["test"]
+    assert sorted(ds["id"]) == sorted(by_id)
+    for row in ds:
+        want = annotated[row["id"]]
+        names = ds.features["entities"].feature["type"].names
+        got = sorted((e["start"], e["end"], names[e["type"]]) for e in row["entities"])
+        assert got == sorted((e.start, e.end, e.type) for e in want.entities)
+        assert len(row["events"]) == len(want.events)
+        assert row["annotators"] == [annotators[0].email]
