@@ -46,7 +46,7 @@ def main() -> None:
     """Arabic news -> Label Studio -> gold entity-and-event dataset -> extractor scores.
 
     \b
-    Pipeline:
+    Example pipeline:
       annotate tasks gold/articles -o tasks.json     articles -> Label Studio tasks
       annotate studio up                             start a local Label Studio
       annotate push tasks.json                       create the project, import tasks
@@ -89,9 +89,12 @@ def config_cmd(schema_path, output):
     LabelInterface(xml).validate()
     if output:
         atomic_write_text(output, xml)
-        click.echo(f"Wrote labeling config for schema {schema.name} ({schema.fingerprint}) to {output}", err=True)
     else:
         click.echo(xml, nl=False)
+    click.echo(f"Labeling config for schema {schema.name} ({schema.fingerprint}): {len(schema.entity_types)} entity "
+               f"labels, {len(schema.event_types)} trigger labels, {len(schema.role_names)} roles, "
+               f"{len(schema.attributes)} attribute(s); validated by LabelInterface"
+               + (f"; written to {output}" if output else ""), err=True)
 
 
 @main.command("tasks")
@@ -625,9 +628,10 @@ def baseline_cmd(articles, output):
         from .atomic import atomic_write_text
 
         atomic_write_text(output, "".join(lines))
-        click.echo(f"Baseline predictions for {len(lines)} document(s) written to {output}", err=True)
     else:
         sys.stdout.write("".join(lines))
+    click.echo(f"Baseline predictions for {len(lines)} document(s)" + (f" written to {output}" if output else ""),
+               err=True)
 
 
 @main.command("main")

@@ -194,8 +194,12 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
             continue
         span_text = text[start:end]
         if "text" in value and value["text"] != span_text:
+            hint = ""
+            if _utf16_slice(text, start, end) == value["text"]:
+                hint = (" (the offsets match value.text when counted in UTF-16 code units, as some older Label "
+                        "Studio versions did after an emoji; check this export's spans)")
             warnings.append(f"region {rid}: field value.text {value['text']!r} differs from data[{start}:{end}] "
-                            f"{span_text!r}; the offsets win")
+                            f"{span_text!r}; the offsets win{hint}")
         if span_text[0].isspace() or span_text[0] == TATWEEL or span_text[-1].isspace() or span_text[-1] == TATWEEL:
             errors.append(f"region {rid}: span [{start}, {end}) {span_text!r} starts or ends on whitespace or tatweel")
             continue
@@ -273,6 +277,14 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
     if problems:
         return None, problems, warnings
     return doc, [], warnings
+
+
+def _utf16_slice(text: str, start: int, end: int) -> str | None:
+    units = text.encode("utf-16-le")
+    try:
+        return units[2 * start:2 * end].decode("utf-16-le")
+    except UnicodeDecodeError:
+        return None
 
 
 # --- choosing the gold annotation --------------------------------------------------------------------------------

@@ -297,3 +297,14 @@ def test_a_newer_export_supersedes_an_older_one(tmp_path, schema, doc, bundled_d
     assert len(r.documents[0].entities) == 2  # the newer annotation
     assert any("superseded by the newer export" in s["reason"] and "export-2-new.json" in s["reason"]
                for s in r.skipped)
+
+
+def test_utf16_offsets_from_an_old_frontend_are_reported_with_a_hint(tmp_path, schema):
+    text = "👍 قال الكاظمي في بغداد"
+    d = Document("u" * 16, text, [], [], {})
+    ann = annotation(d)
+    s = text.index("الكاظمي")
+    ann["result"] = [{"id": "r", "from_name": "entity", "to_name": "text", "type": "labels",
+                      "value": {"start": s + 1, "end": s + 8, "text": "الكاظمي", "labels": ["PER"]}}]
+    r = run(tmp_path, [export_task(d, [ann])], schema)
+    assert any("UTF-16 code units" in w for w in r.warnings)

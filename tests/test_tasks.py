@@ -111,3 +111,18 @@ def test_config_command_and_help():
     for cmd in ["schema", "config", "tasks"]:
         h = CliRunner().invoke(main, [cmd, "--help"])
         assert h.exit_code == 0 and "Example" in h.output
+
+
+def test_every_command_explains_itself_with_an_example():
+    import click
+
+    def walk(cmd, path):
+        yield path, cmd
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                yield from walk(sub, path + [name])
+
+    for path, _ in walk(main, []):
+        res = CliRunner().invoke(main, path + ["--help"])
+        assert res.exit_code == 0, path
+        assert "Example" in res.output, f"annotate {' '.join(path)} --help has no example"
