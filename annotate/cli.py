@@ -270,7 +270,10 @@ def push_cmd(tasks_file, title, update_config, chunk_size, schema_path):
     from .studio.connection import load_connection
 
     schema = _schema(schema_path)
-    tasks = json.loads(Path(tasks_file).read_text(encoding="utf-8"))
+    try:
+        tasks = json.loads(Path(tasks_file).read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{tasks_file}: not a JSON tasks file ({exc})") from None
     if not isinstance(tasks, list):
         raise click.ClickException(f"{tasks_file}: expected a JSON list of tasks")
     conn = _studio_call(load_connection)
@@ -420,7 +423,10 @@ def agree_cmd(exports, json_path, schema_path, config_path):
     if json_path:
         atomic_write_json(json_path, report)
         click.echo(f"Wrote {json_path}", err=True)
-    click.echo(f"{report['tasks']} task(s) compared across {len(report['pairs'])} annotator pair(s).")
+    c = result.counts
+    click.echo(f"{report['tasks']} task(s) compared across {len(report['pairs'])} annotator pair(s); "
+               f"{c['inputs']} task(s) read, {c['quarantined']} quarantined "
+               "(faulty annotations are left out of the comparison).")
 
 
 @main.command("adjudicate")
@@ -460,6 +466,8 @@ def adjudicate_cmd(exports, output, push, schema_path, config_path):
         task_ids = {doc_id: docs[0].metadata.get("task_id") for doc_id, docs in result.annotations.items() if docs}
         reviews = [(task_ids[a.doc_id], a.result, a.clean) for a in adjudications if task_ids.get(a.doc_id)]
         pushed = _studio_call(push_reviews, _studio_call(load_connection), reviews)
+    for q in result.quarantined[:10]:
+        click.echo(f"  quarantined {q['reason'][:300]}", err=True)
     clean = sum(1 for a in adjudications if a.clean)
     click.echo(f"{len(adjudications)} task(s) with two or more annotators: {clean} fully agreed, "
                f"{len(adjudications) - clean} with {len(records)} disagreement(s)"
