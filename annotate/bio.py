@@ -32,20 +32,26 @@ def aligned_tokens(text: str, spans: Iterable[tuple[int, int]]) -> list[Token]:
 
 
 def assign_layers(spans: Sequence[TypedSpan]) -> list[int]:
-    """Layer index per span: greedy by (start, longest first), each layer free of overlaps."""
+    """Layer index per span: each layer free of overlaps, and a span always sits in a deeper layer than every
+    span that contains it, so layer 0 holds only outermost spans even when other spans cross."""
     order = sorted(range(len(spans)), key=lambda i: (spans[i][0], -spans[i][1], spans[i][2]))
     layer_ends: list[int] = []
     layers = [0] * len(spans)
+    placed: list[int] = []
     for i in order:
         start, end, _ = spans[i]
-        for layer, last_end in enumerate(layer_ends):
-            if last_end <= start:
+        floor = 1 + max((layers[j] for j in placed if spans[j][0] <= start and end <= spans[j][1]
+                         and (spans[j][0], spans[j][1]) != (start, end)), default=-1)
+        for layer in range(floor, len(layer_ends)):
+            if layer_ends[layer] <= start:
                 layer_ends[layer] = end
                 layers[i] = layer
                 break
         else:
+            layer_ends.extend([0] * (max(floor, len(layer_ends)) - len(layer_ends)))
             layers[i] = len(layer_ends)
             layer_ends.append(end)
+        placed.append(i)
     return layers
 
 

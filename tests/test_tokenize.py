@@ -63,3 +63,25 @@ def test_sentences_split_on_stops_and_lines_and_keep_closing_quotes():
 
 def test_empty_text():
     assert tokenize("") == [] and tokenize("  \n ") == []
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ALPHABET = st.sampled_from(list("بغداد والبيشمركة ـ ًٌُ ،؛؟«»\"().:-!?\n\r\t 0123456789٠١٢٣ abcXYZ")
+                           + ["👍", "🏽", "\u200d", "👨", "\ufe0f", "é", "ß"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(ALPHABET, max_size=60), cuts=st.lists(st.integers(0, 60), max_size=6))
+def test_tokens_are_exact_slices_and_cuts_are_honoured(text, cuts):
+    cuts = [c for c in cuts if c <= len(text)]
+    toks = tokenize(text, extra_boundaries=cuts)
+    for t in toks:
+        assert t.text and text[t.start:t.end] == t.text
+        assert not any(ch.isspace() for ch in t.text)
+    for a, b in zip(toks, toks[1:]):
+        assert a.end <= b.start and text[a.end:b.start].strip() == ""
+    assert "".join(t.text for t in toks) == "".join(ch for ch in text if not ch.isspace())
+    for c in cuts:  # no token straddles a requested boundary
+        assert not any(t.start < c < t.end for t in toks)
