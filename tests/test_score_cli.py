@@ -155,6 +155,7 @@ def test_conlleval_file_matches_seqeval_default(tmp_path):
     ref = classification_report(gold, pred, output_dict=True, zero_division=0)
     assert r["entities"]["default"]["micro"]["f1"] == ref["micro avg"]["f1-score"]
     assert r["entities"]["default"]["per_type"]["PER"]["precision"] == ref["PER"]["precision"]
+    assert r["token_accuracy"] == 3 / 6  # conlleval's accuracy: 3 of 6 tags agree
 
 
 def test_layered_conll_files_keep_nested_entities(tmp_path):

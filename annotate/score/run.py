@@ -31,7 +31,9 @@ def document_report(gold_docs, gold_info, predictions, resamples: int = 1000) ->
 
 def conll_report(gold_seqs, pred_seqs, source: str, gold_unit=None, pred_unit=None) -> dict:
     tables, per_unit = entity_tables(gold_seqs, pred_seqs, gold_unit, pred_unit)
-    n_tokens = sum(len(s) for s, u in zip(gold_seqs, gold_unit or range(len(gold_seqs))))
+    n_tokens = sum(len(s) for s in gold_seqs)
+    # conlleval's "accuracy": tokens whose predicted tag equals the gold tag (all layers counted)
+    correct = sum(g == p for gs, ps in zip(gold_seqs, pred_seqs) for g, p in zip(gs, ps))
     return {
         "toolkit_version": __version__,
         "gold": {"path": source, "fingerprint": "", "schema": "", "schema_fingerprint": ""},
@@ -40,6 +42,7 @@ def conll_report(gold_seqs, pred_seqs, source: str, gold_unit=None, pred_unit=No
         "documents": {"gold": len(set(gold_unit or range(len(gold_seqs)))), "with_predictions": len(set(
             pred_unit or range(len(pred_seqs))))},
         "tokens": n_tokens,
+        "token_accuracy": correct / n_tokens if n_tokens else 0.0,
         "per_document": {str(k): {"entities": v} for k, v in per_unit.items()},
     }
 
