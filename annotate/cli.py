@@ -358,46 +358,35 @@ def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, s
       annotate import gold/annotations/export-project1-*.json -o gold/dataset
       annotate import other-export.json --config other-config.xml -o /tmp/other-gold
     """
-    from .agreement import agreement
-    from .dataset import DatasetBuildError, write_gold
+    from .dataset import DatasetBuildError
+    from .pipeline import build_gold
 
     files = [f for p in map(Path, exports) for f in (sorted(p.glob("*.json")) if p.is_dir() else [p])]
     routing = _routing(schema_path, config_path)
-    result = _read_exports(files, routing, articles)
-    qpath = Path(quarantine) if quarantine else Path(str(Path(output).with_suffix("")) + ".quarantine.jsonl")
-    note = _quarantine(qpath, [_Rec(q) for q in result.quarantined])
+    reference = {d.id: d.text for d in ingest(articles).documents} if articles else None
+    try:
+        with click.progressbar(length=len(files), label="Reading exports", file=sys.stderr) as bar:
+            built = build_gold(files, routing, output, split_spec, reference, allow_empty, quarantine, bar.update)
+    except (DatasetBuildError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    result = built.result
+    for q in result.quarantined[:10]:
+        click.echo(f"  quarantined {q['reason'][:300]}", err=True)
     for w in result.warnings[:10]:
         click.echo(f"  warning: {w}", err=True)
     for s in result.skipped[:10]:
         click.echo(f"  skipped {s['reason']}", err=True)
     c = result.counts
+    note = f" (reasons in {built.quarantine_path})" if built.quarantine_path else ""
     click.echo(f"{c['inputs']} task(s) read from {len(files)} export(s): {c['imported']} imported, "
                f"{c['quarantined']} quarantined{note}, {c['skipped']} skipped; {len(result.warnings)} warning(s)")
-    if not result.documents and not allow_empty:
+    if built.info is None:
         click.echo(f"No gold document: {output} left as it was (use --allow-empty to write an empty set).")
         sys.exit(EXIT_ERROR)
-    agree = agreement(result.annotations)
-    notes = {"imported": c["imported"], "quarantined": c["quarantined"], "skipped": c["skipped"],
-             "exports": {Path(k).name: v for k, v in result.sources.items()}}
-    try:
-        info = write_gold(result.documents, routing.schema, output, split_spec, agree, notes)
-    except (DatasetBuildError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+    info = built.info
     splits = ", ".join(f"{k}: {v}" for k, v in info.build["splits"].items())
     click.echo(f"Gold dataset written to {output} ({splits}; fingerprint {info.fingerprint}, schema "
                f"{routing.schema.name} {info.schema_fingerprint})")
-
-
-class _Rec:
-    """Adapter so quarantined export records print like other rejected inputs."""
-
-    def __init__(self, record: dict):
-        self.record = record
-        self.source = record.get("source", "?")
-        self.reason = record.get("reason", "")
-
-    def to_json(self) -> dict:
-        return self.record
 
 
 @main.command("agree")
@@ -660,51 +649,11 @@ def main_cmd(articles, home, port, gold_dir, ann_dir, title):
     Example:
       annotate main                 # what `bash .ci/main` runs
     """
-    from .atomic import atomic_write_json
-    from .baseline import extract
-    from .dataset import write_gold
-    from .lsexport import Routing, import_exports
-    from .predictions import annotations_from_record
-    from .studio.client import DEFAULT_PROJECT, pull_export, push_tasks
-    from .studio.connection import load_connection
-    from .studio.server import LocalStudio
-    from .tasks import build_tasks
+    from .pipeline import main_job
+    from .studio.client import DEFAULT_PROJECT
 
-    schema = _schema(None)
-    title = title or DEFAULT_PROJECT
-    studio = LocalStudio(home, port)
-    click.echo(f"[1/5] Label Studio on {studio.url} (first start migrates its SQLite database, ~1 min) ...")
-    _studio_call(studio.up)
-    conn = _studio_call(load_connection, studio.connection_file)
-    result = ingest([articles])
-    docs = result.documents
-    click.echo(f"[2/5] {len(docs)} article(s) read, {len(result.rejected)} rejected, "
-               f"{result.dropped_lines} boilerplate line(s) dropped; baseline pre-annotations ...")
-    by_id = {d.id: d for d in docs}
-    predictions = {r["id"]: annotations_from_record(r, by_id[r["id"]]) for r in extract(docs)}
-    tasks, bad = build_tasks(docs, schema, predictions, f"annotate-baseline-{__version__}")
-    atomic_write_json(Path(home) / "tasks.json", tasks)
-    report = _studio_call(push_tasks, conn, schema, tasks, title)
-    click.echo(f"[3/5] Project {report.project_id}: {report.imported} task(s) imported, "
-               f"{report.skipped_existing} already there, {len(bad)} prediction(s) rejected")
-    pulled = _studio_call(pull_export, conn, ann_dir, title)
-    click.echo(f"[4/5] Export: {pulled.tasks} task(s), {pulled.annotations} annotation(s) -> {pulled.path}")
-    imported = import_exports([pulled.path], Routing(schema), {d.id: d.text for d in docs})
-    c = imported.counts
-    if imported.documents:
-        from .agreement import agreement
-
-        info = write_gold(imported.documents, schema, gold_dir, None, agreement(imported.annotations),
-                          {"imported": c["imported"], "quarantined": c["quarantined"], "skipped": c["skipped"],
-                           "exports": {pulled.path.name: pulled.sha256}})
-        gold_note = f"gold dataset {gold_dir} rebuilt (fingerprint {info.fingerprint})"
-    else:
-        gold_note = f"no finished annotation yet, so {gold_dir} is left as it was"
-    click.echo(f"[5/5] {c['inputs']} task(s): {c['imported']} imported, {c['quarantined']} quarantined, "
-               f"{c['skipped']} skipped; {gold_note}")
-    click.echo(f"\nAnnotators go to {conn.url}/projects/{report.project_id}/ (admin login in "
-               f"{Path(home) / 'credentials.json'}). When they are done, run this again to rebuild the gold set. "
-               f"Stop the server with `annotate studio down`.")
+    _studio_call(main_job, _schema(None), articles, home, port, gold_dir, ann_dir, title or DEFAULT_PROJECT,
+                 click.echo)
 
 
 if __name__ == "__main__":  # pragma: no cover

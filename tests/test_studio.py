@@ -308,3 +308,35 @@ def test_all_bundled_articles_annotated_on_the_server_load_with_load_dataset(
         assert got == sorted((e.start, e.end, e.type) for e in want.entities)
         assert len(row["events"]) == len(want.events)
         assert row["annotators"] == [annotators[0].email]
+
+
+def test_main_job_end_to_end_and_repeatable(studio, conn, schema, annotators, tmp_path):
+    """`annotate main` against the session's server: push with baseline pre-annotations, pull, and rebuild the
+    gold set only once something is annotated; a second run pushes nothing twice."""
+    from annotate.pipeline import main_job
+
+    title = _title()
+    said: list[str] = []
+    gold = tmp_path / "gold"
+    first = main_job(schema, "gold/articles", studio.home, studio.port, gold, tmp_path / "ann", title, said.append)
+    assert first.info is None and not gold.exists()
+    assert first.result.counts == {"inputs": 5, "imported": 0, "quarantined": 0, "skipped": 5}
+    text = "\n".join(said)
+    assert "5 task(s) imported, 0 already there, 0 prediction(s) rejected" in text
+    assert f"{studio.url}/projects/" in text and conn.api_key not in text
+    client = connect(conn)
+    project = next(p for p in client.projects.list() if p.title == title)
+    server_tasks = list(client.tasks.list(project=project.id, fields="all"))
+    assert all(t.total_predictions == 1 for t in server_tasks)  # baseline pre-annotations arrived
+    task = server_tasks[0]
+    client.annotations.create(id=task.id, completed_by=annotators[1].id,
+                              result=_results_for_text(task.data["text"], [("البيشمركة", "entity", "ORG")]))
+    said.clear()
+    second = main_job(schema, "gold/articles", studio.home, studio.port, gold, tmp_path / "ann", title, said.append)
+    assert "0 task(s) imported, 5 already there" in "\n".join(said)
+    assert second.info is not None and second.result.counts["imported"] == 1
+    from annotate.dataset import gold_documents
+
+    docs, _ = gold_documents(gold)
+    assert [d.id for d in docs] == [task.data["doc_id"]]
+    assert [e.type for e in docs[0].entities] == ["ORG"]
