@@ -25,6 +25,7 @@ MODES = {
     "strict": "seqeval mode='strict', scheme=IOB2 (an entity must start with B-; ill-formed spans are dropped)",
 }
 HEADLINES = ("entities.strict.micro.f1", "triggers.classification.f1", "arguments.classification.f1")
+ARGUMENT_KINDS = ("identification", "classification", "identification_with_trigger", "classification_with_trigger")
 
 
 def entity_tables(gold_seqs: Sequence[Sequence[str]], pred_seqs: Sequence[Sequence[str]],
@@ -71,8 +72,7 @@ class Score:
 
 def _argument_sets(doc: Document) -> dict[str, set[tuple]]:
     ents = doc.entity_by_id()
-    out: dict[str, set[tuple]] = {k: set() for k in ("identification", "classification",
-                                                     "identification_with_trigger", "classification_with_trigger")}
+    out: dict[str, set[tuple]] = {k: set() for k in ARGUMENT_KINDS}
     for v in doc.events:
         for a in v.arguments:
             e = ents[a.entity]
@@ -135,7 +135,7 @@ def score_documents(gold: list[Document], predictions: dict[str, Document]) -> S
     pred_unit: list[int] = []
     trig: dict[str, list[set]] = {"identification": [set(), set()], "classification": [set(), set()]}
     trig_types: dict[str, list[set]] = defaultdict(lambda: [set(), set()])
-    args: dict[str, list[set]] = defaultdict(lambda: [set(), set()])
+    args: dict[str, list[set]] = {k: [set(), set()] for k in ARGUMENT_KINDS}
     per_document: dict[str, dict[str, list[int]]] = {}
     pairs = []
     n_tokens = 0
@@ -182,10 +182,7 @@ def score_documents(gold: list[Document], predictions: dict[str, Document]) -> S
               np.array([len(trig_types[n][1]) for n in names], dtype=np.int64),
               np.array([len(trig_types[n][0]) for n in names], dtype=np.int64)]
     triggers["classification"]["per_type"] = prf_from_counts(names, *counts)["per_type"]
-    arguments = {name: simple_prf(len(a[0] & a[1]), len(a[1]), len(a[0]))
-                 for name, a in sorted(args.items())} or \
-        {name: simple_prf(0, 0, 0) for name in ("identification", "classification", "identification_with_trigger",
-                                                "classification_with_trigger")}
+    arguments = {name: simple_prf(len(a[0] & a[1]), len(a[1]), len(a[0])) for name, a in args.items()}
     report = {
         "entities": tables,
         "triggers": triggers,
