@@ -127,18 +127,22 @@ def adjudicate_task(docs: list[Document]) -> Adjudication:
                       f"by {', '.join(who)}; not by {', '.join(p for p in people if p not in who)}")
             disagreements.append(Disagreement(doc_id, cls, "argument", detail, ekey[0], ekey[1],
                                               _context(text, ekey[0], ekey[1])))
+    trig_sets = [{(v.trigger.start, v.trigger.end, v.type) for v in d.events} for d in docs]
     for tkey in sorted({t for s in attr_sets for (t, _, _) in s}):
         names = sorted({name for s in attr_sets for (t, name, _) in s if t == tkey})
         rid = region("trigger", *tkey, None)
+        # only people who marked this trigger have a say on its attributes (a missing trigger is its own
+        # disagreement above)
+        voters = [(p, s) for p, s, trigs in zip(people, attr_sets, trig_sets) if tkey in trigs]
         for name in names:
-            values = [next((v for (t, nm, v) in s if t == tkey and nm == name), None) for s in attr_sets]
-            chosen = values[0] if len(set(values)) == 1 else None
-            if chosen is None:
-                detail = f"attribute {name} of {tkey[2]} {text[tkey[0]:tkey[1]]!r}: " + \
-                         ", ".join(f"{p}={v}" for p, v in zip(people, values))
+            values = [(p, next((v for (t, nm, v) in s if t == tkey and nm == name), None)) for p, s in voters]
+            distinct = {v for _, v in values}
+            chosen = next(v for _, v in values if v is not None)
+            if len(distinct) > 1:
+                detail = f"{name} of {tkey[2]} {text[tkey[0]:tkey[1]]!r}: " + \
+                         ", ".join(f"{p}={v if v is not None else '(none)'}" for p, v in values)
                 disagreements.append(Disagreement(doc_id, "attribute", "trigger", detail, tkey[0], tkey[1],
                                                   _context(text, tkey[0], tkey[1])))
-                chosen = next(v for v in values if v is not None)
             result.append({"id": rid, "from_name": name, "to_name": TEXT, "type": "choices",
                            "value": {"start": tkey[0], "end": tkey[1], "text": text[tkey[0]:tkey[1]],
                                      "choices": [chosen]}})

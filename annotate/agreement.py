@@ -241,12 +241,12 @@ def agreement_table(report: dict) -> str:
     o = report["overall"]
     lines += ["", f"Krippendorff's alpha (nominal, tokens): {fmt(o['krippendorff_alpha'])}; "
                   f"pooled token kappa: {fmt(o['token_kappa'])}", "",
-              f"{'label':<28} {'exact F1':>8} {'overlap F1':>10} {'support':>8}"]
+              f"{'label':<34} {'exact F1':>8} {'overlap F1':>10} {'support':>8}"]
     exact, overlap = report["per_label"]["entities_exact"], report["per_label"]["entities_overlap"]
     for label in sorted(set(exact) | set(overlap)):
         e, ov = exact.get(label, {}), overlap.get(label, {})
         support = e.get("support", ov.get("support", 0))
-        lines.append(f"{label:<28} {fmt(e.get('f1')):>8} {fmt(ov.get('f1')):>10} {support:>8}")
+        lines.append(f"{label:<34} {fmt(e.get('f1')):>8} {fmt(ov.get('f1')):>10} {support:>8}")
     for label, row in sorted(report["per_label"]["triggers_classification"].items()):
-        lines.append(f"{'trigger ' + label:<28} {fmt(row['f1']):>8} {'':>10} {row['support']:>8}")
+        lines.append(f"{'trigger ' + label:<34} {fmt(row['f1']):>8} {'':>10} {row['support']:>8}")
     return "\n".join(lines)
