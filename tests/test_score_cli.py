@@ -147,7 +147,8 @@ def test_conlleval_file_matches_seqeval_default(tmp_path):
             ("مصطفى", "B-PER", "B-PER"), ("الكاظمي", "I-PER", "O"), ("قال", "O", "B-PER")]
     text = "\n".join(" ".join(r) for r in rows) + "\n"
     (tmp_path / "out.conll").write_text(text, encoding="utf-8")
-    res = score("--conll", str(tmp_path / "out.conll"), "--json", str(tmp_path / "r.json"))
+    res = score("--conll", str(tmp_path / "out.conll"), "--json", str(tmp_path / "r.json"),
+                "--markdown", str(tmp_path / "r.md"), "--html", str(tmp_path / "r.html"))
     assert res.exit_code == 0, res.output
     r = json.loads((tmp_path / "r.json").read_text())
     gold = [["B-GPE", "O", "B-GPE"], ["B-PER", "I-PER", "O"]]
@@ -155,6 +156,7 @@ def test_conlleval_file_matches_seqeval_default(tmp_path):
     ref = classification_report(gold, pred, output_dict=True, zero_division=0)
     assert r["entities"]["default"]["micro"]["f1"] == ref["micro avg"]["f1-score"]
     assert r["entities"]["default"]["per_type"]["PER"]["precision"] == ref["PER"]["precision"]
+    assert "triggers" not in (tmp_path / "r.md").read_text() and "<table>" in (tmp_path / "r.html").read_text()
     assert r["token_accuracy"] == 3 / 6  # conlleval's accuracy: 3 of 6 tags agree
 
 

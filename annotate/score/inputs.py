@@ -160,7 +160,7 @@ def from_command(command: str, gold: list[Document], schema: Schema, timeout: fl
         except json.JSONDecodeError as exc:
             raise ExtractorError(f"extractor {argv[0]!r} wrote a line that is not JSON (stdout line {n}: "
                                  f"{exc.msg}): {line.strip()[:120]!r}") from None
-    checked = _check_records(records, gold, schema, f"extractor {argv[0]}")
+    checked = _check_records(records, gold, schema, f"extractor `{command}`")
     checked.rejected = rejected + checked.rejected
     return checked
 

@@ -65,51 +65,87 @@ def _f(x) -> str:
     return "n/a" if x is None else f"{x:.3f}"
 
 
-def markdown(report: dict) -> str:
+def headline_table(report: dict) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the headline table; sections a report lacks (CoNLL input has no events) are left out."""
     ent = report["entities"]
-    lines = [f"## Extraction scores: {report['predictions']['source']}", "",
-             f"Gold `{report['gold']['path']}` (fingerprint `{report['gold']['fingerprint']}`, schema "
-             f"`{report['gold']['schema']}` `{report['gold']['schema_fingerprint']}`), annotate "
-             f"{report['toolkit_version']}; {report['documents']['gold']} document(s), "
-             f"{report['documents']['with_predictions']} with predictions.", "",
-             "| metric | P | R | F1 | 95% CI | tp | fp | fn |", "|---|---|---|---|---|---|---|---|"]
     rows = [("entities (strict IOB2)", ent["strict"]["micro"], "entities.strict.micro.f1"),
-            ("entities (default, conlleval)", ent["default"]["micro"], "entities.default.micro.f1"),
-            ("triggers identification", report["triggers"]["identification"], None),
-            ("triggers classification", report["triggers"]["classification"], "triggers.classification.f1"),
-            ("arguments identification", report["arguments"]["identification"], None),
-            ("arguments classification", report["arguments"]["classification"], "arguments.classification.f1"),
-            ("arguments classification + trigger", report["arguments"]["classification_with_trigger"], None)]
+            ("entities (default, conlleval)", ent["default"]["micro"], "entities.default.micro.f1")]
+    if "triggers" in report:
+        rows += [("triggers identification", report["triggers"]["identification"], None),
+                 ("triggers classification", report["triggers"]["classification"], "triggers.classification.f1"),
+                 ("arguments identification", report["arguments"]["identification"], None),
+                 ("arguments classification", report["arguments"]["classification"], "arguments.classification.f1"),
+                 ("arguments classification + trigger", report["arguments"]["classification_with_trigger"], None)]
+    out = []
     for name, row, ci_key in rows:
         ci = report.get("confidence", {}).get(ci_key) if ci_key else None
-        ci_text = f"{ci[0]:.3f}–{ci[1]:.3f}" if ci else ""
-        lines.append(f"| {name} | {_f(row['precision'])} | {_f(row['recall'])} | **{_f(row['f1'])}** | {ci_text} | "
-                     f"{row['tp']} | {row['fp']} | {row['fn']} |")
-    ceiling = report.get("human_ceiling")
-    if ceiling:
-        lines += ["", f"Human ceiling (inter-annotator agreement over {ceiling.get('tasks', '?')} task(s)): "
-                      f"entities {_f(ceiling.get('entities_exact_f1'))}, triggers "
-                      f"{_f(ceiling.get('triggers_classification_f1'))}, arguments "
-                      f"{_f(ceiling.get('arguments_classification_f1'))}."]
-    lines += ["", "| type | P | R | F1 | support | correct | wrong type | wrong boundary | missed | spurious |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+        out.append([name, _f(row["precision"]), _f(row["recall"]), _f(row["f1"]),
+                    f"{ci[0]:.3f}–{ci[1]:.3f}" if ci else "", str(row["tp"]), str(row["fp"]), str(row["fn"])])
+    return ["metric", "P", "R", "F1", "95% CI", "tp", "fp", "fn"], out
+
+
+def type_table(report: dict) -> tuple[list[str], list[list[str]]]:
     errors = report.get("errors", {})
-    for t, row in ent["strict"]["per_type"].items():
+    out = []
+    for t, row in report["entities"]["strict"]["per_type"].items():
         e = errors.get(t, {})
-        lines.append(f"| {t} | {_f(row['precision'])} | {_f(row['recall'])} | {_f(row['f1'])} | {row['support']} | "
-                     f"{e.get('correct', 0)} | {e.get('wrong_type', 0)} | {e.get('wrong_boundary', 0)} | "
-                     f"{e.get('missed', 0)} | {e.get('spurious', 0)} |")
-    base = report.get("baseline")
-    if base:
-        lines += ["", f"Against baseline `{base['path']}`:", "",
-                  "| metric | baseline | now | delta | 95% CI | verdict |", "|---|---|---|---|---|---|"]
-        for key, d in base["metrics"].items():
-            verdict = "significant regression" if d.get("significant_regression") else "ok"
-            ci = d.get("ci95")
-            lines.append(f"| {key} | {_f(d['baseline'])} | {_f(d['now'])} | {d['delta']:+.3f} | "
-                         f"{f'{ci[0]:+.3f}…{ci[1]:+.3f}' if ci else ''} | {verdict} |")
+        out.append([t, _f(row["precision"]), _f(row["recall"]), _f(row["f1"]), str(row["support"])]
+                   + [str(e.get(k, "")) for k in ("correct", "wrong_type", "wrong_boundary", "missed", "spurious")])
+    return ["type", "P", "R", "F1", "support", "correct", "wrong type", "wrong boundary", "missed", "spurious"], out
+
+
+def baseline_table(report: dict) -> tuple[list[str], list[list[str]]]:
+    out = []
+    for key, d in (report.get("baseline") or {}).get("metrics", {}).items():
+        ci = d.get("ci95")
+        out.append([key, _f(d["baseline"]), _f(d["now"]), f"{d['delta']:+.3f}",
+                    f"{ci[0]:+.3f}…{ci[1]:+.3f}" if ci else "",
+                    "significant regression" if d.get("significant_regression") else "ok"])
+    return ["metric", "baseline", "now", "delta", "95% CI", "verdict"], out
+
+
+def _provenance(report: dict) -> str:
+    g = report["gold"]
+    return (f"Gold {g['path']} (fingerprint {g['fingerprint'] or 'n/a'}, schema {g['schema'] or 'n/a'} "
+            f"{g['schema_fingerprint'] or ''}), annotate {report['toolkit_version']}; "
+            f"{report['documents']['gold']} document(s), {report['documents']['with_predictions']} with predictions.")
+
+
+def _ceiling(report: dict) -> str:
+    c = report.get("human_ceiling")
+    if not c:
+        return ""
+    return (f"Human ceiling (inter-annotator agreement over {c.get('tasks', '?')} task(s)): entities "
+            f"{_f(c.get('entities_exact_f1'))}, triggers {_f(c.get('triggers_classification_f1'))}, arguments "
+            f"{_f(c.get('arguments_classification_f1'))}.")
+
+
+def _md_table(header: list[str], rows: list[list[str]], bold: int | None = None) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        cells = [f"**{c}**" if i == bold else c for i, c in enumerate(r)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def markdown(report: dict) -> str:
+    ent = report["entities"]
+    lines = [f"## Extraction scores: {report['predictions']['source']}", "", _provenance(report), ""]
+    lines += _md_table(*headline_table(report), bold=3)
+    if _ceiling(report):
+        lines += ["", _ceiling(report)]
+    lines += [""] + _md_table(*type_table(report))
+    if report.get("baseline"):
+        lines += ["", f"Against baseline `{report['baseline']['path']}`:", ""] + _md_table(*baseline_table(report))
     lines += ["", f"Entity modes: default = {ent['default']['mode']}; strict = {ent['strict']['mode']}."]
     return "\n".join(lines) + "\n"
+
+
+def _html_table(header: list[str], rows: list[list[str]], rtl_column: int | None = None) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td{' dir=rtl' if i == rtl_column else ''}>{html.escape(c)}</td>"
+                                     for i, c in enumerate(r)) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def html_report(report: dict) -> str:
@@ -125,26 +161,29 @@ def html_report(report: dict) -> str:
                    f'<rect x="110" y="{y}" width="{w}" height="{bar_h - 6}" fill="#2a9d8f"/>'
                    f'<text x="{115 + w}" y="{y + 14}" font-size="12">{row["f1"]:.3f}</text>')
     svg.append("</svg>")
-    md_rows = []
-    for t, e in report.get("errors", {}).items():
-        for kind, examples in e.get("examples", {}).items():
-            for ex in examples:
-                cells = [t, kind, ex["doc"], ex["text"], ex.get("note", "")]
-                tds = "".join(f"<td{' dir=rtl' if i == 3 else ''}>{html.escape(c)}</td>" for i, c in enumerate(cells))
-                md_rows.append(f"<tr>{tds}</tr>")
-    summary = html.escape(markdown(report))
+    examples = [[t, kind, ex["doc"], ex["text"], ex.get("note", "")]
+                for t, e in report.get("errors", {}).items()
+                for kind, items in e.get("examples", {}).items() for ex in items]
+    sections = [f"<h2>Headline metrics</h2>{_html_table(*headline_table(report))}"]
+    if _ceiling(report):
+        sections.append(f"<p>{html.escape(_ceiling(report))}</p>")
+    sections.append(f"<h2>F1 per entity type (strict IOB2)</h2>{''.join(svg)}")
+    sections.append(f"<h2>Error breakdown per type</h2>{_html_table(*type_table(report))}")
+    if report.get("baseline"):
+        sections.append(f"<h2>Against baseline {html.escape(report['baseline']['path'])}</h2>"
+                        f"{_html_table(*baseline_table(report))}")
+    if examples:
+        sections.append("<h2>Error examples</h2>"
+                        + _html_table(["type", "kind", "document", "text", "note"], examples, rtl_column=3))
+    ent = report["entities"]
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>annotate score report</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}} pre{{white-space:pre-wrap}}
-table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:3px 6px}}</style></head>
-<body><h1>Extraction scores</h1>
-<p>Gold fingerprint <code>{html.escape(report['gold']['fingerprint'])}</code>, schema
-<code>{html.escape(report['gold']['schema_fingerprint'])}</code>, annotate {html.escape(report['toolkit_version'])}.</p>
-<h2>F1 per entity type (strict IOB2)</h2>
-{''.join(svg)}
-<h2>Summary</h2><pre>{summary}</pre>
-<h2>Error examples</h2>
-<table><tr><th>type</th><th>kind</th><th>document</th><th>text</th><th>note</th></tr>{''.join(md_rows)}</table>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}
+table{{border-collapse:collapse;margin:0.5em 0}} td,th{{border:1px solid #ccc;padding:3px 8px}}</style></head>
+<body><h1>Extraction scores: {html.escape(report['predictions']['source'])}</h1>
+<p>{html.escape(_provenance(report))}</p>
+{''.join(sections)}
+<p>Entity modes: default = {html.escape(ent['default']['mode'])}; strict = {html.escape(ent['strict']['mode'])}.</p>
 </body></html>
 """
 
