@@ -174,10 +174,6 @@ def _studio_call(fn, *args, **kwargs):
         raise click.ClickException(str(exc)) from None
 
 
-def _masked(token: str) -> str:
-    return token[:4] + "…" if token else ""
-
-
 @main.group("studio")
 def studio_group():
     """Run a local Label Studio on 127.0.0.1 (SQLite, outbound calls off).

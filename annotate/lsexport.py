@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -441,12 +440,3 @@ def _import_task(task, where, path, digest, routing, reference_texts, seen, resu
 
 def _is_content_id(doc_id: str) -> bool:
     return len(doc_id) == 16 and all(c in "0123456789abcdef" for c in doc_id)
-
-
-def label_counts(documents: Iterable[Document]) -> dict[str, Counter]:
-    ents, evs, roles = Counter(), Counter(), Counter()
-    for d in documents:
-        ents.update(e.type for e in d.entities)
-        evs.update(v.type for v in d.events)
-        roles.update(a.role for v in d.events for a in v.arguments)
-    return {"entities": ents, "events": evs, "roles": roles}

@@ -108,6 +108,3 @@ class Document:
 
     def entity_by_id(self) -> dict[str, Entity]:
         return {e.id: e for e in self.entities}
-
-    def span_text(self, start: int, end: int) -> str:
-        return self.text[start:end]

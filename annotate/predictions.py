@@ -119,11 +119,3 @@ def read_predictions(path: str | Path, documents: Iterable[Document], schema: Sc
                 continue
             out[pred.id] = pred
     return out, rejected
-
-
-def write_predictions(path: str | Path, documents: Iterable[Document], with_text: bool = False) -> int:
-    from .atomic import atomic_write_text
-
-    lines = [json.dumps(document_to_record(d, with_text), ensure_ascii=False) for d in documents]
-    atomic_write_text(path, "".join(line + "\n" for line in lines))
-    return len(lines)

@@ -12,7 +12,7 @@ them against seqeval itself on random and ill-formed sequences.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 Entity = tuple[int, int, int, str]  # (sequence index, first token, last token + 1, type)
 
@@ -120,10 +120,3 @@ def entities(sequences: Sequence[Sequence[str]], mode: str) -> set[Entity]:
     if mode == "strict":
         return entities_strict_iob2(sequences)
     raise ValueError(f"unknown mode {mode!r}")
-
-
-def by_type(found: Iterable[Entity]) -> dict[str, set[tuple[int, int, int]]]:
-    out: dict[str, set[tuple[int, int, int]]] = {}
-    for sid, s, e, t in found:
-        out.setdefault(t, set()).add((sid, s, e))
-    return out
