@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .agreement import latest_per_annotator
 from .lsconfig import ENTITY, TEXT, TRIGGER
 from .lsexport import CONFLICT_MARK
 from .model import Document
@@ -152,9 +153,7 @@ def adjudicate_task(docs: list[Document]) -> Adjudication:
 def adjudicate(annotations: dict[str, list[Document]]) -> list[Adjudication]:
     out = []
     for _doc_id, docs in sorted(annotations.items()):
-        latest: dict[str, Document] = {}
-        for d in docs:
-            latest[d.provenance.annotators[0] if d.provenance.annotators else "unknown"] = d
-        if len(latest) >= 2:
-            out.append(adjudicate_task(list(latest.values())))
+        people = latest_per_annotator(docs)
+        if len(people) >= 2:
+            out.append(adjudicate_task(list(people.values())))
     return out

@@ -130,7 +130,8 @@ def _outer_labels(tokens, doc: Document) -> list[str]:
     return [t[2:] if t != "O" else "O" for t in layer0]
 
 
-def _latest_per_annotator(docs: list[Document]) -> dict[str, Document]:
+def latest_per_annotator(docs: list[Document]) -> dict[str, Document]:
+    """One annotation per person (their last one): a second submission replaces the first."""
     out: dict[str, Document] = {}
     for d in docs:
         out[d.provenance.annotators[0] if d.provenance.annotators else "unknown"] = d
@@ -143,7 +144,7 @@ def agreement(annotations: dict[str, list[Document]]) -> dict:
     alpha_units: list[list[str]] = []
     tasks = 0
     for doc_id, docs in sorted(annotations.items()):
-        by_person = _latest_per_annotator(docs)
+        by_person = latest_per_annotator(docs)
         if len(by_person) < 2:
             continue
         tasks += 1
