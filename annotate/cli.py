@@ -489,8 +489,11 @@ def adjudicate_cmd(exports, output, push, schema_path, config_path):
 @click.option("--baseline", "baseline_path", type=click.Path(exists=True, dir_okay=False),
               help="An earlier JSON report: show deltas, exit 4 on a significant regression.")
 @click.option("--resamples", default=1000, show_default=True, help="Bootstrap resamples (0 to skip).")
+@click.option("--quarantine", "quarantine_path", default="score.quarantine.jsonl", show_default=True,
+              type=click.Path(dir_okay=False), help="Where rejected predictions go, with their reasons.")
 def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, extractor, timeout, conll_path,
-              gold_conll, pred_conll, json_out, md_out, html_out, fail_under, baseline_path, resamples):
+              gold_conll, pred_conll, json_out, md_out, html_out, fail_under, baseline_path, resamples,
+              quarantine_path):
     """Score an extractor against the gold set with seqeval: entities (default and strict IOB2 modes, nested
     included), event triggers and arguments, with an error breakdown and 95% bootstrap intervals.
 
@@ -543,8 +546,9 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
             else:
                 with click.progressbar(length=len(gold), label="Extracting", file=sys.stderr) as bar:
                     preds = inputs.from_command(extractor, gold, schema, timeout, progress=bar.update)
-            for r in preds.rejected[:10]:
-                click.echo(f"  rejected prediction {r.source}: {r.reason}", err=True)
+            if preds.rejected:
+                _quarantine(Path(quarantine_path), preds.rejected)
+                click.echo(f"{len(preds.rejected)} prediction(s) rejected; reasons in {quarantine_path}", err=True)
             report = document_report(gold, info, preds, resamples)
     except (inputs.ExtractorError, inputs.ConllError, FileNotFoundError, ValueError) as exc:
         click.echo(f"Error: {exc}", err=True)

@@ -206,3 +206,20 @@ def test_gold_built_with_another_schema_scores_with_its_own_roles(tmp_path):
     r = json.loads((tmp_path / "r.json").read_text())
     assert r["predictions"]["rejected"] == 0 and r["arguments"]["classification"]["f1"] == 1.0
     assert r["gold"]["schema"] == "tiny" and r["gold"]["schema_fingerprint"] == custom.fingerprint
+
+
+def test_rejected_predictions_are_quarantined_not_lost(gold_dir, gold_docs, tmp_path):
+    preds = write_preds(tmp_path / "p.jsonl", gold_docs[1:])
+    with preds.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"id": gold_docs[0].id, "entities": [{"id": "e1", "start": 0, "end": 10 ** 6,
+                                                                   "type": "PER"}]}) + "\n")
+        fh.write("{not json\n")
+    q = tmp_path / "q.jsonl"
+    res = score("--gold", str(gold_dir), "--predictions", str(preds), "--quarantine", str(q), "--json",
+                str(tmp_path / "r.json"))
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(x) for x in q.read_text(encoding="utf-8").splitlines()]
+    assert [r["source"].rsplit(":", 1)[1] for r in rows] == ["5", "6"]
+    assert "outside the text" in rows[0]["reason"] and "not valid JSON" in rows[1]["reason"]
+    assert "2 prediction(s) rejected" in res.output
+    assert json.loads((tmp_path / "r.json").read_text())["documents"]["with_predictions"] == 4
