@@ -7,6 +7,7 @@ The text has emoji (astral code points and a ZWJ sequence) before the span, and 
 import json
 import os
 import shutil
+import time
 import uuid
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from annotate.dataset import gold_documents, write_gold
 from annotate.ingest import make_document
 from annotate.lsexport import Routing, import_exports
-from annotate.studio.client import pull_export, push_tasks
+from annotate.studio.client import connect, pull_export, push_tasks
 from annotate.tasks import build_tasks
 
 pytestmark = [pytest.mark.studio, pytest.mark.browser]
@@ -85,7 +86,11 @@ def test_span_selected_in_the_ui_reaches_the_gold_set_exactly(studio, conn, sche
     assert page.evaluate(SELECT, ["والبيشمركة", 1])  # skip the clitic و
     page.get_by_text("البيشمركة", exact=True).last.wait_for(timeout=10000)  # the new region in the sidebar
     page.get_by_test_id("bottombar-submit-button").click()
-    page.wait_for_timeout(1500)
+    client = connect(conn)
+    task_id = next(iter(client.tasks.list(project=project))).id
+    deadline = time.monotonic() + 30
+    while not list(client.annotations.list(id=task_id)) and time.monotonic() < deadline:
+        time.sleep(0.5)  # the submit is asynchronous in the UI: wait for the server to hold it
     page.close()
 
     export = pull_export(conn, tmp_path / "ann", title)
