@@ -15,7 +15,7 @@ from .atomic import atomic_write_json, write_jsonl
 from .ingest import ingest
 from .schema import SchemaError, describe, load_schema
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_ERROR = 1
 
 
 def _schema(path):
@@ -206,7 +206,7 @@ def studio_up(home, port, timeout):
     state = _studio_call(studio.up, timeout=timeout)
     creds = Path(home) / "credentials.json"
     click.echo(f"Label Studio is up at {state.url} (pid {state.pid or 'not ours'}). Admin login and API token "
-               f"are in {creds} (mode 0600); the toolkit reads {state.credentials_file}.")
+               f"are in {creds} (mode 0600); the toolkit reads {state.connection_file}.")
 
 
 @studio_group.command("down")
@@ -320,14 +320,11 @@ def _routing(schema_path, config_path):
     return Routing(_schema(schema_path))
 
 
-def _read_exports(exports, routing, articles=None):
+def _read_exports(exports, routing):
     from .lsexport import import_exports
 
-    reference = None
-    if articles:
-        reference = {d.id: d.text for d in ingest(articles).documents}
     with click.progressbar(length=len(exports), label="Reading exports", file=sys.stderr) as bar:
-        return import_exports(exports, routing, reference, progress=bar.update)
+        return import_exports(exports, routing, progress=bar.update)
 
 
 @main.command("import")

@@ -262,7 +262,9 @@ def dataset_card(documents: list[Document], schema: Schema, dsd: DatasetDict, bu
     return "\n".join(lines) + "\n"
 
 
-def load_gold(path: str | Path) -> tuple[DatasetDict, GoldInfo]:
+def gold_documents(path: str | Path, split: str | None = None) -> tuple[list[Document], GoldInfo]:
+    """The gold Documents (one split, or all) and the set's info; the fingerprint is recomputed from the
+    rows read, so a report never names a fingerprint the data does not have."""
     path = Path(path)
     if not (path / BUILD_FILE).exists():
         raise FileNotFoundError(f"{path}: not a gold dataset folder (no {BUILD_FILE}); build one with "
@@ -272,18 +274,15 @@ def load_gold(path: str | Path) -> tuple[DatasetDict, GoldInfo]:
     agreement = None
     if (path / AGREEMENT_FILE).exists():
         agreement = json.loads((path / AGREEMENT_FILE).read_text(encoding="utf-8"))
-    rows = [r for split in dsd.values() for r in split.to_list()]
-    info = GoldInfo(path, content_fingerprint(rows), build.get("schema_fingerprint", ""), build, agreement)
-    return dsd, info
-
-
-def gold_documents(path: str | Path, split: str | None = None) -> tuple[list[Document], GoldInfo]:
-    dsd, info = load_gold(path)
-    docs = []
+    all_rows: list[dict] = []
+    docs: list[Document] = []
     for name, ds in dsd.items():
+        rows = ds.to_list()
+        all_rows += rows
         if split and name != split:
             continue
         ent_names = ds.features["entities"].feature["type"].names
         ev_names = ds.features["events"].feature["type"].names
-        docs += [row_to_document(r, ent_names, ev_names) for r in ds.to_list()]
+        docs += [row_to_document(r, ent_names, ev_names) for r in rows]
+    info = GoldInfo(path, content_fingerprint(all_rows), build.get("schema_fingerprint", ""), build, agreement)
     return docs, info

@@ -36,7 +36,7 @@ class ServerState:
     pid: int | None
     running: bool
     started_by_us: bool
-    credentials_file: Path
+    connection_file: Path
 
 
 def _credentials(home: Path) -> dict:
