@@ -73,3 +73,21 @@ def test_schema_travels_with_the_gold_set_as_a_dict(schema):
     again = Schema.from_dict(schema.to_dict())
     assert again.fingerprint == schema.fingerprint
     assert again.event_types["Life.Die"].roles == schema.event_types["Life.Die"].roles
+
+
+def test_guidelines_cover_every_type_and_role(schema):
+    """The guidelines shown in Label Studio define every entity type, event type and role of the schema."""
+    text = schema.guidelines
+    assert len(text) > 10_000, "the guidelines are a full document, not a stub"
+    headings = {line.lstrip("#").strip() for line in text.splitlines() if line.startswith("###")}
+    missing_types = [t for t in list(schema.entity_types) if not any(h.startswith(t + " ") or h == t
+                                                                       for h in headings)]
+    missing_events = [v for v in schema.event_types if v not in headings]
+    assert not missing_types, f"entity types without a section: {missing_types}"
+    assert not missing_events, f"event types without a section: {missing_events}"
+    for name, event in schema.event_types.items():
+        section = text.split(f"### {name}\n", 1)[1].split("\n### ", 1)[0]
+        absent = [r for r in event.roles if r not in section]
+        assert not absent, f"{name}: roles not explained in its section: {absent}"
+    for value in schema.attributes["realis"].values:
+        assert f"`{value}`" in text, f"realis value {value} is not explained"
