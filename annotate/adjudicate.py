@@ -1,8 +1,16 @@
-"""Adjudication: merge what annotators agree on, list what they do not, and build a review annotation.
+"""Adjudication: merge what annotators agree on, list what they do not, and resolve it by recorded decisions.
 
-The review annotation holds every agreed item plus every disputed one, each disputed region carrying a
-`CONFLICT (...)` note in its region meta, so a reviewer resolves them in the Label Studio UI and then marks
-the annotation as ground truth; the gold rule then prefers it.
+Every annotation is read as a set of items: entity and trigger spans `(start, end, type)`, arguments
+`(trigger, entity, role)` and trigger attributes `(trigger, name) -> value`. An item every annotator has is
+agreed; any other item is a disagreement with a stable key (`item_key`).
+
+Two ways to resolve:
+- In Label Studio: `review_result` holds every agreed item plus every disputed one, each disputed region
+  carrying a `CONFLICT (...)` note; the reviewer edits it in the UI and marks it as ground truth.
+- By a decision log (`gold/adjudication.yaml`): one entry per disagreement with `decision` (keep or drop; the
+  value for an attribute) and `reason`, plus `add` entries for what every annotator missed. `resolve_task`
+  turns the annotations and the decisions into the resolved Document, which the reviewer's account pushes as
+  ground truth. The log is the record of who decided what and why.
 """
 
 from __future__ import annotations
@@ -12,9 +20,11 @@ from dataclasses import dataclass, field
 from .agreement import latest_per_annotator
 from .lsconfig import ENTITY, TEXT, TRIGGER
 from .lsexport import CONFLICT_MARK
-from .model import Document
+from .model import Argument, Document, Entity, Event, Span
+from .surface import SurfaceSpanError, resolve_span
 
 CONTEXT = 30
+SpanKey = tuple[int, int, str]  # start, end, label
 
 
 @dataclass
@@ -26,6 +36,9 @@ class Disagreement:
     start: int
     end: int
     context: str
+    key: str = ""  # stable item key, what a decision in the log refers to
+    values: dict[str, str] = field(default_factory=dict)  # attribute disagreements: annotator -> value
+    item: tuple = ()  # the compared item itself (see `Items`)
 
     def to_json(self) -> dict:
         return self.__dict__.copy()
@@ -43,111 +56,147 @@ class Adjudication:
         return not self.disagreements
 
 
+@dataclass(frozen=True)
+class Items:
+    """One annotation as comparable items."""
+    entities: frozenset[SpanKey]
+    triggers: frozenset[SpanKey]
+    arguments: frozenset[tuple[SpanKey, SpanKey, str]]
+    attributes: dict[tuple[SpanKey, str], str]
+
+    @classmethod
+    def of(cls, doc: Document) -> Items:
+        ents = doc.entity_by_id()
+        args, attrs = set(), {}
+        for v in doc.events:
+            tkey = (v.trigger.start, v.trigger.end, v.type)
+            for a in v.arguments:
+                e = ents[a.entity]
+                args.add((tkey, (e.start, e.end, e.type), a.role))
+            for name, value in v.attributes.items():
+                attrs[(tkey, name)] = value
+        return cls(frozenset((e.start, e.end, e.type) for e in doc.entities),
+                   frozenset((v.trigger.start, v.trigger.end, v.type) for v in doc.events), frozenset(args), attrs)
+
+
+def _quote(text: str, key: SpanKey) -> str:
+    return f"{key[2]} [{key[0]}, {key[1]}) «{text[key[0]:key[1]]}»"
+
+
+def item_key(text: str, what: str, item) -> str:
+    """The one readable, stable name of an item: what a decision in the log is matched by."""
+    if what in ("entity", "trigger"):
+        return f"{what} {_quote(text, item)}"
+    if what == "argument":
+        tkey, ekey, role = item
+        return f"argument {role}: {_quote(text, tkey)} -> {_quote(text, ekey)}"
+    tkey, name = item
+    return f"attribute {name} of {_quote(text, tkey)}"
+
+
 def _context(text: str, start: int, end: int) -> str:
     left = text[max(0, start - CONTEXT):start].replace("\n", " ")
     right = text[end:end + CONTEXT].replace("\n", " ")
     return f"…{left}[{text[start:end]}]{right}…"
 
 
-def _classify(span, label, others_spans: list[tuple[int, int, str]]) -> str:
-    s, e = span
-    if any((s2, e2) == (s, e) for s2, e2, _ in others_spans):
+def _classify(span: SpanKey, others: set[SpanKey]) -> str:
+    s, e, label = span
+    if any((s2, e2) == (s, e) for s2, e2, _ in others):
         return "type"
-    if any(lab == label and s < e2 and s2 < e for s2, e2, lab in others_spans):
+    if any(lab == label and s < e2 and s2 < e for s2, e2, lab in others):
         return "boundary"
     return "missing"
 
 
-def adjudicate_task(docs: list[Document]) -> Adjudication:
-    """Merge annotations of one document by several people (one Document per person)."""
+def compare(docs: list[Document]) -> tuple[list[str], Items, list[Disagreement]]:
+    """(annotators, agreed items, disagreements) for one document annotated by several people."""
     people = [d.provenance.annotators[0] if d.provenance.annotators else f"annotator{i}" for i, d in enumerate(docs)]
+    text, doc_id = docs[0].text, docs[0].id
+    items = [Items.of(d) for d in docs]
+    out: list[Disagreement] = []
+
+    def split(sets: list[frozenset]) -> tuple[frozenset, list]:
+        agreed = frozenset.intersection(*sets)
+        return agreed, sorted(frozenset.union(*sets) - agreed)
+
+    def who(item, sets) -> tuple[list[str], list[str]]:
+        have = [p for p, s in zip(people, sets) if item in s]
+        return have, [p for p in people if p not in have]
+
+    agreed_spans = {}
+    for what in ("entity", "trigger"):
+        sets = [i.entities if what == "entity" else i.triggers for i in items]
+        agreed_spans[what], disputed = split(sets)
+        for key in disputed:
+            have, lack = who(key, sets)
+            others = {x for p, s in zip(people, sets) if p in lack for x in s}
+            detail = f"{what} {_quote(text, key)}: marked by {', '.join(have)}; not by {', '.join(lack)}"
+            out.append(Disagreement(doc_id, _classify(key, others), what, detail, key[0], key[1],
+                                    _context(text, key[0], key[1]), item_key(text, what, key), item=key))
+    arg_sets = [i.arguments for i in items]
+    agreed_args, disputed = split(arg_sets)
+    for arg in disputed:
+        tkey, ekey, role = arg
+        have, lack = who(arg, arg_sets)
+        other_roles = {r for s in arg_sets for (t, e, r) in s if t == tkey and e == ekey and r != role}
+        detail = (f"argument {role} of {tkey[2]} «{text[tkey[0]:tkey[1]]}» -> «{text[ekey[0]:ekey[1]]}»: "
+                  f"by {', '.join(have)}; not by {', '.join(lack)}")
+        out.append(Disagreement(doc_id, "role" if other_roles else "missing", "argument", detail, ekey[0], ekey[1],
+                                _context(text, ekey[0], ekey[1]), item_key(text, "argument", arg), item=arg))
+    agreed_attrs: dict[tuple[SpanKey, str], str] = {}
+    for tkey, name in sorted({k for i in items for k in i.attributes}):
+        # only people who marked this trigger have a say on its attributes (a missing trigger is its own
+        # disagreement above)
+        voters = [(p, i.attributes.get((tkey, name))) for p, i in zip(people, items) if tkey in i.triggers]
+        distinct = {v for _, v in voters}
+        if len(distinct) == 1:
+            agreed_attrs[(tkey, name)] = voters[0][1]
+            continue
+        detail = f"{name} of {tkey[2]} «{text[tkey[0]:tkey[1]]}»: " + \
+                 ", ".join(f"{p}={v if v is not None else '(none)'}" for p, v in voters)
+        out.append(Disagreement(doc_id, "attribute", "trigger", detail, tkey[0], tkey[1],
+                                _context(text, tkey[0], tkey[1]), item_key(text, "attribute", (tkey, name)),
+                                {p: v for p, v in voters if v is not None}, item=(tkey, name)))
+    agreed = Items(agreed_spans["entity"], agreed_spans["trigger"], agreed_args, agreed_attrs)
+    return people, agreed, out
+
+
+def adjudicate_task(docs: list[Document]) -> Adjudication:
+    """Merge annotations of one document by several people (one Document per person) into a review result."""
+    people, _agreed, disagreements = compare(docs)
     text = docs[0].text
-    doc_id = docs[0].id
-    n = len(docs)
+    disputed = {d.key: d for d in disagreements}
     result: list[dict] = []
-    disagreements: list[Disagreement] = []
     region_of: dict[tuple, str] = {}
 
-    def region(kind: str, s: int, e: int, label: str, note: str | None) -> str:
-        key = (kind, s, e, label)
-        if key in region_of:
-            return region_of[key]
-        rid = f"{'t' if kind == 'trigger' else 'e'}{len(region_of) + 1}"
-        region_of[key] = rid
-        r = {"id": rid, "from_name": TRIGGER if kind == "trigger" else ENTITY, "to_name": TEXT, "type": "labels",
+    def region(what: str, key: SpanKey) -> str:
+        if (what, key) in region_of:
+            return region_of[(what, key)]
+        rid = f"{'t' if what == 'trigger' else 'e'}{len(region_of) + 1}"
+        region_of[(what, key)] = rid
+        s, e, label = key
+        r = {"id": rid, "from_name": TRIGGER if what == "trigger" else ENTITY, "to_name": TEXT, "type": "labels",
              "value": {"start": s, "end": e, "text": text[s:e], "labels": [label]}}
-        if note:
-            r["meta"] = {"text": [note]}
+        d = disputed.get(item_key(text, what, key))
+        if d:
+            r["meta"] = {"text": [f"{CONFLICT_MARK} ({d.kind}): {d.detail}"]}
         result.append(r)
         return rid
 
-    for kind in ("entity", "trigger"):
-        by_person = []
-        for d in docs:
-            if kind == "entity":
-                by_person.append({(x.start, x.end, x.type) for x in d.entities})
-            else:
-                by_person.append({(v.trigger.start, v.trigger.end, v.type) for v in d.events})
-        everything = sorted(set().union(*by_person))
-        for s, e, label in everything:
-            who = [p for p, spans in zip(people, by_person) if (s, e, label) in spans]
-            if len(who) == n:
-                region(kind, s, e, label, None)
-                continue
-            without = [p for p in people if p not in who]
-            others = [x for p, spans in zip(people, by_person) if p in without for x in spans]
-            cls = _classify((s, e), label, others)
-            detail = f"{kind} {label} [{s}, {e}) {text[s:e]!r}: marked by {', '.join(who)}; not by {', '.join(without)}"
-            disagreements.append(Disagreement(doc_id, cls, kind, detail, s, e, _context(text, s, e)))
-            region(kind, s, e, label, f"{CONFLICT_MARK} ({cls}): {detail}")
-
-    # arguments and attributes hang on triggers: compare them by (trigger, entity) spans
-    arg_sets, attr_sets = [], []
-    for d in docs:
-        ents = d.entity_by_id()
-        args, attrs = set(), set()
-        for v in d.events:
-            tkey = (v.trigger.start, v.trigger.end, v.type)
-            for a in v.arguments:
-                ent = ents[a.entity]
-                args.add((tkey, (ent.start, ent.end, ent.type), a.role))
-            for name, value in v.attributes.items():
-                attrs.add((tkey, name, value))
-        arg_sets.append(args)
-        attr_sets.append(attrs)
-    for tkey, ekey, role in sorted(set().union(*arg_sets)):
-        who = [p for p, s in zip(people, arg_sets) if (tkey, ekey, role) in s]
-        trig_rid = region("trigger", *tkey, None)
-        ent_rid = region("entity", *ekey, None)
-        rel = {"type": "relation", "from_id": trig_rid, "to_id": ent_rid, "direction": "right", "labels": [role]}
-        result.append(rel)
-        if len(who) < n:
-            other_roles = {r for s in arg_sets for (t, e, r) in s if t == tkey and e == ekey and r != role}
-            cls = "role" if other_roles else "missing"
-            detail = (f"argument {role} of {tkey[2]} {text[tkey[0]:tkey[1]]!r} -> {text[ekey[0]:ekey[1]]!r}: "
-                      f"by {', '.join(who)}; not by {', '.join(p for p in people if p not in who)}")
-            disagreements.append(Disagreement(doc_id, cls, "argument", detail, ekey[0], ekey[1],
-                                              _context(text, ekey[0], ekey[1])))
-    trig_sets = [{(v.trigger.start, v.trigger.end, v.type) for v in d.events} for d in docs]
-    for tkey in sorted({t for s in attr_sets for (t, _, _) in s}):
-        names = sorted({name for s in attr_sets for (t, name, _) in s if t == tkey})
-        rid = region("trigger", *tkey, None)
-        # only people who marked this trigger have a say on its attributes (a missing trigger is its own
-        # disagreement above)
-        voters = [(p, s) for p, s, trigs in zip(people, attr_sets, trig_sets) if tkey in trigs]
-        for name in names:
-            values = [(p, next((v for (t, nm, v) in s if t == tkey and nm == name), None)) for p, s in voters]
-            distinct = {v for _, v in values}
-            chosen = next(v for _, v in values if v is not None)
-            if len(distinct) > 1:
-                detail = f"{name} of {tkey[2]} {text[tkey[0]:tkey[1]]!r}: " + \
-                         ", ".join(f"{p}={v if v is not None else '(none)'}" for p, v in values)
-                disagreements.append(Disagreement(doc_id, "attribute", "trigger", detail, tkey[0], tkey[1],
-                                                  _context(text, tkey[0], tkey[1])))
-            result.append({"id": rid, "from_name": name, "to_name": TEXT, "type": "choices",
-                           "value": {"start": tkey[0], "end": tkey[1], "text": text[tkey[0]:tkey[1]],
-                                     "choices": [chosen]}})
-    return Adjudication(doc_id, people, result, disagreements)
+    items = [Items.of(d) for d in docs]
+    for what in ("entity", "trigger"):
+        for key in sorted(frozenset.union(*[i.entities if what == "entity" else i.triggers for i in items])):
+            region(what, key)
+    for tkey, ekey, role in sorted(frozenset.union(*[i.arguments for i in items])):
+        result.append({"type": "relation", "from_id": region("trigger", tkey), "to_id": region("entity", ekey),
+                       "direction": "right", "labels": [role]})
+    for tkey, name in sorted({k for i in items for k in i.attributes}):
+        chosen = next(i.attributes[(tkey, name)] for i in items if (tkey, name) in i.attributes)
+        result.append({"id": region("trigger", tkey), "from_name": name, "to_name": TEXT, "type": "choices",
+                       "value": {"start": tkey[0], "end": tkey[1], "text": text[tkey[0]:tkey[1]],
+                                 "choices": [chosen]}})
+    return Adjudication(docs[0].id, people, result, disagreements)
 
 
 def adjudicate(annotations: dict[str, list[Document]]) -> list[Adjudication]:
@@ -156,4 +205,129 @@ def adjudicate(annotations: dict[str, list[Document]]) -> list[Adjudication]:
         people = latest_per_annotator(docs)
         if len(people) >= 2:
             out.append(adjudicate_task(list(people.values())))
+    return out
+
+
+# --- resolving by a decision log ------------------------------------------------------------------------------------
+
+
+class DecisionError(ValueError):
+    pass
+
+
+def resolve_task(docs: list[Document], decisions: dict[str, dict], additions: list[dict]) -> Document:
+    """The resolved annotation of one document: agreed items, disputed items whose decision is `keep`, the
+    attribute values decided, and the additions. Raises DecisionError naming every undecided item."""
+    _people, agreed, disagreements = compare(docs)
+    text, doc_id = docs[0].text, docs[0].id
+    ents, trigs, args = set(agreed.entities), set(agreed.triggers), set(agreed.arguments)
+    attrs = dict(agreed.attributes)
+    problems = []
+    by_key = {}
+    for d in disagreements:
+        dec = decisions.get(d.key)
+        value = (dec or {}).get("decision")
+        if value in (None, ""):
+            problems.append(f"no decision for {d.key}")
+            continue
+        by_key[d.key] = value
+    for d in disagreements:
+        value = by_key.get(d.key)
+        if d.kind == "attribute":
+            if value is not None:
+                attrs[d.item] = str(value)
+        elif value == "keep":
+            {"entity": ents, "trigger": trigs, "argument": args}[d.what].add(d.item)
+        elif value not in (None, "drop"):
+            problems.append(f"{d.key}: decision must be keep or drop, got {value!r}")
+    for k, add in enumerate(additions):
+        try:
+            _apply_addition(text, add, ents, trigs, args, attrs)
+        except (SurfaceSpanError, KeyError, TypeError, ValueError) as exc:
+            problems.append(f"add #{k + 1}: {exc}")
+    for tkey, ekey, role in sorted(args):
+        if tkey not in trigs or ekey not in ents:
+            problems.append(f"argument {role}: {_quote(text, tkey)} -> {_quote(text, ekey)} is kept but its "
+                            f"{'trigger' if tkey not in trigs else 'entity'} is dropped")
+    if problems:
+        raise DecisionError(f"document {doc_id}: " + "; ".join(problems))
+    entity_list = [Entity(f"e{n + 1}", s, e, t) for n, (s, e, t) in enumerate(sorted(ents))]
+    eid = {(e.start, e.end, e.type): e.id for e in entity_list}
+    events = []
+    for n, tkey in enumerate(sorted(trigs)):
+        events.append(Event(f"v{n + 1}", tkey[2], Span(tkey[0], tkey[1]),
+                            {name: v for (t, name), v in sorted(attrs.items()) if t == tkey},
+                            tuple(Argument(role, eid[ekey]) for t, ekey, role in sorted(args) if t == tkey)))
+    return Document(doc_id, text, entity_list, events, {}, docs[0].provenance)
+
+
+def _span_key(text: str, spec: dict, where: str) -> SpanKey:
+    start, end = resolve_span(text, spec, where)
+    return (start, end, str(spec["type"]))
+
+
+def _apply_addition(text, add: dict, ents: set, trigs: set, args: set, attrs: dict) -> None:
+    what = add.get("add")
+    if what == "entity":
+        ents.add(_span_key(text, add, "entity"))
+    elif what == "trigger":
+        key = _span_key(text, add, "trigger")
+        trigs.add(key)
+        for name, value in (add.get("attributes") or {}).items():
+            attrs[(key, name)] = str(value)
+    elif what == "argument":
+        args.add((_span_key(text, add["trigger"], "trigger"), _span_key(text, add["entity"], "entity"),
+                  str(add["role"])))
+    else:
+        raise ValueError(f"'add' must be entity, trigger or argument, got {what!r}")
+
+
+# --- the decision log: one entry per disagreement, decisions kept across runs ---------------------------------
+
+
+def log_entries(adjudications: list[Adjudication], previous: list[dict]) -> list[dict]:
+    """Log entries for every disagreement, carrying over the decision and reason already recorded for the same
+    item, and every `add` entry of the previous log."""
+    before = {(e.get("doc"), e.get("item")): e for e in previous if "item" in e}
+    out = []
+    for adj in adjudications:
+        for d in adj.disagreements:
+            old = before.get((d.doc_id, d.key), {})
+            entry = {"doc": d.doc_id, "item": d.key, "kind": d.kind, "detail": d.detail, "context": d.context}
+            if d.values:
+                entry["values"] = d.values
+            entry["decision"] = old.get("decision")
+            entry["reason"] = old.get("reason")
+            out.append(entry)
+    out += [e for e in previous if "add" in e]
+    return out
+
+
+def decisions_by_document(entries: list[dict]) -> tuple[dict[str, dict[str, dict]], dict[str, list[dict]]]:
+    """(doc -> item key -> entry, doc -> additions) from log entries."""
+    decisions: dict[str, dict[str, dict]] = {}
+    additions: dict[str, list[dict]] = {}
+    for e in entries:
+        if "add" in e:
+            additions.setdefault(str(e.get("doc")), []).append(e)
+        elif "item" in e:
+            decisions.setdefault(str(e.get("doc")), {})[e["item"]] = e
+    return decisions, additions
+
+
+def resolve_all(annotations: dict[str, list[Document]], entries: list[dict]) -> dict[str, Document]:
+    """The resolved Document of every document with two or more annotators; DecisionError lists every problem
+    of every document at once, so the reviewer fixes the log in one pass."""
+    decisions, additions = decisions_by_document(entries)
+    out, problems = {}, []
+    for doc_id, docs in sorted(annotations.items()):
+        people = latest_per_annotator(docs)
+        if len(people) < 2:
+            continue
+        try:
+            out[doc_id] = resolve_task(list(people.values()), decisions.get(doc_id, {}), additions.get(doc_id, []))
+        except DecisionError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise DecisionError("\n".join(problems))
     return out

@@ -245,41 +245,75 @@ def studio_status(home, port):
 
 
 @main.command("push")
-@click.argument("tasks_file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("tasks_file", required=False, type=click.Path(exists=True, dir_okay=False))
 @project_option
+@click.option("--project-id", type=int, help="Push into this project (instead of finding it by title).")
 @click.option("--update-config", is_flag=True, help="Replace an existing project's labeling config with the schema's.")
 @click.option("--chunk-size", default=200, show_default=True, help="Tasks per import request.")
+@click.option("--annotations", "annotations_path", type=click.Path(exists=True, dir_okay=False),
+              help="Annotations made elsewhere (predictions JSONL, offsets or surface spans, or a Label Studio "
+                   "export) to load as --annotator's completed annotations.")
+@click.option("--annotator", default=None, help="With --annotations: the email of the user the annotations "
+              "belong to (created when missing).")
+@click.option("--ground-truth", is_flag=True, help="With --annotations: mark the loaded annotations as ground truth.")
+@click.option("--quarantine", type=click.Path(dir_okay=False), default=None,
+              help="Where rejected annotation records go (default: ANNOTATIONS with .quarantine.jsonl).")
 @schema_option
-def push_cmd(tasks_file, title, update_config, chunk_size, schema_path):
-    """Create the project (config and guidelines from the schema) and import tasks not already in it.
+def push_cmd(tasks_file, title, project_id, update_config, chunk_size, annotations_path, annotator, ground_truth,
+             quarantine, schema_path):
+    """Create the project (config and guidelines from the schema) and import tasks not already in it; and/or
+    load annotations made elsewhere as a named annotator's work.
 
     Documents already in the project (same data.doc_id) are skipped, so a push can be repeated or resumed.
+    Loading annotations is idempotent too: a task the annotator has annotated already gets nothing new.
     The server and key come from LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY or .studio/connection.json.
 
     \b
     Example:
       annotate tasks gold/articles -o tasks.json && annotate push tasks.json
+      annotate push --annotations pass-a.jsonl --annotator amal@example.org
     """
     import json
 
     from .studio.client import DEFAULT_PROJECT, push_tasks
     from .studio.connection import load_connection
 
+    if not tasks_file and not annotations_path:
+        raise click.UsageError("give TASKS_FILE, --annotations FILE --annotator EMAIL, or both")
+    if bool(annotations_path) != bool(annotator):
+        raise click.UsageError("--annotations and --annotator go together")
     schema = _schema(schema_path)
-    try:
-        tasks = json.loads(Path(tasks_file).read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise click.ClickException(f"{tasks_file}: not a JSON tasks file ({exc})") from None
-    if not isinstance(tasks, list):
-        raise click.ClickException(f"{tasks_file}: expected a JSON list of tasks")
+    title = title or DEFAULT_PROJECT
     conn = _studio_call(load_connection)
-    with click.progressbar(length=len(tasks), label="Importing tasks", file=sys.stderr) as bar:
-        report = _studio_call(push_tasks, conn, schema, tasks, title or DEFAULT_PROJECT, update_config,
-                              chunk_size, progress=bar.update)
-    state = "created" if report.project_created else ("config updated" if report.config_updated else "existing")
-    click.echo(f"Project {report.project_id} ({state}) on {conn.url}: {report.submitted} task(s) in {tasks_file}: "
-               f"{report.imported} imported ({report.with_predictions} with predictions), "
-               f"{report.skipped_existing} already present. Annotate at {conn.url}/projects/{report.project_id}/")
+    report = None
+    if tasks_file:
+        try:
+            tasks = json.loads(Path(tasks_file).read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"{tasks_file}: not a JSON tasks file ({exc})") from None
+        if not isinstance(tasks, list):
+            raise click.ClickException(f"{tasks_file}: expected a JSON list of tasks")
+        with click.progressbar(length=len(tasks), label="Importing tasks", file=sys.stderr) as bar:
+            report = _studio_call(push_tasks, conn, schema, tasks, title, update_config, chunk_size,
+                                  progress=bar.update, project_id=project_id)
+        state = "created" if report.project_created else ("config updated" if report.config_updated else "existing")
+        click.echo(f"Project {report.project_id} ({state}) on {conn.url}: {report.submitted} task(s) in "
+                   f"{tasks_file}: {report.imported} imported ({report.with_predictions} with predictions), "
+                   f"{report.skipped_existing} already present. Annotate at {conn.url}/projects/{report.project_id}/")
+        project_id = report.project_id
+    if annotations_path:
+        from .pipeline import load_annotation_file, resolve_project_id
+
+        project_id = _studio_call(resolve_project_id, conn, title, project_id)
+        with click.progressbar(length=0, label=f"Loading annotations of {annotator}", file=sys.stderr) as bar:
+            read, loaded = _studio_call(load_annotation_file, conn, schema, annotations_path, annotator, project_id,
+                                        ground_truth, progress=bar.update)
+        qpath = Path(quarantine) if quarantine else Path(annotations_path).with_suffix(".quarantine.jsonl")
+        note = _quarantine(qpath, read.rejected)
+        click.echo(f"{annotations_path} ({read.format}): {read.records} record(s): {loaded.created} annotation(s) "
+                   f"created for {annotator}{' (new user)' if loaded.user_created else ''}, "
+                   f"{loaded.already_present} already there, {len(read.rejected)} quarantined{note}, "
+                   f"{len(read.empty)} with nothing to load; project {project_id}")
     return report
 
 
@@ -352,9 +386,9 @@ def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, s
       annotate import other-export.json --config other-config.xml -o /tmp/other-gold
     """
     from .dataset import DatasetBuildError
-    from .pipeline import build_gold
+    from .pipeline import build_gold, export_files
 
-    files = [f for p in map(Path, exports) for f in (sorted(p.glob("*.json")) if p.is_dir() else [p])]
+    files = export_files(exports)
     routing = _routing(schema_path, config_path)
     reference = {d.id: d.text for d in ingest(articles).documents} if articles else None
     try:
@@ -416,22 +450,62 @@ def agree_cmd(exports, json_path, schema_path, config_path):
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write disagreements as JSON.")
 @click.option("--push", is_flag=True, help="Push a review annotation per task to Label Studio (conflicts marked; "
               "tasks without conflicts go in as ground truth).")
+@click.option("--reviewer", default=None, help="Email of the reviewer account that owns the review annotations "
+              "(created when missing; default: the API key's account).")
+@click.option("--log", "log_path", type=click.Path(dir_okay=False),
+              help="Decision log (YAML): written with one entry per disagreement, keeping decisions and reasons "
+                   "already recorded; with --resolve, read.")
+@click.option("--resolve", is_flag=True, help="Apply the decisions in --log and push each resolved annotation as "
+              "the --reviewer's ground truth.")
 @schema_option
 @config_option
-def adjudicate_cmd(exports, output, push, schema_path, config_path):
+def adjudicate_cmd(exports, output, push, reviewer, log_path, resolve, schema_path, config_path):
     """Merge what annotators agree on and list each disagreement (boundary, type, missing, role, attribute).
 
     With --push, each multiply-annotated task gets a review annotation in Label Studio holding the agreed
     items and every disputed one marked CONFLICT in its region note. Resolve them in the UI and mark the
-    annotation as ground truth; `annotate import` then takes it as the gold.
+    annotation as ground truth; `annotate import` then takes it as the gold. Or record a decision per
+    disagreement in the --log file (keep or drop; the value for an attribute; plus `add` entries for what
+    every annotator missed) and run again with --resolve.
 
     \b
     Example:
       annotate adjudicate gold/annotations/export-project1-*.json -o disagreements.json --push
+      annotate adjudicate EXPORT --log gold/adjudication.yaml             # write the log to decide in
+      annotate adjudicate EXPORT --log gold/adjudication.yaml --resolve --reviewer rana@example.org
     """
-    from .adjudicate import adjudicate
+    import yaml
 
+    from .adjudicate import DecisionError, adjudicate, log_entries, resolve_all
+
+    if resolve and not (log_path and reviewer):
+        raise click.UsageError("--resolve needs --log FILE and --reviewer EMAIL")
     result = _read_exports(exports, _routing(schema_path, config_path))
+    for q in result.quarantined[:10]:
+        click.echo(f"  quarantined {q['reason'][:300]}", err=True)
+    task_ids = {doc_id: docs[0].metadata.get("task_id") for doc_id, docs in result.annotations.items() if docs}
+    if resolve:
+        from .studio.client import set_ground_truth
+        from .studio.connection import load_connection
+        from .tasks import results_for
+
+        entries = _read_log(log_path)
+        try:
+            resolved = resolve_all(result.annotations, entries)
+        except DecisionError as exc:
+            problems = str(exc).splitlines()
+            for line in problems:
+                click.echo(f"  {line}", err=True)
+            raise click.ClickException(f"{log_path}: {len(problems)} document(s) cannot be resolved yet; "
+                                       "nothing was pushed") from None
+        todo = [(task_ids[d], results_for(doc)) for d, doc in resolved.items() if task_ids.get(d)]
+        updated, created = _studio_call(set_ground_truth, _studio_call(load_connection), reviewer, todo)
+        n_decided = sum(1 for e in entries if e.get("decision") not in (None, ""))
+        n_added = sum(1 for e in entries if "add" in e)
+        click.echo(f"{len(resolved)} task(s) resolved from {log_path} ({n_decided} decision(s), {n_added} "
+                   f"addition(s)): ground truth by {reviewer}, {updated} review annotation(s) updated, "
+                   f"{created} created. Pull again and import to rebuild the gold set.")
+        return
     adjudications = adjudicate(result.annotations)
     records = []
     for adj in adjudications:
@@ -440,20 +514,49 @@ def adjudicate_cmd(exports, output, push, schema_path, config_path):
             records.append(d.to_json())
     if output:
         atomic_write_json(output, records)
-    pushed = 0
+    if log_path:
+        from .atomic import atomic_write_text
+
+        previous = _read_log(log_path) if Path(log_path).exists() else []
+        entries = log_entries(adjudications, previous)
+        atomic_write_text(log_path, LOG_HEADER + yaml.safe_dump(entries, allow_unicode=True, sort_keys=False,
+                                                                 width=110))
+        open_items = sum(1 for e in entries if "item" in e and e.get("decision") in (None, ""))
+        click.echo(f"Decision log {log_path}: {len(entries)} entr(y/ies), {open_items} still undecided", err=True)
+    pushed = ""
     if push and adjudications:
         from .studio.client import push_reviews
         from .studio.connection import load_connection
 
-        task_ids = {doc_id: docs[0].metadata.get("task_id") for doc_id, docs in result.annotations.items() if docs}
         reviews = [(task_ids[a.doc_id], a.result, a.clean) for a in adjudications if task_ids.get(a.doc_id)]
-        pushed = _studio_call(push_reviews, _studio_call(load_connection), reviews)
-    for q in result.quarantined[:10]:
-        click.echo(f"  quarantined {q['reason'][:300]}", err=True)
+        created, present = _studio_call(push_reviews, _studio_call(load_connection), reviews, reviewer)
+        pushed = f"; {created} review annotation(s) pushed" + (f", {present} already there" if present else "")
     clean = sum(1 for a in adjudications if a.clean)
     click.echo(f"{len(adjudications)} task(s) with two or more annotators: {clean} fully agreed, "
-               f"{len(adjudications) - clean} with {len(records)} disagreement(s)"
-               + (f"; {pushed} review annotation(s) pushed" if push else ""))
+               f"{len(adjudications) - clean} with {len(records)} disagreement(s){pushed}")
+
+
+LOG_HEADER = """\
+# Adjudication decision log (`annotate adjudicate EXPORT --log FILE`).
+# One entry per disagreement between the annotation passes. Fill in `decision` and `reason`:
+#   entity / trigger / argument items: keep | drop
+#   attribute items: the value to keep (e.g. actual)
+# Entries with `add:` (entity | trigger | argument) add what every annotator missed, spans by surface text and
+# occurrence, e.g. {doc: ID, add: entity, type: PER, text: "كارل هاريس", occurrence: 2, reason: ...}.
+# Running the command again keeps every decision, reason and addition already written here.
+"""
+
+
+def _read_log(path) -> list[dict]:
+    import yaml
+
+    try:
+        entries = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise click.ClickException(f"{path}: not a readable YAML decision log ({exc})") from None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise click.ClickException(f"{path}: a decision log is a YAML list of entries")
+    return entries
 
 
 # --- scoring ---------------------------------------------------------------------------------------------------
@@ -635,10 +738,13 @@ def baseline_cmd(articles, output):
 @click.option("--gold", "gold_dir", default="gold/dataset", show_default=True, type=click.Path(file_okay=False))
 @click.option("--annotations", "ann_dir", default="gold/annotations", show_default=True,
               type=click.Path(file_okay=False))
+@click.option("--reports", "reports_dir", default="reports/baseline", show_default=True,
+              type=click.Path(file_okay=False), help="Where the baseline's score reports go.")
 @project_option
-def main_cmd(articles, home, port, gold_dir, ann_dir, title):
+def main_cmd(articles, home, port, gold_dir, ann_dir, reports_dir, title):
     """The main job: local Label Studio up, project with the bundled articles and baseline pre-annotations,
-    pull of the finished annotations, gold dataset rebuilt, and where annotators go.
+    pull of the finished annotations, gold dataset rebuilt from every export, the baseline extractor scored
+    against it, and where annotators go.
 
     Run it again after annotating: it pushes nothing twice and rebuilds the gold set from the new export.
 
@@ -650,7 +756,7 @@ def main_cmd(articles, home, port, gold_dir, ann_dir, title):
     from .studio.client import DEFAULT_PROJECT
 
     _studio_call(main_job, _schema(None), articles, home, port, gold_dir, ann_dir, title or DEFAULT_PROJECT,
-                 click.echo)
+                 click.echo, reports_dir)
 
 
 if __name__ == "__main__":  # pragma: no cover

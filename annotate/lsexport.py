@@ -289,6 +289,14 @@ def _utf16_slice(text: str, start: int, end: int) -> str | None:
 # --- choosing the gold annotation --------------------------------------------------------------------------------
 
 
+def is_review(annotation: dict) -> bool:
+    """A ground-truth annotation, or an adjudication merge whose regions still carry CONFLICT notes."""
+    if annotation.get("ground_truth"):
+        return True
+    return any(CONFLICT_MARK in str(t) for r in annotation.get("result") or [] if isinstance(r, dict)
+               for t in (r.get("meta") or {}).get("text", []))
+
+
 def annotation_signature(doc: Document) -> tuple:
     """What two annotations must share to be the same annotation (ids and provenance do not count)."""
     ents = doc.entity_by_id()
@@ -333,8 +341,8 @@ def import_exports(paths: Iterable[str | Path], routing: Routing,
     """Read exports into gold Documents. `reference_texts` (doc id -> pushed text) catches edited tasks.
 
     Several exports of one project taken over time overlap: a document found in more than one file is taken
-    from the last file it appears in (pass files oldest first; `annotate pull` names sort that way) and its
-    earlier copies are skipped as superseded. The same document twice in one file is a duplicate task.
+    from the last file it appears in with annotations (pass files oldest first; `annotate pull` names sort that
+    way) and its other copies are skipped as superseded. The same document twice in one file is a duplicate task.
     """
     result = ImportResult()
     files: list[tuple[str, str, list]] = []
@@ -346,12 +354,20 @@ def import_exports(paths: Iterable[str | Path], routing: Routing,
             result.quarantined.append({"source": str(path), "reason": str(exc)})
             continue
         files.append((str(path), digest, tasks))
+    # A copy without any annotation never supersedes an annotated one: a fresh project pulled beside the
+    # committed exports must not erase the gold it has not seen.
     last_file: dict[str, int] = {}
+    annotated: set[str] = set()
     for k, (_, _, tasks) in enumerate(files):
         for task in tasks:
             key = _document_key(task, routing)
-            if key is not None:
+            if key is None:
+                continue
+            has_annotations = bool(task.get("annotations"))
+            if has_annotations or key not in annotated:
                 last_file[key] = k
+            if has_annotations:
+                annotated.add(key)
     seen: dict[str, str] = {}  # document -> where it was read
     for k, (path, digest, tasks) in enumerate(files):
         result.sources[path] = digest
@@ -425,7 +441,9 @@ def _import_task(task, where, path, digest, routing, reference_texts, seen, resu
             doc.provenance = Provenance(doc.provenance.annotators, doc.provenance.annotation_ids, path, digest)
             doc.metadata.update({k: v for k, v in task["data"].items() if k not in (routing.text_field, "doc_id")})
             candidates.append((ann, doc))
-    result.annotations[doc_id] = [d for _, d in candidates]
+    # Agreement and adjudication compare the independent passes: a review (ground truth, or a merge still
+    # carrying CONFLICT notes) is the adjudicated result, not one more pass.
+    result.annotations[doc_id] = [d for a, d in candidates if not is_review(a)]
     if faults:
         # A faulty annotation never silently falls back to another one: the whole task waits for a fix.
         quarantine(" | ".join(faults))

@@ -2,7 +2,8 @@
 
 One line per document: {"id": DOC_ID, "entities": [{"id", "start", "end", "type"}],
 "events": [{"id", "type", "trigger": {"start", "end"}, "attributes": {...}, "arguments": [{"role", "entity"}]}]}
-A line may carry "text"; it is then checked against the document the id names.
+A line may carry "text"; it is then checked against the document the id names. A span may be written as
+{"text", "occurrence"} instead of offsets (see `surface`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .conformance import schema_problems
 from .ingest import Rejected
 from .model import Argument, Document, Entity, Event, Span, SpanError
 from .schema import Schema
+from .surface import SurfaceSpanError, resolve_span
 
 
 class PredictionError(ValueError):
@@ -31,15 +33,17 @@ def annotations_from_record(record: dict, doc: Document) -> Document:
             raise PredictionError("fields 'entities' and 'events' must be lists")
         entities = []
         for i, e in enumerate(raw_entities):
-            for key in ("start", "end", "type"):
-                if key not in e:
-                    raise PredictionError(f"entities[{i}]: field {key!r} is missing")
-            entities.append(Entity(str(e.get("id", f"e{i + 1}")), e["start"], e["end"], str(e["type"])))
+            if "type" not in e:
+                raise PredictionError(f"entities[{i}]: field 'type' is missing")
+            start, end = resolve_span(doc.text, e, f"entities[{i}]")
+            entities.append(Entity(str(e.get("id", f"e{i + 1}")), start, end, str(e["type"])))
         events = []
         for i, v in enumerate(raw_events):
             trig = v.get("trigger")
-            if not isinstance(trig, dict) or "start" not in trig or "end" not in trig:
-                raise PredictionError(f"events[{i}]: field 'trigger' must be {{'start', 'end'}}")
+            if not isinstance(trig, dict):
+                raise PredictionError(f"events[{i}]: field 'trigger' must be {{'start', 'end'}} or "
+                                      "{'text', 'occurrence'}")
+            start, end = resolve_span(doc.text, trig, f"events[{i}].trigger")
             if "type" not in v:
                 raise PredictionError(f"events[{i}]: field 'type' is missing")
             args = []
@@ -50,10 +54,10 @@ def annotations_from_record(record: dict, doc: Document) -> Document:
             attrs = v.get("attributes") or {}
             if not isinstance(attrs, dict):
                 raise PredictionError(f"events[{i}]: field 'attributes' must be an object")
-            events.append(Event(str(v.get("id", f"v{i + 1}")), str(v["type"]), Span(trig["start"], trig["end"]),
+            events.append(Event(str(v.get("id", f"v{i + 1}")), str(v["type"]), Span(start, end),
                                 {str(k): str(x) for k, x in attrs.items()}, tuple(args)))
         return replace(doc, entities=entities, events=events)
-    except SpanError as exc:
+    except (SpanError, SurfaceSpanError) as exc:
         raise PredictionError(str(exc)) from exc
     except (TypeError, AttributeError) as exc:
         raise PredictionError(f"malformed record: {exc}") from exc

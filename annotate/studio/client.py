@@ -99,10 +99,15 @@ def _normalise_xml(xml: str) -> str:
 
 
 def ensure_project(client: LabelStudio, conn: Connection, schema: Schema, title: str,
-                   update_config: bool = False) -> tuple[object, bool, bool]:
-    """(project, created, config_updated). An existing project's config must match the schema's."""
+                   update_config: bool = False, project_id: int | None = None) -> tuple[object, bool, bool]:
+    """(project, created, config_updated). An existing project's config must match the schema's; a project
+    named by id must exist."""
     config = labeling_config(schema)
-    project = find_project(client, conn, title)
+    if project_id is not None:
+        project = get_project(client, conn, project_id, title)
+        title = project.title
+    else:
+        project = find_project(client, conn, title)
     if project is None:
         project = call(conn, f"create project {title!r}", client.projects.create, title=title,
                        label_config=config, expert_instruction=instructions_html(schema), show_instruction=True,
@@ -132,13 +137,13 @@ def existing_doc_ids(client: LabelStudio, conn: Connection, project_id: int) -> 
 def push_tasks(conn: Connection, schema: Schema, tasks: list[dict], title: str = DEFAULT_PROJECT,
                update_config: bool = False, chunk_size: int = CHUNK_SIZE,
                progress: Callable[[int], None] | None = None,
-               after_chunk: Callable[[int], None] | None = None) -> PushReport:
+               after_chunk: Callable[[int], None] | None = None, project_id: int | None = None) -> PushReport:
     """Create/check the project, then import the tasks it does not have yet, in chunks."""
     for i, t in enumerate(tasks):
         if not isinstance(t, dict) or "doc_id" not in t.get("data", {}):
             raise StudioError(f"task {i}: data.doc_id is missing; build tasks with `annotate tasks`")
     client = connect(conn)
-    project, created, updated = ensure_project(client, conn, schema, title, update_config)
+    project, created, updated = ensure_project(client, conn, schema, title, update_config, project_id)
     present = existing_doc_ids(client, conn, project.id)
     todo = [t for t in tasks if str(t["data"]["doc_id"]) not in present]
     skipped = len(tasks) - len(todo)
@@ -176,7 +181,7 @@ def _import_chunk(client: LabelStudio, conn: Connection, project_id: int, chunk:
 @dataclass
 class PullReport:
     project_id: int
-    path: Path
+    path: Path | None  # None: an empty export that was not stored
     tasks: int
     annotations: int
     sha256: str
@@ -184,9 +189,10 @@ class PullReport:
 
 
 def pull_export(conn: Connection, out_dir: str | Path, title: str = DEFAULT_PROJECT, project_id: int | None = None,
-                timeout: float = 300.0) -> PullReport:
+                timeout: float = 300.0, keep_empty: bool = True) -> PullReport:
     """Snapshot-export every task with all its annotations (cancelled and ground truth included, so the import
-    can account for each) and store the raw JSON under a name with the UTC time and a content hash."""
+    can account for each) and store the raw JSON under a name with the UTC time and a content hash. With
+    keep_empty=False an export holding no annotation at all is not stored (path None)."""
     client = connect(conn)
     project = get_project(client, conn, project_id, title)
     export = call(conn, f"create export of project {project.id}", client.projects.exports.create, project.id,
@@ -209,6 +215,8 @@ def pull_export(conn: Connection, out_dir: str | Path, title: str = DEFAULT_PROJ
     except ValueError as exc:
         raise StudioError(f"export {export.id} of project {project.id} is not JSON: {exc}") from None
     digest = hashlib.sha256(data).hexdigest()
+    if not keep_empty and not _count_annotations(tasks):
+        return PullReport(project.id, None, len(tasks), 0, digest, False)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     existing = sorted(out_dir.glob(f"export-project{project.id}-*-{digest[:12]}.json"))
@@ -225,10 +233,122 @@ def _count_annotations(tasks: Iterable[dict]) -> int:
     return sum(len(t.get("annotations") or []) for t in tasks)
 
 
-def push_reviews(conn: Connection, reviews: list[tuple[int, list[dict], bool]]) -> int:
-    """Create one review annotation per (task id, result, is_clean); clean merges go in as ground truth."""
+def push_reviews(conn: Connection, reviews: list[tuple[int, list[dict], bool]], reviewer: str | None = None,
+                 ) -> tuple[int, int]:
+    """Create one review annotation per (task id, result, is_clean), completed by `reviewer` (default: the
+    account of the API key); clean merges go in as ground truth. A task the reviewer has annotated already
+    is left alone, so a repeated run adds nothing. Returns (created, already there)."""
     client = connect(conn)
+    user_id = ensure_user(client, conn, reviewer)[0].id if reviewer else None
+    created = present = 0
     for task_id, result, clean in reviews:
+        if user_id is not None and _annotation_by(client, conn, task_id, user_id) is not None:
+            present += 1
+            continue
+        extra = {"completed_by": user_id} if user_id is not None else {}
         call(conn, f"create review annotation on task {task_id}", client.annotations.create, task_id,
-             result=result, ground_truth=clean)
-    return len(reviews)
+             result=result, ground_truth=clean, attempts=1, **extra)
+        created += 1
+    return created, present
+
+
+def _annotation_by(client: LabelStudio, conn: Connection, task_id: int, user_id: int):
+    annotations = call(conn, f"annotations of task {task_id}", lambda: list(client.annotations.list(id=task_id)))
+    mine = [a for a in annotations if _user_id(a.completed_by) == user_id and not a.was_cancelled]
+    return mine[-1] if mine else None
+
+
+def _user_id(completed_by) -> int | None:
+    return completed_by if isinstance(completed_by, int) else getattr(completed_by, "id", None)
+
+
+def set_ground_truth(conn: Connection, reviewer: str, resolved: list[tuple[int, list[dict]]]) -> tuple[int, int]:
+    """Write each (task id, result) as the reviewer's annotation, marked ground truth: the reviewer's existing
+    annotation on the task is updated, or one is created. Returns (updated, created)."""
+    client = connect(conn)
+    user_id = ensure_user(client, conn, reviewer)[0].id
+    updated = created = 0
+    for task_id, result in resolved:
+        mine = _annotation_by(client, conn, task_id, user_id)
+        if mine is not None:
+            call(conn, f"update review annotation {mine.id} on task {task_id}", client.annotations.update, mine.id,
+                 result=result, ground_truth=True)
+            updated += 1
+        else:
+            call(conn, f"create review annotation on task {task_id}", client.annotations.create, task_id,
+                 result=result, ground_truth=True, completed_by=user_id, attempts=1)
+            created += 1
+    return updated, created
+
+
+# --- annotations made elsewhere, loaded as a named annotator's work -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectTask:
+    id: int
+    doc_id: str
+    text: str
+    annotators: frozenset[int]  # users with an annotation on the task
+
+
+def project_tasks(client: LabelStudio, conn: Connection, project_id: int) -> list[ProjectTask]:
+    """Every task of the project with its document and who has annotated it (one paged listing)."""
+    def fetch() -> list[ProjectTask]:
+        out = []
+        for t in client.tasks.list(project=project_id, fields="all", page_size=500):
+            data = t.data or {}
+            if "doc_id" in data and isinstance(data.get("text"), str):
+                out.append(ProjectTask(t.id, str(data["doc_id"]), data["text"], frozenset(t.annotators or ())))
+        return out
+    return call(conn, f"list tasks of project {project_id}", fetch)
+
+
+def ensure_user(client: LabelStudio, conn: Connection, email: str) -> tuple[object, bool]:
+    """(user, created): the Label Studio user with this email, created (with an unusable random password that is
+    never shown; an admin sets one to let the person log in) when there is none."""
+    import secrets
+
+    users = call(conn, "list users", lambda: list(client.users.list()))
+    for user in users:
+        if (user.email or "").lower() == email.lower():
+            return user, False
+    username = email.split("@", 1)[0] or email
+    user = call(conn, f"create user {email}", client.users.create, username=username, email=email,
+                password=secrets.token_urlsafe(24))
+    return user, True
+
+
+@dataclass
+class AnnotationLoadReport:
+    project_id: int
+    annotator: str
+    user_created: bool
+    created: int
+    already_present: int  # tasks this annotator had annotated before: nothing added (loading is idempotent)
+
+
+def load_annotations(conn: Connection, project_id: int, annotator: str, documents: dict[str, object],
+                     ground_truth: bool = False, progress: Callable[[int], None] | None = None,
+                     ) -> AnnotationLoadReport:
+    """Create one annotation completed by `annotator` on each task whose document has one in `documents`
+    (doc id -> annotated Document), unless that user has annotated the task already."""
+    from ..tasks import results_for
+
+    client = connect(conn)
+    user, created_user = ensure_user(client, conn, annotator)
+    tasks = {t.doc_id: t for t in project_tasks(client, conn, project_id)}
+    created = present = 0
+    for doc_id, doc in documents.items():
+        task = tasks.get(doc_id)
+        if task is None:
+            raise StudioError(f"document {doc_id} is not a task of project {project_id}")
+        if user.id in task.annotators:
+            present += 1
+        else:
+            call(conn, f"create annotation by {annotator} on task {task.id}", client.annotations.create, task.id,
+                 result=results_for(doc), completed_by=user.id, ground_truth=ground_truth, attempts=1)
+            created += 1
+        if progress:
+            progress(1)
+    return AnnotationLoadReport(project_id, annotator, created_user, created, present)
