@@ -217,7 +217,7 @@ class DecisionError(ValueError):
 
 def resolve_task(docs: list[Document], decisions: dict[str, dict], additions: list[dict]) -> Document:
     """The resolved annotation of one document: agreed items, disputed items whose decision is `keep`, the
-    attribute values decided, and the additions. Raises DecisionError naming every undecided item."""
+    attribute values decided, then the additions and removals. Raises DecisionError naming every undecided item."""
     _people, agreed, disagreements = compare(docs)
     text, doc_id = docs[0].text, docs[0].id
     ents, trigs, args = set(agreed.entities), set(agreed.triggers), set(agreed.arguments)
@@ -240,11 +240,12 @@ def resolve_task(docs: list[Document], decisions: dict[str, dict], additions: li
             {"entity": ents, "trigger": trigs, "argument": args}[d.what].add(d.item)
         elif value not in (None, "drop"):
             problems.append(f"{d.key}: decision must be keep or drop, got {value!r}")
-    for k, add in enumerate(additions):
+    for k, change in enumerate(additions):
+        verb = "remove" if "remove" in change else "add"
         try:
-            _apply_addition(text, add, ents, trigs, args, attrs)
+            _apply_change(text, change, verb, ents, trigs, args, attrs)
         except (SurfaceSpanError, KeyError, TypeError, ValueError) as exc:
-            problems.append(f"add #{k + 1}: {exc}")
+            problems.append(f"{verb} #{k + 1}: {exc}")
     for tkey, ekey, role in sorted(args):
         if tkey not in trigs or ekey not in ents:
             problems.append(f"argument {role}: {_quote(text, tkey)} -> {_quote(text, ekey)} is kept but its "
@@ -266,20 +267,34 @@ def _span_key(text: str, spec: dict, where: str) -> SpanKey:
     return (start, end, str(spec["type"]))
 
 
-def _apply_addition(text, add: dict, ents: set, trigs: set, args: set, attrs: dict) -> None:
-    what = add.get("add")
-    if what == "entity":
-        ents.add(_span_key(text, add, "entity"))
-    elif what == "trigger":
-        key = _span_key(text, add, "trigger")
-        trigs.add(key)
-        for name, value in (add.get("attributes") or {}).items():
-            attrs[(key, name)] = str(value)
+def _apply_change(text, change: dict, verb: str, ents: set, trigs: set, args: set, attrs: dict) -> None:
+    """An `add` entry adds what every annotator missed; a `remove` entry takes out an item every annotator
+    made (a shared mistake), with the arguments hanging on it."""
+    what = change.get(verb)
+    if what in ("entity", "trigger"):
+        key = _span_key(text, change, what)
+        target = ents if what == "entity" else trigs
     elif what == "argument":
-        args.add((_span_key(text, add["trigger"], "trigger"), _span_key(text, add["entity"], "entity"),
-                  str(add["role"])))
+        key = (_span_key(text, change["trigger"], "trigger"), _span_key(text, change["entity"], "entity"),
+               str(change["role"]))
+        target = args
     else:
-        raise ValueError(f"'add' must be entity, trigger or argument, got {what!r}")
+        raise ValueError(f"'{verb}' must be entity, trigger or argument, got {what!r}")
+    if verb == "add":
+        target.add(key)
+        if what == "trigger":
+            for name, value in (change.get("attributes") or {}).items():
+                attrs[(key, name)] = str(value)
+        return
+    if key not in target:
+        raise ValueError(f"{what} {key} is not in the merged annotation, so it cannot be removed")
+    target.discard(key)
+    if what == "entity":
+        args.difference_update({a for a in args if a[1] == key})
+    elif what == "trigger":
+        args.difference_update({a for a in args if a[0] == key})
+        for k in [k for k in attrs if k[0] == key]:
+            del attrs[k]
 
 
 # --- the decision log: one entry per disagreement, decisions kept across runs ---------------------------------
@@ -298,17 +313,18 @@ def log_entries(adjudications: list[Adjudication], previous: list[dict]) -> list
                 entry["values"] = d.values
             entry["decision"] = old.get("decision")
             entry["reason"] = old.get("reason")
+            entry.update({k: v for k, v in old.items() if k not in entry})  # e.g. who decided
             out.append(entry)
-    out += [e for e in previous if "add" in e]
+    out += [e for e in previous if "add" in e or "remove" in e]
     return out
 
 
 def decisions_by_document(entries: list[dict]) -> tuple[dict[str, dict[str, dict]], dict[str, list[dict]]]:
-    """(doc -> item key -> entry, doc -> additions) from log entries."""
+    """(doc -> item key -> entry, doc -> additions and removals) from log entries."""
     decisions: dict[str, dict[str, dict]] = {}
     additions: dict[str, list[dict]] = {}
     for e in entries:
-        if "add" in e:
+        if "add" in e or "remove" in e:
             additions.setdefault(str(e.get("doc")), []).append(e)
         elif "item" in e:
             decisions.setdefault(str(e.get("doc")), {})[e["item"]] = e

@@ -80,6 +80,15 @@ def _overlap_table(pairs: list[tuple[list, list]]) -> dict:
     return {"per_label": out, "micro": micro}
 
 
+def _per_role(rows: list[tuple[str, int, int, int]]) -> dict:
+    """Argument classification F1 per role from (role, tp, n_b, n_a) rows, A taken as reference."""
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for role, tp, n_pred, n_true in rows:
+        t = totals[role]
+        t[0], t[1], t[2] = t[0] + tp, t[1] + n_pred, t[2] + n_true
+    return {role: _prf(*t) for role, t in sorted(totals.items())}
+
+
 def argument_tuples(doc: Document, with_role: bool) -> set[tuple]:
     ents = doc.entity_by_id()
     out = set()
@@ -179,6 +188,10 @@ def agreement(annotations: dict[str, list[Document]]) -> dict:
             for with_role, key in ((False, "arg_id"), (True, "arg_cls")):
                 sa, sb = argument_tuples(da, with_role), argument_tuples(db, with_role)
                 acc[key].append((len(sa & sb), len(sb), len(sa)))
+            sa, sb = argument_tuples(da, True), argument_tuples(db, True)
+            for role in {t[-1] for t in sa | sb}:
+                ra, rb = {t for t in sa if t[-1] == role}, {t for t in sb if t[-1] == role}
+                acc["arg_roles"].append((role, len(ra & rb), len(rb), len(ra)))
             acc["kappa_a"] += labels[a]
             acc["kappa_b"] += labels[b]
 
@@ -218,7 +231,8 @@ def agreement(annotations: dict[str, list[Document]]) -> dict:
         }
         out["per_label"] = {"entities_exact": pooled_summary["entities"]["exact"]["per_label"],
                             "entities_overlap": pooled_summary["entities"]["overlap"]["per_label"],
-                            "triggers_classification": pooled_summary["triggers"]["classification"]["per_label"]}
+                            "triggers_classification": pooled_summary["triggers"]["classification"]["per_label"],
+                            "arguments_classification": _per_role(pooled["arg_roles"])}
     return out
 
 
@@ -250,4 +264,6 @@ def agreement_table(report: dict) -> str:
         lines.append(f"{label:<34} {fmt(e.get('f1')):>8} {fmt(ov.get('f1')):>10} {support:>8}")
     for label, row in sorted(report["per_label"]["triggers_classification"].items()):
         lines.append(f"{'trigger ' + label:<34} {fmt(row['f1']):>8} {'':>10} {row['support']:>8}")
+    for role, row in report["per_label"].get("arguments_classification", {}).items():
+        lines.append(f"{'argument ' + role:<34} {fmt(row['f1']):>8} {'':>10} {row['support']:>8}")
     return "\n".join(lines)

@@ -372,9 +372,11 @@ def _read_exports(exports, routing):
 @click.option("--quarantine", type=click.Path(dir_okay=False), default=None,
               help="Rejected tasks with reasons (default: OUTPUT.quarantine.jsonl beside the dataset).")
 @click.option("--allow-empty", is_flag=True, help="Write the dataset even when no task qualifies as gold.")
+@click.option("--about", "about_path", type=click.Path(exists=True, dir_okay=False),
+              help="Markdown for the dataset card: who annotated, sources, licence, known limits.")
 @schema_option
 @config_option
-def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, schema_path, config_path):
+def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, about_path, schema_path, config_path):
     """Read Label Studio exports into the gold dataset (parquet + dataset card), accounting for every task.
 
     Every task is imported, quarantined (with its reason) or skipped (no usable annotation), and the three
@@ -382,7 +384,7 @@ def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, s
 
     \b
     Example:
-      annotate import gold/annotations/export-project1-*.json -o gold/dataset
+      annotate import gold/annotations --articles gold/articles --about gold/ABOUT.md -o gold/dataset
       annotate import other-export.json --config other-config.xml -o /tmp/other-gold
     """
     from .dataset import DatasetBuildError
@@ -393,7 +395,8 @@ def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, s
     reference = {d.id: d.text for d in ingest(articles).documents} if articles else None
     try:
         with click.progressbar(length=len(files), label="Reading exports", file=sys.stderr) as bar:
-            built = build_gold(files, routing, output, split_spec, reference, allow_empty, quarantine, bar.update)
+            built = build_gold(files, routing, output, split_spec, reference, allow_empty, quarantine, bar.update,
+                               Path(about_path).read_text(encoding="utf-8") if about_path else None)
     except (DatasetBuildError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     result = built.result
@@ -541,7 +544,8 @@ LOG_HEADER = """\
 # One entry per disagreement between the annotation passes. Fill in `decision` and `reason`:
 #   entity / trigger / argument items: keep | drop
 #   attribute items: the value to keep (e.g. actual)
-# Entries with `add:` (entity | trigger | argument) add what every annotator missed, spans by surface text and
+# Entries with `add:` (entity | trigger | argument) add what every annotator missed, and entries with `remove:`
+# take out an item every annotator made (a shared mistake); spans by surface text and
 # occurrence, e.g. {doc: ID, add: entity, type: PER, text: "كارل هاريس", occurrence: 2, reason: ...}.
 # Running the command again keeps every decision, reason and addition already written here.
 """
@@ -740,8 +744,10 @@ def baseline_cmd(articles, output):
               type=click.Path(file_okay=False))
 @click.option("--reports", "reports_dir", default="reports/baseline", show_default=True,
               type=click.Path(file_okay=False), help="Where the baseline's score reports go.")
+@click.option("--about", "about_path", default="gold/ABOUT.md", show_default=True, type=click.Path(dir_okay=False),
+              help="Markdown for the dataset card (used when the file exists).")
 @project_option
-def main_cmd(articles, home, port, gold_dir, ann_dir, reports_dir, title):
+def main_cmd(articles, home, port, gold_dir, ann_dir, reports_dir, about_path, title):
     """The main job: local Label Studio up, project with the bundled articles and baseline pre-annotations,
     pull of the finished annotations, gold dataset rebuilt from every export, the baseline extractor scored
     against it, and where annotators go.
@@ -756,7 +762,7 @@ def main_cmd(articles, home, port, gold_dir, ann_dir, reports_dir, title):
     from .studio.client import DEFAULT_PROJECT
 
     _studio_call(main_job, _schema(None), articles, home, port, gold_dir, ann_dir, title or DEFAULT_PROJECT,
-                 click.echo, reports_dir)
+                 click.echo, reports_dir, about_path)
 
 
 if __name__ == "__main__":  # pragma: no cover

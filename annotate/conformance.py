@@ -33,3 +33,38 @@ def schema_problems(doc: Document, schema: Schema) -> list[str]:
                 problems.append(f"{where}: role {arg.role} does not accept entity {arg.entity} of type {ent.type} "
                                 f"(accepts {', '.join(etype.roles[arg.role])})")
     return problems
+
+
+PROCLITICS = "وفبلك"
+
+
+def _edge_problem(ch: str) -> str | None:
+    import unicodedata
+
+    if ch.isspace():
+        return "whitespace"
+    if ch == "\u0640":
+        return "tatweel"
+    if unicodedata.category(ch).startswith("P"):
+        return f"punctuation {ch!r}"
+    return None
+
+
+def guideline_problems(doc: Document, schema: Schema) -> list[str]:
+    """The span rules of the guidelines that a machine can check: no span edge on punctuation, quotes, tatweel
+    or whitespace; no proclitic (و ف ب ل ك) kept before the article ال, and no `لل` where the article's
+    alef is elided (the span starts at the second ل); every argument's entity type accepted by its role."""
+    problems = list(schema_problems(doc, schema))
+    spans = [(f"entity {e.id} ({e.type})", e.start, e.end) for e in doc.entities]
+    spans += [(f"trigger of event {v.id} ({v.type})", v.trigger.start, v.trigger.end) for v in doc.events]
+    for what, start, end in spans:
+        surface = doc.text[start:end]
+        for side, ch in (("starts", surface[0]), ("ends", surface[-1])):
+            bad = _edge_problem(ch)
+            if bad:
+                problems.append(f"{what} {side} on {bad}: {surface!r}")
+        if len(surface) > 3 and surface[0] in PROCLITICS and surface[1:3] == "ال":
+            problems.append(f"{what} starts with the proclitic {surface[0]!r} before ال: {surface!r}")
+        if surface.startswith("لل"):
+            problems.append(f"{what} starts with لل: the span should start at the second ل: {surface!r}")
+    return problems

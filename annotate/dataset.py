@@ -187,7 +187,7 @@ def build_dataset_dict(documents: list[Document], schema: Schema, splits: list[t
 
 
 def write_gold(documents: list[Document], schema: Schema, out_dir: str | Path, splits_spec: str | None = None,
-               agreement: dict | None = None, build_notes: dict | None = None) -> GoldInfo:
+               agreement: dict | None = None, build_notes: dict | None = None, about: str | None = None) -> GoldInfo:
     splits = parse_splits(splits_spec)
     dsd = build_dataset_dict(documents, schema, splits)
     rows = [r for split in dsd.values() for r in split.to_list()]
@@ -213,12 +213,14 @@ def write_gold(documents: list[Document], schema: Schema, out_dir: str | Path, s
         if agreement is not None:
             (tmp / AGREEMENT_FILE).write_text(json.dumps(agreement, ensure_ascii=False, indent=2) + "\n",
                                               encoding="utf-8")
-        (tmp / "README.md").write_text(dataset_card(documents, schema, dsd, build, agreement), encoding="utf-8")
+        (tmp / "README.md").write_text(dataset_card(documents, schema, dsd, build, agreement, about), encoding="utf-8")
     return GoldInfo(Path(out_dir), fingerprint, schema.fingerprint, build, agreement)
 
 
 def dataset_card(documents: list[Document], schema: Schema, dsd: DatasetDict, build: dict,
-                 agreement: dict | None) -> str:
+                 agreement: dict | None, about: str | None = None) -> str:
+    """The dataset card: what is in the set (counts), how far the annotation passes agreed, how it was built;
+    `about` (Markdown written by the curators: who annotated, sources, licence, limits) goes first."""
     ents = Counter(e.type for d in documents for e in d.entities)
     evs = Counter(v.type for d in documents for v in d.events)
     roles = Counter(a.role for d in documents for v in d.events for a in v.arguments)
@@ -234,7 +236,13 @@ def dataset_card(documents: list[Document], schema: Schema, dsd: DatasetDict, bu
               f"- Gold content fingerprint: `{build['fingerprint']}`",
               f"- Built by annotate {build['toolkit_version']}",
               f"- Documents: {len(documents)} ({', '.join(f'{k}: {len(v)}' for k, v in dsd.items())})",
-              f"- Annotators: {', '.join(f'{a} ({n})' for a, n in sorted(annotators.items())) or 'none'}", ""]
+              f"- Gold annotation by: {', '.join(f'{a} ({n})' for a, n in sorted(annotators.items())) or 'none'}"]
+    if agreement and agreement.get("pairs"):
+        passes = sorted({p[k] for p in agreement["pairs"] for k in ("a", "b")})
+        lines.append(f"- Independent passes compared for agreement: {', '.join(passes)}")
+    lines.append("")
+    if about:
+        lines += [about.strip(), ""]
     for title, counter in (("Entities", ents), ("Event triggers", evs), ("Arguments (roles)", roles)):
         lines += [f"## {title}", "", "| label | count |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in sorted(counter.items())] or ["| (none) | 0 |"]
@@ -248,6 +256,19 @@ def dataset_card(documents: list[Document], schema: Schema, dsd: DatasetDict, bu
                 value = overall[key]
                 lines.append(f"- {key}: {'n/a' if value is None else f'{value:.3f}'}")
         lines.append(f"- over {agreement.get('tasks', 0)} task(s) annotated by two or more people")
+        lines += ["", "Per label (F1 of one pass against the other; exact = same span and type, overlap = same type "
+                  "and overlapping span; arguments = same trigger, entity span and role):", "",
+                  "| label | exact F1 | overlap F1 | support |", "|---|---|---|---|"]
+        per = agreement.get("per_label", {})
+        exact, overlap = per.get("entities_exact", {}), per.get("entities_overlap", {})
+        for label in sorted(set(exact) | set(overlap)):
+            e, o = exact.get(label, {}), overlap.get(label, {})
+            lines.append(f"| {label} | {_f3(e.get('f1'))} | {_f3(o.get('f1'))} | "
+                         f"{e.get('support', o.get('support', 0))} |")
+        for label, row in sorted(per.get("triggers_classification", {}).items()):
+            lines.append(f"| trigger {label} | {_f3(row.get('f1'))} | | {row.get('support', 0)} |")
+        for role, row in sorted(per.get("arguments_classification", {}).items()):
+            lines.append(f"| argument {role} | {_f3(row.get('f1'))} | | {row.get('support', 0)} |")
     else:
         lines.append("No task was annotated by two or more people; no agreement figure is available.")
     lines += ["", "## How it was built", "",
@@ -260,6 +281,10 @@ def dataset_card(documents: list[Document], schema: Schema, dsd: DatasetDict, bu
         if key in build:
             lines.append(f"- {key}: {build[key]}")
     return "\n".join(lines) + "\n"
+
+
+def _f3(x) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
 
 
 def gold_documents(path: str | Path, split: str | None = None) -> tuple[list[Document], GoldInfo]:

@@ -30,7 +30,7 @@ def default_quarantine_path(output: str | Path) -> Path:
 def build_gold(exports: Iterable[str | Path], routing: Routing, output: str | Path, split_spec: str | None = None,
                reference_texts: dict[str, str] | None = None, allow_empty: bool = False,
                quarantine_path: str | Path | None = None,
-               progress: Callable[[int], None] | None = None) -> GoldBuild:
+               progress: Callable[[int], None] | None = None, about: str | None = None) -> GoldBuild:
     """Read exports, quarantine what is faulty, and (re)write the gold set with its agreement figures."""
     exports = list(exports)
     result = import_exports(exports, routing, reference_texts, progress)
@@ -42,7 +42,8 @@ def build_gold(exports: Iterable[str | Path], routing: Routing, output: str | Pa
     c = result.counts
     notes = {"imported": c["imported"], "quarantined": c["quarantined"], "skipped": c["skipped"],
              "exports": {Path(k).name: v for k, v in result.sources.items()}}
-    info = write_gold(result.documents, routing.schema, output, split_spec, agreement(result.annotations), notes)
+    info = write_gold(result.documents, routing.schema, output, split_spec, agreement(result.annotations), notes,
+                      about)
     return GoldBuild(result, info, qpath if result.quarantined else None)
 
 
@@ -94,7 +95,7 @@ def text_table(header: list[str], rows: list[list[str]]) -> str:
 
 def main_job(schema: Schema, articles: str | Path, home: str | Path, port: int, gold_dir: str | Path,
              annotations_dir: str | Path, title: str, say: Callable[[str], None],
-             reports_dir: str | Path = "reports/baseline") -> GoldBuild:
+             reports_dir: str | Path = "reports/baseline", about_path: str | Path | None = None) -> GoldBuild | None:
     """Local Label Studio up; the articles pushed with baseline pre-annotations; the project pulled (kept only
     when it holds annotations); the gold set rebuilt from every export in annotations_dir; the baseline scored
     against it. Safe to repeat: nothing is pushed twice."""
@@ -129,9 +130,10 @@ def main_job(schema: Schema, articles: str | Path, home: str | Path, port: int, 
     pulled = pull_export(conn, annotations_dir, title, keep_empty=False)
     where = pulled.path if pulled.path else "nothing written (no annotation in the project yet)"
     say(f"[4/6] Export: {pulled.tasks} task(s), {pulled.annotations} annotation(s) -> {where}")
-    exports = export_files([annotations_dir])
-    built = build_gold(exports, Routing(schema), gold_dir, reference_texts={d.id: d.text for d in docs}) \
-        if exports else None
+    exports = export_files([annotations_dir]) if Path(annotations_dir).is_dir() else []
+    about = Path(about_path).read_text(encoding="utf-8") if about_path and Path(about_path).exists() else None
+    built = build_gold(exports, Routing(schema), gold_dir, reference_texts={d.id: d.text for d in docs},
+                       about=about) if exports else None
     if built is None:
         say(f"[5/6] No export in {annotations_dir} yet, so {gold_dir} is left as it was")
     else:

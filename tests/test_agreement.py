@@ -1,6 +1,5 @@
 import pytest
 
-from annotate.adjudicate import adjudicate_task
 from annotate.agreement import agreement, cohen_kappa, krippendorff_alpha_nominal
 from annotate.model import Argument, Document, Entity, Event, Provenance, Span
 
@@ -66,22 +65,3 @@ def test_nested_same_type_spans_match_exactly():
 
 def test_single_annotator_tasks_are_not_compared():
     assert agreement({"d": [person("amal", [])]}) == {"tasks": 0, "pairs": [], "overall": {}}
-
-
-def test_adjudication_merges_agreement_and_classifies_disagreements():
-    e1, e2 = at("مسرور بارزاني", "PER", "e1"), at("كارل هاريس", "PER", "e2")
-    amal = person("amal", [e1, e2, at("أربيل", "GPE", "e3")],
-                  [meet([Argument("Entity", "e1"), Argument("Entity", "e2")])])
-    bilal = person("bilal", [e1, at("كارل هاريس", "ORG", "e2"), at("في أربيل", "GPE", "e3")],
-                   [meet([Argument("Entity", "e1")], realis="planned")])
-    adj = adjudicate_task([amal, bilal])
-    kinds = sorted((d.what, d.kind) for d in adj.disagreements)
-    assert ("entity", "type") in kinds and ("entity", "boundary") in kinds
-    assert ("argument", "missing") in kinds and ("trigger", "attribute") in kinds
-    agreed = [r for r in adj.result if r["type"] == "labels" and "meta" not in r]
-    assert {r["value"]["text"] for r in agreed} == {"مسرور بارزاني", "استقبل"}
-    marked = [r for r in adj.result if "meta" in r]
-    assert all(r["meta"]["text"][0].startswith("CONFLICT") for r in marked)
-    assert all("…" in d.context and "[" in d.context for d in adj.disagreements)
-    assert not adj.clean
-    assert adjudicate_task([amal, person("carla", amal.entities, amal.events)]).clean
