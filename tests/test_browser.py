@@ -103,3 +103,51 @@ def test_span_selected_in_the_ui_reaches_the_gold_set_exactly(studio, conn, sche
     gold, _ = gold_documents(tmp_path / "gold")
     assert gold[0].text == TEXT
     assert [(e.start, e.end) for e in gold[0].entities] == [(start, start + 9)]
+
+
+def test_labeling_view_shows_a_gold_article(studio, conn, schema, chromium, tmp_path):
+    """One article with its gold annotation loaded as ground truth renders in the labeling view: every entity and
+    trigger region is highlighted in the right-to-left text. With ANNOTATE_SCREENSHOT=path the screenshot is kept
+    there (the README's picture comes from this test)."""
+    from annotate.dataset import gold_documents
+    from annotate.studio.client import load_annotations
+
+    gold, _ = gold_documents("gold/dataset")
+    doc = min(gold, key=lambda d: len(d.text))
+    title = f"gold-view-{uuid.uuid4().hex[:8]}"
+    project = push_tasks(conn, schema, build_tasks([doc], schema)[0], title).project_id
+    loaded = load_annotations(conn, project, "reviewer@annotate.local", {doc.id: doc}, ground_truth=True)
+    assert loaded.created == 1
+    task_id = next(iter(connect(conn).tasks.list(project=project))).id
+    creds = json.loads((studio.home / "credentials.json").read_text())
+
+    page = chromium.new_page(viewport={"width": 1600, "height": 1100})
+    page.goto(f"{studio.url}/user/login")
+    page.fill("input[name=email]", creds["username"])
+    page.fill("input[name=password]", creds["password"])
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/user/login" not in url, wait_until="commit", timeout=30000)
+    page.goto(f"{studio.url}/projects/{project}/data?task={task_id}")
+    page.wait_for_selector(".htx-highlight", timeout=60000)
+    modal = page.locator(".lsf-modal-ls_visible")
+    if modal.count():
+        page.keyboard.press("Escape")
+        modal.wait_for(state="hidden", timeout=10000)
+    regions = len(doc.entities) + len(doc.events)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        marked = {page.locator(".htx-highlight").nth(k).get_attribute("class") for k in range(1)}
+        if page.locator(".htx-highlight").count() >= regions and marked:
+            break
+        time.sleep(0.5)
+    assert page.locator(".htx-highlight").count() >= regions
+    direction = page.evaluate("""() => { const el = [...document.querySelectorAll('.htx-highlight')][0]
+        .closest('[dir]'); return el ? el.getAttribute('dir') : getComputedStyle(document.querySelector(
+        '.htx-highlight')).direction; }""")
+    assert direction == "rtl"
+    shot = tmp_path / "labeling-view.png"
+    page.screenshot(path=str(shot))
+    page.close()
+    assert shot.stat().st_size > 50_000
+    if os.environ.get("ANNOTATE_SCREENSHOT"):
+        shutil.copyfile(shot, os.environ["ANNOTATE_SCREENSHOT"])
