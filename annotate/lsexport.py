@@ -58,12 +58,20 @@ class Routing:
         return f"label {label!r} is under control {control!r} but belongs to control {owners}"
 
 
+class ConfigError(ValueError):
+    pass
+
+
 def routing_from_config(xml: str, name: str = "imported-config") -> Routing:
     """Routing for any text-span project, read from its labeling config: every Labels control is kept;
     a control named like `trigger`/`event` holds triggers, the others hold entities."""
     from label_studio_sdk.label_interface import LabelInterface
+    from label_studio_sdk.label_interface.interface import LabelStudioXMLSyntaxErrorSentryIgnored
 
-    li = LabelInterface(xml)
+    try:
+        li = LabelInterface(xml)
+    except LabelStudioXMLSyntaxErrorSentryIgnored as exc:
+        raise ConfigError(f"not a valid labeling config (XML): {exc}") from None
     entity_labels: list[str] = []
     trigger_labels: list[str] = []
     control_labels: dict[str, frozenset[str]] = {}
@@ -83,6 +91,8 @@ def routing_from_config(xml: str, name: str = "imported-config") -> Routing:
         value = tag.attr.get("value")
         if value and value not in roles:
             roles.append(value)
+    if not control_labels:
+        raise ConfigError("no Labels control: a text-span project's config has one or more <Labels>")
     schema = Schema.from_labels(name, entity_labels, trigger_labels, roles)
     return Routing(schema, text_field, strict_relations=bool(trigger_labels), control_labels=control_labels)
 
