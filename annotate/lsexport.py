@@ -148,8 +148,8 @@ def read_export_file(path: str | Path) -> tuple[list[dict], str]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ExportError(f"{path}: not a JSON export: line {exc.lineno} column {exc.colno}: {exc.msg}"
-                          + (" (the file ends early: a half-finished download?)" if exc.pos >= len(text.rstrip())
-                             else "")) from None
+                          + ("" if text.rstrip().endswith(("]", "}")) else
+                             " (the file ends early: a half-finished download?)")) from None
     if isinstance(data, dict):
         if isinstance(data.get("tasks"), list):
             data = data["tasks"]
@@ -527,10 +527,10 @@ def _import_task(task, where, path, digest, routing, reference_texts, seen, resu
     faults = []
     for ann in live:
         doc, errors, warnings = annotation_to_document(task, ann, routing, doc_id, path, on_text_mismatch)
-        prefix = f"{label} annotation {ann.get('id')} by {annotator_name(ann)}"
-        result.warnings += [f"{prefix}: {w}" for w in warnings]
+        who = f"annotation {ann.get('id')} by {annotator_name(ann)}"
+        result.warnings += [f"{label} {who}: {w}" for w in warnings]
         if errors:
-            faults.append(f"{prefix}: " + "; ".join(errors))
+            faults.append(f"{who}: " + "; ".join(errors))  # quarantine() puts the task in front
         else:
             doc.provenance = Provenance(doc.provenance.annotators, doc.provenance.annotation_ids, path, digest)
             doc.metadata.update({k: v for k, v in task["data"].items() if k not in (routing.text_field, "doc_id")})
