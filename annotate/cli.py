@@ -336,13 +336,19 @@ def _read_exports(exports, routing):
     from .lsexport import import_exports
 
     with click.progressbar(length=len(exports), label="Reading exports", file=sys.stderr) as bar:
-        return import_exports(exports, routing, progress=bar.update)
+        result = import_exports(exports, routing, progress=bar.update)
+    _show_unreadable(result)
+    return result
 
 
-def _unreadable(result) -> str:
-    """Show the export files that could not be read; ', N files unreadable' for the counts line."""
+def _show_unreadable(result) -> str:
+    """Name the export files that could not be read; ', N files unreadable' for the counts line."""
     for u in result.unreadable:
         click.echo(f"  unreadable {u['reason']}", err=True)
+    return _unreadable_count(result)
+
+
+def _unreadable_count(result) -> str:
     return f", {_plural(len(result.unreadable), 'file')} unreadable" if result.unreadable else ""
 
 
@@ -389,7 +395,7 @@ def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, s
     except (DatasetBuildError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     result = built.result
-    unreadable = _unreadable(result)
+    unreadable = _show_unreadable(result)
     for q in result.quarantined[:10]:
         click.echo(f"  quarantined {q['reason'][:300]}", err=True)
     for w in result.warnings[:10]:
@@ -433,7 +439,7 @@ def agree_cmd(exports, json_path, skip_unreadable, schema_path, config_path):
     from .agreement import agreement, agreement_table
 
     result = _read_exports(exports, _routing(schema_path, config_path))
-    unreadable = _unreadable(result)
+    unreadable = _unreadable_count(result)
     c = result.counts
     if result.unreadable and not skip_unreadable:
         raise click.ClickException(f"{c['inputs']} task(s) read{unreadable}: no agreement computed from part of "

@@ -290,6 +290,20 @@ def test_text_mismatch_warnings_are_recorded_in_build_json_and_the_summary(tmp_p
     assert len(build["warnings"]) == 1 and "task 77" in build["warnings"][0] and "region e1" in build["warnings"][0]
 
 
+def test_import_removes_a_stale_quarantine_file_and_says_so(tmp_path, doc, bundled_documents):
+    export = tmp_path / "export.json"
+    bad = export_task(doc, [annotation(doc)], task_id=77)
+    _region(bad, "e1")["value"]["end"] = 10 ** 6
+    good = export_task(bundled_documents[1], [annotation(bundled_documents[1])])
+    export.write_text(json.dumps([bad, good]), encoding="utf-8")
+    qfile = tmp_path / "gold.quarantine.jsonl"
+    assert cli("import", export, "-o", tmp_path / "gold").exit_code == 0 and qfile.exists()
+    export.write_text(json.dumps([good]), encoding="utf-8")
+    res = cli("import", export, "-o", tmp_path / "gold")
+    assert res.exit_code == 0 and not qfile.exists()
+    assert f"1 imported, 0 quarantined, 0 skipped (removed the stale {qfile} of an earlier run)" in res.output
+
+
 # --- unreadable exports and configs ------------------------------------------------------------------------------
 
 
@@ -336,6 +350,13 @@ def test_agree_refuses_part_of_the_exports_unless_asked(tmp_path, doc, bundled_d
     assert res.exit_code == 1 and "1 file unreadable" in res.output and str(new) in res.output
     res = cli("agree", *sorted((tmp_path / "exports").iterdir()), "--skip-unreadable")
     assert res.exit_code == 0 and "1 task(s) read, 1 file unreadable" in res.output
+
+
+def test_adjudicate_names_an_unreadable_export(tmp_path, doc, bundled_documents):
+    _, new = _two_exports(tmp_path, doc, bundled_documents)
+    new.write_bytes(b"\xff\xfe")
+    res = cli("adjudicate", *sorted((tmp_path / "exports").iterdir()))
+    assert res.exit_code == 0 and f"unreadable {new}: not a JSON export: line 1: not UTF-8" in res.output
 
 
 @pytest.mark.parametrize("content, reason", [
