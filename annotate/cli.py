@@ -13,6 +13,7 @@ import click
 from . import __version__
 from .atomic import atomic_write_json, replace_quarantine
 from .ingest import ingest
+from .lsexport import TEXT_MISMATCH_POLICIES
 from .schema import SchemaError, describe, load_schema
 
 EXIT_ERROR = 1
@@ -364,7 +365,7 @@ def _unreadable_count(result) -> str:
               help="Rejected tasks with reasons (default: OUTPUT.quarantine.jsonl beside the dataset).")
 @click.option("--allow-empty", is_flag=True, help="Write the dataset even when no task qualifies as gold.")
 @skip_unreadable_option
-@click.option("--on-text-mismatch", type=click.Choice(["offsets", "quarantine"]), default="offsets",
+@click.option("--on-text-mismatch", type=click.Choice(TEXT_MISMATCH_POLICIES), default="offsets",
               show_default=True, help="A region whose value.text differs from the text at its offsets: keep it "
               "(the offsets win; a warning, recorded in build.json) or quarantine its task.")
 @schema_option

@@ -431,6 +431,8 @@ def import_exports(paths: Iterable[str | Path], routing: Routing,
     from the last file it appears in (pass files oldest first; `annotate pull` names sort that way) and its
     earlier copies are skipped as superseded. The same document twice in one file is a duplicate task.
     """
+    if on_text_mismatch not in TEXT_MISMATCH_POLICIES:
+        raise ValueError(f"on_text_mismatch must be one of {TEXT_MISMATCH_POLICIES}, not {on_text_mismatch!r}")
     result = ImportResult()
     files: list[tuple[str, str, list]] = []
     for path in paths:
