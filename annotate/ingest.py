@@ -138,8 +138,9 @@ def lone_surrogate(value, field: str = "") -> str | None:
 
 def text_problem(text: str) -> str | None:
     """Why a text cannot be an article, if it cannot: empty, invisible, binary, or not encodable."""
-    if "\x00" in text:
-        return f"holds a NUL character at character {text.index(chr(0))} (a binary file?)"
+    nul = text.find("\x00")
+    if nul >= 0:
+        return f"holds a NUL character at character {nul} (a binary file?)"
     found = lone_surrogate(text, "text")
     if found:
         return found
@@ -232,8 +233,10 @@ def make_document(raw_text: str, source: str, rules: BoilerplateRules | None,
     if rules is not None:
         text, dropped = strip_boilerplate(text, rules)
     problem = text_problem(text)
+    if problem and dropped and problem.startswith("empty"):  # the boilerplate rules took what there was
+        problem = "empty after cleaning" + problem[len("empty"):]
     if problem:
-        raise ValueError(problem.replace("empty", "empty after cleaning", 1) if dropped else problem)
+        raise ValueError(problem)
     meta = dict(metadata or {})
     meta.setdefault("headline", find_headline(text))
     meta.setdefault("date", find_date(text))
