@@ -484,8 +484,12 @@ def _import_task(task, where, path, digest, routing, reference_texts, seen, resu
     def quarantine(reason: str) -> None:
         result.quarantined.append({"source": where, "task_id": task_id, "reason": f"{label}: {reason}", "task": task})
 
-    if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
-        quarantine("field 'data' is missing")
+    if not isinstance(task, dict):
+        quarantine(f"a task must be an object, got {json_type(task)}")
+        return
+    if not isinstance(task.get("data"), dict):
+        quarantine("field 'data' is missing" if task.get("data") is None else
+                   f"field 'data' must be an object, got {json_type(task['data'])}")
         return
     surrogate = lone_surrogate(task)
     if surrogate:  # checked first: such a string cannot be hashed, compared to UTF-8 files, or written out

@@ -244,6 +244,8 @@ EXPORT_CASES = [
      "'annotations[0].result[0].value.text' holds a lone surrogate U+D800", None),
     ("lone surrogate in the annotator", lambda t: t["annotations"][0]["completed_by"].update(email="a\udc00@x"),
      "'annotations[0].completed_by.email' holds a lone surrogate", None),
+    ("data is a list", lambda t: t.update(data=[t["data"]]), "field 'data' must be an object, got a list", None),
+    ("data.text is a number", lambda t: t["data"].update(text=5), "field data.text is missing or empty", None),
     ("value.text disagrees, --on-text-mismatch quarantine",
      lambda t: _region(t, "e1")["value"].update(text="شخص آخر"),
      "region e1: field value.text 'شخص آخر' differs from data", ["--on-text-mismatch", "quarantine"]),
@@ -321,7 +323,9 @@ def _two_exports(tmp_path, doc, bundled_documents) -> tuple[Path, Path]:
     (lambda b: b[: len(b) // 2], "(the file ends early: a half-finished download?)"),
     (lambda b: b.replace(b'"data"', b'"d\xe9ta"', 1), "line 4: not UTF-8"),
     (lambda b: b"", "line 1 column 1"),
-], ids=["truncated", "not UTF-8", "empty"])
+    (lambda b: b'{"project": 1}', "a JSON object without a 'tasks' list is not a Label Studio export"),
+    (lambda b: b'"tasks"', "expected a list of tasks"),
+], ids=["truncated", "not UTF-8", "empty", "an object without tasks", "a string"])
 def test_an_unreadable_export_stops_the_build(tmp_path, doc, bundled_documents, damage, reason):
     old, new = _two_exports(tmp_path, doc, bundled_documents)
     gold = tmp_path / "gold"
@@ -331,7 +335,7 @@ def test_an_unreadable_export_stops_the_build(tmp_path, doc, bundled_documents, 
     res = cli("import", tmp_path / "exports", "-o", gold)
     assert res.exit_code == 1
     assert "1 task(s) read from 1 export(s), 1 file unreadable: 1 imported, 0 quarantined, 0 skipped" in res.output
-    assert f"unreadable {new}: not a JSON export" in res.output and reason in res.output
+    assert f"unreadable {new}: " in res.output and reason in res.output
     assert "Not built: 1 export file(s) could not be read" in res.output and "--skip-unreadable" in res.output
     assert (gold / BUILD_FILE).read_bytes() == before
     q = quarantine_lines(tmp_path / "gold.quarantine.jsonl")
