@@ -11,8 +11,9 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .atomic import atomic_write_json, write_jsonl
+from .atomic import atomic_write_json, replace_quarantine
 from .ingest import ingest
+from .lsexport import TEXT_MISMATCH_POLICIES
 from .schema import SchemaError, describe, load_schema
 
 EXIT_ERROR = 1
@@ -26,14 +27,17 @@ def _schema(path):
 
 
 def _quarantine(path: Path, rejected) -> str:
-    if not rejected:
-        return ""
-    write_jsonl(path, [r.to_json() for r in rejected])
+    """Write this run's rejected records (or remove a stale file of an earlier run); a note for the summary."""
+    written = replace_quarantine(path, [r.to_json() for r in rejected])
     for r in rejected[:10]:
         click.echo(f"  quarantined {r.source}: {r.reason}", err=True)
     if len(rejected) > 10:
         click.echo(f"  ... and {len(rejected) - 10} more", err=True)
-    return f" (reasons in {path})"
+    return f" ({written.note})" if written.note else ""
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 schema_option = click.option("--schema", "schema_path", type=click.Path(exists=True, dir_okay=False),
@@ -138,13 +142,14 @@ def tasks_cmd(articles, output, predictions_path, model_version, keep_boilerplat
         rejected += bad
     tasks, bad_preds = build_tasks(result.documents, schema, predictions, model_version)
     rejected += bad_preds
-    atomic_write_json(output, tasks)
+    if tasks:  # a run with nothing to write leaves the previous tasks file as it was
+        atomic_write_json(output, tasks)
     qpath = Path(quarantine) if quarantine else Path(output).with_suffix(".quarantine.jsonl")
     note = _quarantine(qpath, rejected)
     with_preds = sum(1 for t in tasks if "predictions" in t)
-    summary = (f"{result.inputs} article input(s): {len(tasks)} task(s) written to {output}, "
-               f"{len(result.rejected)} article(s) quarantined{note}; {result.dropped_lines}"
-               " boilerplate line(s) dropped")
+    written = f"{len(tasks)} task(s) written to {output}" if tasks else f"no task, so {output} was left as it was"
+    summary = (f"{result.inputs} article input(s): {written}, {len(result.rejected)} article(s) quarantined{note}; "
+               f"{result.dropped_lines} boilerplate line(s) dropped")
     if predictions_path:
         summary += (f"; {with_preds} task(s) with predictions, "
                     f"{n_pred_lines_bad + len(bad_preds)} prediction(s) quarantined")
@@ -346,11 +351,19 @@ config_option = click.option("--config", "config_path", type=click.Path(exists=T
                                   "for exports of other text-span projects.")
 
 
+skip_unreadable_option = click.option("--skip-unreadable", is_flag=True,
+                                      help="Go on when an export file cannot be read (a truncated download, say); "
+                                           "by default that stops the run.")
+
+
 def _routing(schema_path, config_path):
     from .lsexport import Routing, routing_from_config
 
     if config_path:
-        return routing_from_config(Path(config_path).read_text(encoding="utf-8"), Path(config_path).stem)
+        try:
+            return routing_from_config(Path(config_path).read_text(encoding="utf-8"), Path(config_path).stem)
+        except (ValueError, OSError) as exc:  # ConfigError, SchemaError, UnicodeDecodeError
+            raise click.ClickException(f"--config {config_path}: {exc}") from None
     return Routing(_schema(schema_path))
 
 
@@ -358,7 +371,20 @@ def _read_exports(exports, routing):
     from .lsexport import import_exports
 
     with click.progressbar(length=len(exports), label="Reading exports", file=sys.stderr) as bar:
-        return import_exports(exports, routing, progress=bar.update)
+        result = import_exports(exports, routing, progress=bar.update)
+    _show_unreadable(result)
+    return result
+
+
+def _show_unreadable(result) -> str:
+    """Name the export files that could not be read; ', N files unreadable' for the counts line."""
+    for u in result.unreadable:
+        click.echo(f"  unreadable {u['reason']}", err=True)
+    return _unreadable_count(result)
+
+
+def _unreadable_count(result) -> str:
+    return f", {_plural(len(result.unreadable), 'file')} unreadable" if result.unreadable else ""
 
 
 @main.command("import")
@@ -372,15 +398,21 @@ def _read_exports(exports, routing):
 @click.option("--quarantine", type=click.Path(dir_okay=False), default=None,
               help="Rejected tasks with reasons (default: OUTPUT.quarantine.jsonl beside the dataset).")
 @click.option("--allow-empty", is_flag=True, help="Write the dataset even when no task qualifies as gold.")
+@skip_unreadable_option
+@click.option("--on-text-mismatch", type=click.Choice(TEXT_MISMATCH_POLICIES), default="offsets",
+              show_default=True, help="A region whose value.text differs from the text at its offsets: keep it "
+              "(the offsets win; a warning, recorded in build.json) or quarantine its task.")
 @click.option("--about", "about_path", type=click.Path(exists=True, dir_okay=False),
               help="Markdown for the dataset card: who annotated, sources, licence, known limits.")
 @schema_option
 @config_option
-def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, about_path, schema_path, config_path):
+def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, skip_unreadable, on_text_mismatch,
+               about_path, schema_path, config_path):
     """Read Label Studio exports into the gold dataset (parquet + dataset card), accounting for every task.
 
     Every task is imported, quarantined (with its reason) or skipped (no usable annotation), and the three
-    counts add up to the tasks read. Folders are read for *.json files.
+    counts add up to the tasks read. Folders are read for *.json files. An export file that cannot be read
+    stops the run (the previous gold set stays) unless --skip-unreadable.
 
     \b
     Example:
@@ -396,10 +428,12 @@ def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, a
     try:
         with click.progressbar(length=len(files), label="Reading exports", file=sys.stderr) as bar:
             built = build_gold(files, routing, output, split_spec, reference, allow_empty, quarantine, bar.update,
+                               skip_unreadable, on_text_mismatch,
                                Path(about_path).read_text(encoding="utf-8") if about_path else None)
     except (DatasetBuildError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     result = built.result
+    unreadable = _show_unreadable(result)
     for q in result.quarantined[:10]:
         click.echo(f"  quarantined {q['reason'][:300]}", err=True)
     for w in result.warnings[:10]:
@@ -407,9 +441,14 @@ def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, a
     for s in result.skipped[:10]:
         click.echo(f"  skipped {s['reason']}", err=True)
     c = result.counts
-    note = f" (reasons in {built.quarantine_path})" if built.quarantine_path else ""
-    click.echo(f"{c['inputs']} task(s) read from {len(files)} export(s): {c['imported']} imported, "
-               f"{c['quarantined']} quarantined{note}, {c['skipped']} skipped; {len(result.warnings)} warning(s)")
+    note = f" ({built.quarantine.note})" if built.quarantine.note else ""
+    kept = " (recorded in build.json)" if built.info and result.warnings else ""
+    click.echo(f"{c['inputs']} task(s) read from {len(files) - len(result.unreadable)} export(s){unreadable}: "
+               f"{c['imported']} imported, {c['quarantined']} quarantined, {c['skipped']} skipped{note}; "
+               f"{len(result.warnings)} warning(s){kept}")
+    if built.refused:
+        click.echo(f"Not built: {built.refused}. {output} left as it was.")
+        sys.exit(EXIT_ERROR)
     if built.info is None:
         click.echo(f"No gold document: {output} left as it was (use --allow-empty to write an empty set).")
         sys.exit(EXIT_ERROR)
@@ -422,9 +461,10 @@ def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, a
 @main.command("agree")
 @click.argument("exports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the full report as JSON.")
+@skip_unreadable_option
 @schema_option
 @config_option
-def agree_cmd(exports, json_path, schema_path, config_path):
+def agree_cmd(exports, json_path, skip_unreadable, schema_path, config_path):
     """Inter-annotator agreement for tasks annotated by two or more people.
 
     Pairwise span F1 (exact via seqeval on aligned tokens, and overlap) per label for entities, triggers
@@ -437,14 +477,18 @@ def agree_cmd(exports, json_path, schema_path, config_path):
     from .agreement import agreement, agreement_table
 
     result = _read_exports(exports, _routing(schema_path, config_path))
+    unreadable = _unreadable_count(result)
+    c = result.counts
+    if result.unreadable and not skip_unreadable:
+        raise click.ClickException(f"{c['inputs']} task(s) read{unreadable}: no agreement computed from part of "
+                                   "the exports; fix or remove the file(s), or pass --skip-unreadable")
     report = agreement(result.annotations)
     click.echo(agreement_table(report))
     if json_path:
         atomic_write_json(json_path, report)
         click.echo(f"Wrote {json_path}", err=True)
-    c = result.counts
     click.echo(f"{report['tasks']} task(s) compared across {len(report['pairs'])} annotator pair(s); "
-               f"{c['inputs']} task(s) read, {c['quarantined']} quarantined "
+               f"{c['inputs']} task(s) read{unreadable}, {c['quarantined']} quarantined "
                "(faulty annotations are left out of the comparison).")
 
 

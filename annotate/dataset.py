@@ -14,10 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 from datasets import ClassLabel, Dataset, DatasetDict, Features, List, Value, load_from_disk
 
 from . import __version__
-from .atomic import atomic_directory
+from .atomic import atomic_directory, recover_directory
 from .bio import aligned_tokens, bio_labels, spans_from_bio_layers, to_bio_layers
 from .model import Argument, Document, Entity, Event, Provenance, Span
 from .schema import Schema
@@ -29,6 +30,10 @@ AGREEMENT_FILE = "agreement.json"
 
 class DatasetBuildError(ValueError):
     pass
+
+
+class GoldReadError(ValueError):
+    """A gold set that cannot be read; the message names the damaged file."""
 
 
 def features(schema: Schema) -> Features:
@@ -289,20 +294,28 @@ def _f3(x) -> str:
 
 def gold_documents(path: str | Path, split: str | None = None) -> tuple[list[Document], GoldInfo]:
     """The gold Documents (one split, or all) and the set's info; the fingerprint is recomputed from the
-    rows read, so a report never names a fingerprint the data does not have."""
+    rows read, so a report never names a fingerprint the data does not have. GoldReadError names a damaged
+    file."""
     path = Path(path)
+    recover_directory(path)  # a rebuild killed between its two renames left the previous set aside
     if not (path / BUILD_FILE).exists():
         raise FileNotFoundError(f"{path}: not a gold dataset folder (no {BUILD_FILE}); build one with "
                                 "`annotate import`")
-    dsd = load_from_disk(str(path))
-    build = json.loads((path / BUILD_FILE).read_text(encoding="utf-8"))
-    agreement = None
-    if (path / AGREEMENT_FILE).exists():
-        agreement = json.loads((path / AGREEMENT_FILE).read_text(encoding="utf-8"))
+    build = _json_object(path / BUILD_FILE)
+    if not isinstance(build.get("schema_definition"), dict):
+        raise GoldReadError(f"{path / BUILD_FILE}: field 'schema_definition' is missing; rebuild the gold set "
+                            "with `annotate import`")
+    agreement = _json_object(path / AGREEMENT_FILE) if (path / AGREEMENT_FILE).exists() else None
+    try:
+        dsd = load_from_disk(str(path))
+        tables = {name: ds.to_list() for name, ds in dsd.items()}
+    except (pa.ArrowException, OSError, ValueError, KeyError) as exc:
+        raise GoldReadError(f"{damaged_file(path) or path}: cannot be read ({exc}); rebuild the gold set with "
+                            "`annotate import`") from None
     all_rows: list[dict] = []
     docs: list[Document] = []
     for name, ds in dsd.items():
-        rows = ds.to_list()
+        rows = tables[name]
         all_rows += rows
         if split and name != split:
             continue
@@ -311,3 +324,34 @@ def gold_documents(path: str | Path, split: str | None = None) -> tuple[list[Doc
         docs += [row_to_document(r, ent_names, ev_names) for r in rows]
     info = GoldInfo(path, content_fingerprint(all_rows), build.get("schema_fingerprint", ""), build, agreement)
     return docs, info
+
+
+def _json_object(file: Path) -> dict:
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise GoldReadError(f"{file}: not UTF-8 (byte {exc.start}); rebuild the gold set with `annotate import`"
+                            ) from None
+    except json.JSONDecodeError as exc:
+        raise GoldReadError(f"{file}: not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}; rebuild the "
+                            "gold set with `annotate import`") from None
+    if not isinstance(data, dict):
+        raise GoldReadError(f"{file}: expected a JSON object; rebuild the gold set with `annotate import`")
+    return data
+
+
+def damaged_file(path: Path) -> Path | None:
+    """The first file of a `save_to_disk` folder that does not read back whole, if any. Only called after a
+    load failed: `datasets` does not say which of its files it could not read."""
+    for file in sorted(path.rglob("*.json")):
+        try:
+            json.loads(file.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return file
+    for file in sorted(path.rglob("*.arrow")):
+        try:
+            with pa.memory_map(str(file)) as source:
+                pa.ipc.open_stream(source).read_all()
+        except (pa.ArrowException, OSError):
+            return file
+    return None

@@ -7,10 +7,12 @@ Bad inputs are not fatal: each becomes a `Rejected` record with its reason, so a
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +30,9 @@ _MONTHS = {
 }
 _DATE_AR = re.compile(r"(?<!\d)(\d{1,2})\s+(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\s+(\d{4})")
 _DATE_ISO = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Characters that show nothing: controls, format characters (zero-width, bidi marks and embeddings), spaces.
+_INVISIBLE = {"Cc", "Cf", "Zs", "Zl", "Zp"}
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,86 @@ class IngestResult:
     @property
     def dropped_lines(self) -> int:
         return sum(len(d.metadata.get("boilerplate_dropped", [])) for d in self.documents)
+
+
+@dataclass(frozen=True)
+class JsonlLine:
+    """One non-blank line of a JSONL file: its parsed value, or why it has none."""
+    source: str  # "PATH:LINE"
+    value: object = None
+    error: str | None = None
+    raw: str = ""  # the line as text (undecodable bytes as \\x escapes), kept for the quarantine file
+
+
+def read_jsonl(path: str | Path) -> Iterator[JsonlLine]:
+    """Every non-blank line of a JSONL file, parsed, or with the reason it cannot be.
+
+    Lines are split on "\\n" only: U+2028, U+0085 and other characters str.splitlines() breaks on are legal
+    inside a JSON string (json.dumps(ensure_ascii=False) writes them raw), so they must not cut a record.
+    Each line is decoded on its own, so one bad byte costs one record and not the file.
+    """
+    data = Path(path).read_bytes()
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    for lineno, chunk in enumerate(data.split(b"\n"), 1):
+        chunk = chunk.removesuffix(b"\r")
+        if not chunk.strip():
+            continue
+        source = f"{path}:{lineno}"
+        try:
+            line = chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield JsonlLine(source, error=f"not UTF-8 (byte {exc.start + 1} of the line is "
+                                          f"{chunk[exc.start:exc.start + 1]!r})",
+                            raw=chunk.decode("utf-8", "backslashreplace"))
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield JsonlLine(source, error=f"not valid JSON: {exc.msg} at column {exc.colno}", raw=line)
+            continue
+        problem = lone_surrogate(value)
+        yield JsonlLine(source, None if problem else value, problem, line)
+
+
+def lone_surrogate(value, field: str = "") -> str | None:
+    """Where a JSON value holds a lone surrogate (a \\udXXX escape that is not half of a pair), if anywhere.
+    UTF-8 cannot encode one, so a record holding it is refused by name before anything is written."""
+    if isinstance(value, str):
+        m = _SURROGATE.search(value)
+        if m is None:
+            return None
+        return (f"field {field or 'value'!r} holds a lone surrogate U+{ord(m.group()):04X} at character "
+                f"{m.start()} (a \\u escape that is not half of a pair; UTF-8 cannot encode it)")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{field}.{key}" if field else str(key)
+            found = lone_surrogate(key, f"{where} (a key)") or lone_surrogate(item, where)
+            if found:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = lone_surrogate(item, f"{field}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def text_problem(text: str) -> str | None:
+    """Why a text cannot be an article, if it cannot: empty, invisible, binary, or not encodable."""
+    nul = text.find("\x00")
+    if nul >= 0:
+        return f"holds a NUL character at character {nul} (a binary file?)"
+    found = lone_surrogate(text, "text")
+    if found:
+        return found
+    if not text.strip():
+        return "empty"
+    if all(unicodedata.category(c) in _INVISIBLE for c in text):
+        shown = sorted({c for c in text if not c.isspace()})[:5]
+        names = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, '?')}" for c in shown)
+        return f"empty: only invisible characters ({names})"
+    return None
 
 
 def load_boilerplate_rules(path: str | Path | None = None) -> BoilerplateRules:
@@ -147,8 +232,11 @@ def make_document(raw_text: str, source: str, rules: BoilerplateRules | None,
     dropped: list[dict] = []
     if rules is not None:
         text, dropped = strip_boilerplate(text, rules)
-    if not text.strip():
-        raise ValueError("empty after cleaning" if dropped else "empty")
+    problem = text_problem(text)
+    if problem and dropped and problem.startswith("empty"):  # the boilerplate rules took what there was
+        problem = "empty after cleaning" + problem[len("empty"):]
+    if problem:
+        raise ValueError(problem)
     meta = dict(metadata or {})
     meta.setdefault("headline", find_headline(text))
     meta.setdefault("date", find_date(text))
@@ -160,8 +248,8 @@ def make_document(raw_text: str, source: str, rules: BoilerplateRules | None,
 
 def _decode(path: Path) -> str:
     data = path.read_bytes()
-    if b"\x00" in data[:8192]:
-        raise ValueError("binary file (contains NUL bytes)")
+    if b"\x00" in data:  # anywhere: a NUL after the first few KiB is as binary as one before
+        raise ValueError(f"binary file (a NUL byte at byte {data.index(0)})")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -204,34 +292,23 @@ def ingest(paths: Iterable[str | Path], rules: BoilerplateRules | None = None,
             continue
         if path.suffix == ".jsonl":
             try:
-                content = _decode(path)
-            except ValueError as exc:
+                lines = list(read_jsonl(path))
+            except OSError as exc:
                 result.inputs += 1
-                result.rejected.append(Rejected(str(path), str(exc)))
+                result.rejected.append(Rejected(str(path), f"cannot read: {exc.strerror}"))
                 continue
-            for lineno, line in enumerate(content.splitlines(), 1):
-                if not line.strip():
-                    continue
+            for line in lines:
                 result.inputs += 1
-                source = f"{path}:{lineno}"
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    result.rejected.append(Rejected(source, f"not valid JSON: {exc.msg} at column {exc.colno}",
-                                                    {"line": line}))
+                if line.error:
+                    result.rejected.append(Rejected(line.source, line.error, {"line": line.raw}))
                     continue
-                if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-                    result.rejected.append(Rejected(source, "field 'text' is missing or not a string",
-                                                    record if isinstance(record, dict) else {"value": record}))
-                    continue
-                meta = {k: v for k, v in record.items() if k not in ("text", "id")}
                 try:
-                    doc = make_document(record["text"], source, active_rules, meta,
-                                        str(record["id"]) if record.get("id") is not None else None)
+                    doc = _jsonl_document(line.value, line.source, active_rules)
                 except ValueError as exc:
-                    result.rejected.append(Rejected(source, str(exc), record))
+                    record = line.value if isinstance(line.value, dict) else {"value": line.value}
+                    result.rejected.append(Rejected(line.source, str(exc), record))
                     continue
-                accept(doc, source, record)
+                accept(doc, line.source, line.value)
         else:
             result.inputs += 1
             try:
@@ -241,3 +318,15 @@ def ingest(paths: Iterable[str | Path], rules: BoilerplateRules | None = None,
                 continue
             accept(doc, str(path), None)
     return result
+
+
+def _jsonl_document(record, source: str, rules: BoilerplateRules | None) -> Document:
+    """One JSONL article record ({"text", optional "id", anything else as metadata}) -> a Document."""
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        raise ValueError("field 'text' is missing or not a string")
+    doc_id = record.get("id")
+    if doc_id is not None and (isinstance(doc_id, bool) or not isinstance(doc_id, (str, int))
+                               or not str(doc_id).strip()):
+        raise ValueError(f"field 'id' must be a non-empty string or an integer, got {doc_id!r}")
+    meta = {k: v for k, v in record.items() if k not in ("text", "id")}
+    return make_document(record["text"], source, rules, meta, None if doc_id is None else str(doc_id))

@@ -7,6 +7,7 @@ For another project's export, `routing_from_config` reads the labels from its la
 
 Each input task ends up in exactly one bucket: imported (a gold Document), quarantined (a fault, with its
 reason) or skipped (nothing to import: no annotations, only cancelled ones, or unresolved disagreement).
+A file that cannot be read as an export holds no task that could be counted: it is listed as unreadable.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .conformance import schema_problems
-from .ingest import document_id
+from .ingest import document_id, lone_surrogate
+from .lsconfig import ENTITY, TRIGGER
 from .model import TATWEEL, Argument, Document, Entity, Event, Provenance, Span, SpanError
 from .schema import Schema
 
 CONFLICT_MARK = "CONFLICT"
+TEXT_MISMATCH_POLICIES = ("offsets", "quarantine")  # what a value.text that disagrees with its offsets does
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class Routing:
     schema: Schema
     text_field: str = "text"
     strict_relations: bool = True  # our schema: relations run between a trigger and an entity
+    # Labels control name -> the labels it offers; None: this toolkit's own config (`entity`, `trigger`).
+    control_labels: dict[str, frozenset[str]] | None = field(default=None, hash=False)
 
     def kind(self, label: str) -> str | None:
         if label in self.schema.entity_types:
@@ -39,21 +44,44 @@ class Routing:
             return "trigger"
         return None
 
+    def controls(self) -> dict[str, frozenset[str]]:
+        if self.control_labels is not None:
+            return self.control_labels
+        return {ENTITY: frozenset(self.schema.entity_types), TRIGGER: frozenset(self.schema.event_types)}
+
+    def control_problem(self, control: str, label: str) -> str | None:
+        """Why `label` may not sit under `control` (an entity type under the trigger control, say), if so."""
+        controls = self.controls()
+        if label in controls.get(control, ()):
+            return None
+        owners = ", ".join(repr(c) for c, labels in sorted(controls.items()) if label in labels)
+        return f"label {label!r} is under control {control!r} but belongs to control {owners}"
+
+
+class ConfigError(ValueError):
+    pass
+
 
 def routing_from_config(xml: str, name: str = "imported-config") -> Routing:
     """Routing for any text-span project, read from its labeling config: every Labels control is kept;
     a control named like `trigger`/`event` holds triggers, the others hold entities."""
     from label_studio_sdk.label_interface import LabelInterface
+    from label_studio_sdk.label_interface.interface import LabelStudioXMLSyntaxErrorSentryIgnored
 
-    li = LabelInterface(xml)
+    try:
+        li = LabelInterface(xml)
+    except LabelStudioXMLSyntaxErrorSentryIgnored as exc:
+        raise ConfigError(f"not a valid labeling config (XML): {exc}") from None
     entity_labels: list[str] = []
     trigger_labels: list[str] = []
+    control_labels: dict[str, frozenset[str]] = {}
     text_field = "text"
     for control in li.controls:
         if control.tag.lower() not in ("labels", "hypertextlabels"):
             continue
         target = trigger_labels if any(k in control.name.lower() for k in ("trigger", "event")) else entity_labels
         target += [label for label in control.labels if label not in target]
+        control_labels[control.name] = frozenset(control.labels)
     for obj in li.objects:
         if obj.tag.lower() in ("text", "hypertext") and obj.value_is_variable:
             text_field = obj.value_name
@@ -63,8 +91,10 @@ def routing_from_config(xml: str, name: str = "imported-config") -> Routing:
         value = tag.attr.get("value")
         if value and value not in roles:
             roles.append(value)
+    if not control_labels:
+        raise ConfigError("no Labels control: a text-span project's config has one or more <Labels>")
     schema = Schema.from_labels(name, entity_labels, trigger_labels, roles)
-    return Routing(schema, text_field, strict_relations=bool(trigger_labels))
+    return Routing(schema, text_field, strict_relations=bool(trigger_labels), control_labels=control_labels)
 
 
 @dataclass
@@ -80,7 +110,8 @@ class ImportResult:
     quarantined: list[dict] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    inputs: int = 0
+    inputs: int = 0  # tasks read: imported + quarantined + skipped
+    unreadable: list[dict] = field(default_factory=list)  # export files that could not be read at all
     # every usable annotation per task, annotator by annotator (agreement and adjudication read these)
     annotations: dict[str, list[Document]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # export path -> sha256
@@ -99,14 +130,26 @@ class ExportError(ValueError):
 
 
 def read_export_file(path: str | Path) -> tuple[list[dict], str]:
-    """Tasks of one export file, and the file's sha256."""
+    """Tasks of one export file, and the file's sha256; ExportError names the file and, where there is one,
+    the line (a truncated download ends in the middle of a value)."""
     path = Path(path)
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot be read: {exc.strerror}") from None
     digest = hashlib.sha256(raw).hexdigest()
     try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ExportError(f"{path}: not a JSON export: {exc}") from None
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ExportError(f"{path}: not a JSON export: line {line}: not UTF-8 (byte {exc.start}: "
+                          f"{raw[exc.start:exc.start + 1]!r})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ExportError(f"{path}: not a JSON export: line {exc.lineno} column {exc.colno}: {exc.msg}"
+                          + ("" if text.rstrip().endswith(("]", "}")) else
+                             " (the file ends early: a half-finished download?)")) from None
     if isinstance(data, dict):
         if isinstance(data.get("tasks"), list):
             data = data["tasks"]
@@ -154,24 +197,56 @@ def annotator_name(annotation: dict) -> str:
     return f"user:{who}" if isinstance(who, int) else str(who or "unknown")
 
 
+def json_type(value) -> str:
+    """A JSON value's type, as a message about a malformed export names it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    names = {str: "a string", dict: "an object", list: "a list", int: "a number", float: "a number"}
+    return names.get(type(value), type(value).__name__)
+
+
 def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_id: str, source: str,
-                           ) -> tuple[Document | None, list[str], list[str]]:
-    """(document, errors, warnings) for one annotation; errors name the region id and field."""
+                           on_text_mismatch: str = "offsets") -> tuple[Document | None, list[str], list[str]]:
+    """(document, errors, warnings) for one annotation; errors name the region id and field.
+
+    `on_text_mismatch`: "offsets" keeps a region whose value.text disagrees with its offsets (a warning),
+    "quarantine" makes it an error."""
     text = task["data"][routing.text_field]
     errors: list[str] = []
     warnings: list[str] = []
     entities: dict[str, Entity] = {}
     triggers: dict[str, tuple[Span, str]] = {}
+    first_region: dict[tuple, str] = {}  # (kind, start, end, label) -> the region id that has it
     choices: dict[str, dict[str, str]] = {}
     relations: list[tuple[str, str, list[str]]] = []
     other_regions: list[dict] = []
-    for i, r in enumerate(annotation.get("result") or []):
+    results = annotation.get("result")
+    if results is None:
+        results = []
+    if not isinstance(results, list):
+        return None, [f"field result must be a list of regions, got {json_type(results)}"], warnings
+    for i, r in enumerate(results):
+        if not isinstance(r, dict):
+            errors.append(f"result[{i}]: must be an object (a region or a relation), got {json_type(r)}")
+            continue
         rid = str(r.get("id", f"#{i}"))
         rtype = r.get("type")
         if rtype == "relation":
-            relations.append((str(r.get("from_id")), str(r.get("to_id")), list(r.get("labels") or [])))
+            labels = r.get("labels") or []
+            if not isinstance(labels, list):
+                errors.append(f"relation {r.get('from_id')} -> {r.get('to_id')}: field labels must be a list, "
+                              f"got {json_type(labels)}")
+                continue
+            relations.append((str(r.get("from_id")), str(r.get("to_id")), labels))
             continue
-        value = r.get("value") or {}
+        value = r.get("value")
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            errors.append(f"region {rid}: field value must be an object, got {json_type(value)}")
+            continue
         if rtype == "choices":
             picked = value.get("choices") or []
             if len(picked) != 1:
@@ -197,8 +272,12 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
             if _utf16_slice(text, start, end) == value["text"]:
                 hint = (" (the offsets match value.text when counted in UTF-16 code units, as some older Label "
                         "Studio versions did after an emoji; check this export's spans)")
-            warnings.append(f"region {rid}: field value.text {value['text']!r} differs from data[{start}:{end}] "
-                            f"{span_text!r}; the offsets win{hint}")
+            mismatch = f"region {rid}: field value.text {value['text']!r} differs from data[{start}:{end}] " \
+                       f"{span_text!r}"
+            if on_text_mismatch == "quarantine":
+                errors.append(mismatch + hint)
+                continue
+            warnings.append(f"{mismatch}; the offsets win{hint}")
         if span_text[0].isspace() or span_text[0] == TATWEEL or span_text[-1].isspace() or span_text[-1] == TATWEEL:
             errors.append(f"region {rid}: span [{start}, {end}) {span_text!r} starts or ends on whitespace or tatweel")
             continue
@@ -212,8 +291,18 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
             errors.append(f"region {rid}: label {label!r} (control {r.get('from_name')}) is not in schema "
                           f"{routing.schema.name}")
             continue
+        wrong_control = routing.control_problem(str(r.get("from_name")), label)
+        if wrong_control:
+            errors.append(f"region {rid}: {wrong_control}")
+            continue
         if rid in entities or rid in triggers:
             errors.append(f"region {rid}: the same region id is used twice")
+            continue
+        same = first_region.setdefault((kind, start, end, label), rid)
+        if same != rid:
+            # Two copies of one region would make a duplicate entity (or event) and an extra nesting layer.
+            errors.append(f"region {rid}: a duplicate of region {same} (same span [{start}, {end}) and label "
+                          f"{label}); delete one of them")
             continue
         if kind == "entity":
             entities[rid] = Entity(rid, start, end, label)
@@ -249,7 +338,11 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
         if len(labels) != 1:
             errors.append(f"{where}: field labels must name exactly one role, got {labels}")
             continue
-        arguments[trig].append(Argument(labels[0], ent))
+        argument = Argument(str(labels[0]), ent)
+        if argument in arguments[trig]:
+            errors.append(f"{where}: a duplicate argument (role {argument.role} already links {trig} and {ent})")
+            continue
+        arguments[trig].append(argument)
     if errors:
         return None, errors, warnings
     events = [Event(rid, label, span, choices.get(rid, {}), tuple(arguments[rid]))
@@ -262,8 +355,7 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
         meta["region_choices"] = entity_choices
     if other_regions:
         meta["other_regions"] = other_regions
-    conflicts = [r for r in annotation.get("result") or []
-                 if any(CONFLICT_MARK in str(t) for t in (r.get("meta") or {}).get("text", []))]
+    conflicts = [r for r in results if has_conflict_note(r)]
     if conflicts:
         warnings.append(f"{len(conflicts)} region(s) still carry an adjudication {CONFLICT_MARK} note")
     try:
@@ -289,12 +381,19 @@ def _utf16_slice(text: str, start: int, end: int) -> str | None:
 # --- choosing the gold annotation --------------------------------------------------------------------------------
 
 
+def has_conflict_note(region) -> bool:
+    """A region whose note (meta.text) still carries an adjudication CONFLICT mark."""
+    meta = region.get("meta") if isinstance(region, dict) else None
+    notes = meta.get("text") if isinstance(meta, dict) else None
+    return isinstance(notes, list) and any(CONFLICT_MARK in str(t) for t in notes)
+
+
 def is_review(annotation: dict) -> bool:
     """A ground-truth annotation, or an adjudication merge whose regions still carry CONFLICT notes."""
     if annotation.get("ground_truth"):
         return True
-    return any(CONFLICT_MARK in str(t) for r in annotation.get("result") or [] if isinstance(r, dict)
-               for t in (r.get("meta") or {}).get("text", []))
+    result = annotation.get("result")
+    return isinstance(result, list) and any(has_conflict_note(r) for r in result)
 
 
 def annotation_signature(doc: Document) -> tuple:
@@ -337,21 +436,26 @@ def choose_gold(candidates: list[tuple[dict, Document]]) -> tuple[Document | Non
 
 def import_exports(paths: Iterable[str | Path], routing: Routing,
                    reference_texts: dict[str, str] | None = None,
-                   progress: Callable[[int], None] | None = None) -> ImportResult:
-    """Read exports into gold Documents. `reference_texts` (doc id -> pushed text) catches edited tasks.
+                   progress: Callable[[int], None] | None = None,
+                   on_text_mismatch: str = "offsets") -> ImportResult:
+    """Read exports into gold Documents. `reference_texts` (doc id -> pushed text) catches edited tasks;
+    `on_text_mismatch` is what a value.text that disagrees with its offsets does (TEXT_MISMATCH_POLICIES).
 
     Several exports of one project taken over time overlap: a document found in more than one file is taken
     from the last file it appears in with annotations (pass files oldest first; `annotate pull` names sort that
     way) and its other copies are skipped as superseded. The same document twice in one file is a duplicate task.
     """
+    if on_text_mismatch not in TEXT_MISMATCH_POLICIES:
+        raise ValueError(f"on_text_mismatch must be one of {TEXT_MISMATCH_POLICIES}, not {on_text_mismatch!r}")
     result = ImportResult()
     files: list[tuple[str, str, list]] = []
     for path in paths:
         try:
             tasks, digest = read_export_file(path)
         except ExportError as exc:
-            result.inputs += 1
-            result.quarantined.append({"source": str(path), "reason": str(exc)})
+            result.unreadable.append({"source": str(path), "file": str(path), "reason": str(exc)})
+            if progress:
+                progress(1)
             continue
         files.append((str(path), digest, tasks))
     # A copy without any annotation never supersedes an annotated one: a fresh project pulled beside the
@@ -379,7 +483,8 @@ def import_exports(paths: Iterable[str | Path], routing: Routing,
                                        "reason": f"task {task.get('id')} ({path}#{index}): superseded by the "
                                                  f"newer export {files[last_file[key]][0]}"})
                 continue
-            _import_task(task, f"{path}#{index}", path, digest, routing, reference_texts, seen, result)
+            _import_task(task, f"{path}#{index}", path, digest, routing, reference_texts, seen, result,
+                         on_text_mismatch)
         if progress:
             progress(1)
     return result
@@ -389,20 +494,28 @@ def _document_key(task, routing: Routing) -> str | None:
     if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
         return None
     text = task["data"].get(routing.text_field)
-    if not isinstance(text, str) or not text:
+    if not isinstance(text, str) or not text or lone_surrogate(text):
         return None
     return str(task["data"].get("doc_id") or document_id(text))
 
 
-def _import_task(task, where, path, digest, routing, reference_texts, seen, result) -> None:
+def _import_task(task, where, path, digest, routing, reference_texts, seen, result, on_text_mismatch) -> None:
     task_id = task.get("id", "?") if isinstance(task, dict) else "?"
     label = f"task {task_id} ({where})"
 
     def quarantine(reason: str) -> None:
         result.quarantined.append({"source": where, "task_id": task_id, "reason": f"{label}: {reason}", "task": task})
 
-    if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
-        quarantine("field 'data' is missing")
+    if not isinstance(task, dict):
+        quarantine(f"a task must be an object, got {json_type(task)}")
+        return
+    if not isinstance(task.get("data"), dict):
+        quarantine("field 'data' is missing" if task.get("data") is None else
+                   f"field 'data' must be an object, got {json_type(task['data'])}")
+        return
+    surrogate = lone_surrogate(task)
+    if surrogate:  # checked first: such a string cannot be hashed, compared to UTF-8 files, or written out
+        quarantine(surrogate)
         return
     text = task["data"].get(routing.text_field)
     if not isinstance(text, str) or not text:
@@ -420,7 +533,16 @@ def _import_task(task, where, path, digest, routing, reference_texts, seen, resu
         quarantine(f"duplicate task: document {doc_id} was already read from {seen[doc_id]}")
         return
     seen[doc_id] = where
-    annotations = [a for a in task.get("annotations") or [] if isinstance(a, dict)]
+    annotations = task.get("annotations")
+    if annotations is None:
+        annotations = []
+    if not isinstance(annotations, list):
+        quarantine(f"field annotations must be a list, got {json_type(annotations)}")
+        return
+    not_objects = [f"annotations[{k}] is {json_type(a)}" for k, a in enumerate(annotations) if not isinstance(a, dict)]
+    if not_objects:
+        quarantine("; ".join(not_objects) + ", not an annotation object")
+        return
     live = [a for a in annotations if not a.get("was_cancelled")]
     if not annotations:
         result.skipped.append({"source": where, "task_id": task_id, "reason": f"{label}: no annotations"})
@@ -432,11 +554,11 @@ def _import_task(task, where, path, digest, routing, reference_texts, seen, resu
     candidates = []
     faults = []
     for ann in live:
-        doc, errors, warnings = annotation_to_document(task, ann, routing, doc_id, path)
-        prefix = f"{label} annotation {ann.get('id')} by {annotator_name(ann)}"
-        result.warnings += [f"{prefix}: {w}" for w in warnings]
+        doc, errors, warnings = annotation_to_document(task, ann, routing, doc_id, path, on_text_mismatch)
+        who = f"annotation {ann.get('id')} by {annotator_name(ann)}"
+        result.warnings += [f"{label} {who}: {w}" for w in warnings]
         if errors:
-            faults.append(f"{prefix}: " + "; ".join(errors))
+            faults.append(f"{who}: " + "; ".join(errors))  # quarantine() puts the task in front
         else:
             doc.provenance = Provenance(doc.provenance.annotators, doc.provenance.annotation_ids, path, digest)
             doc.metadata.update({k: v for k, v in task["data"].items() if k not in (routing.text_field, "doc_id")})

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import __version__
 from .agreement import agreement
-from .atomic import atomic_write_json, write_jsonl
+from .atomic import QuarantineFile, atomic_write_json, replace_quarantine, write_jsonl
 from .dataset import GoldInfo, write_gold
 from .ingest import ingest
 from .lsexport import ImportResult, Routing, import_exports
@@ -19,8 +19,14 @@ from .schema import Schema
 @dataclass
 class GoldBuild:
     result: ImportResult
-    info: GoldInfo | None  # None: nothing qualified, the previous gold set was left as it was
-    quarantine_path: Path | None  # written only when something was quarantined
+    info: GoldInfo | None  # None: not written, the previous gold set was left as it was
+    quarantine: QuarantineFile
+    refused: str | None = None  # why the gold set was not written although tasks qualified
+
+    @property
+    def quarantine_path(self) -> Path | None:
+        """The quarantine file, when this run put anything in it."""
+        return self.quarantine.path if self.quarantine.records else None
 
 
 def default_quarantine_path(output: str | Path) -> Path:
@@ -30,21 +36,33 @@ def default_quarantine_path(output: str | Path) -> Path:
 def build_gold(exports: Iterable[str | Path], routing: Routing, output: str | Path, split_spec: str | None = None,
                reference_texts: dict[str, str] | None = None, allow_empty: bool = False,
                quarantine_path: str | Path | None = None,
-               progress: Callable[[int], None] | None = None, about: str | None = None) -> GoldBuild:
-    """Read exports, quarantine what is faulty, and (re)write the gold set with its agreement figures."""
+               progress: Callable[[int], None] | None = None, skip_unreadable: bool = False,
+               on_text_mismatch: str = "offsets", about: str | None = None) -> GoldBuild:
+    """Read exports, quarantine what is faulty, and (re)write the gold set with its agreement figures;
+    `about` (curators' Markdown) goes into the dataset card.
+
+    An export file that cannot be read stops the build (the gold set would silently fall back to older
+    exports) unless `skip_unreadable`. The quarantine file always describes this run: written when anything
+    was rejected, else a stale one is removed.
+    """
     exports = list(exports)
-    result = import_exports(exports, routing, reference_texts, progress)
+    result = import_exports(exports, routing, reference_texts, progress, on_text_mismatch)
     qpath = Path(quarantine_path) if quarantine_path else default_quarantine_path(output)
-    if result.quarantined:
-        write_jsonl(qpath, result.quarantined)
+    quarantine = replace_quarantine(qpath, result.unreadable + result.quarantined)
+    if result.unreadable and not skip_unreadable:
+        names = ", ".join(u["file"] for u in result.unreadable)
+        return GoldBuild(result, None, quarantine, f"{len(result.unreadable)} export file(s) could not be read "
+                         f"({names}); fix or remove them, or pass --skip-unreadable to build without them")
     if not result.documents and not allow_empty:
-        return GoldBuild(result, None, qpath if result.quarantined else None)
+        return GoldBuild(result, None, quarantine)
     c = result.counts
     notes = {"imported": c["imported"], "quarantined": c["quarantined"], "skipped": c["skipped"],
-             "exports": {Path(k).name: v for k, v in result.sources.items()}}
+             "exports": {Path(k).name: v for k, v in result.sources.items()},
+             "unreadable_exports": [u["reason"] for u in result.unreadable],
+             "on_text_mismatch": on_text_mismatch, "warnings": result.warnings}
     info = write_gold(result.documents, routing.schema, output, split_spec, agreement(result.annotations), notes,
                       about)
-    return GoldBuild(result, info, qpath if result.quarantined else None)
+    return GoldBuild(result, info, quarantine)
 
 
 _PULLED = re.compile(r"^export-project\d+-(\d{8}T\d{6}\d*Z)-")
@@ -140,6 +158,8 @@ def main_job(schema: Schema, articles: str | Path, home: str | Path, port: int, 
         c = built.result.counts
         if built.info:
             note = f"gold dataset {gold_dir} rebuilt (fingerprint {built.info.fingerprint})"
+        elif built.refused:
+            note = f"{built.refused}; {gold_dir} is left as it was"
         else:
             note = f"no finished annotation yet, so {gold_dir} is left as it was"
         if built.quarantine_path:

@@ -8,13 +8,12 @@ A line may carry "text"; it is then checked against the document the id names. A
 
 from __future__ import annotations
 
-import json
 from collections.abc import Container, Iterable
 from dataclasses import replace
 from pathlib import Path
 
 from .conformance import schema_problems
-from .ingest import Rejected
+from .ingest import Rejected, lone_surrogate, read_jsonl
 from .model import Argument, Document, Entity, Event, Span, SpanError
 from .schema import Schema
 from .surface import SurfaceSpanError, resolve_span
@@ -81,6 +80,9 @@ def prediction_from_record(record, by_id: dict[str, Document], seen: Container[s
     """Check one predictions record against the documents and the schema; PredictionError says why not."""
     if not isinstance(record, dict) or "id" not in record:
         raise PredictionError("field 'id' is missing")
+    surrogate = lone_surrogate(record)
+    if surrogate:  # checked first: such an id or label could not even be written to the tasks file
+        raise PredictionError(surrogate)
     doc_id = str(record["id"])
     doc = by_id.get(doc_id)
     if doc is None:
@@ -105,21 +107,15 @@ def read_predictions(path: str | Path, documents: Iterable[Document], schema: Sc
     by_id = {d.id: d for d in documents}
     out: dict[str, Document] = {}
     rejected: list[Rejected] = []
-    path = Path(path)
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                rejected.append(Rejected(where, f"not valid JSON: {exc.msg}", {"line": line.rstrip("\n")}))
-                continue
-            try:
-                pred = prediction_from_record(record, by_id, out, schema)
-            except PredictionError as exc:
-                rejected.append(Rejected(where, str(exc), record if isinstance(record, dict) else {"value": record}))
-                continue
-            out[pred.id] = pred
+    for line in read_jsonl(path):
+        if line.error:
+            rejected.append(Rejected(line.source, line.error, {"line": line.raw}))
+            continue
+        try:
+            pred = prediction_from_record(line.value, by_id, out, schema)
+        except PredictionError as exc:
+            record = line.value if isinstance(line.value, dict) else {"value": line.value}
+            rejected.append(Rejected(line.source, str(exc), record))
+            continue
+        out[pred.id] = pred
     return out, rejected

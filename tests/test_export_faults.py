@@ -277,12 +277,14 @@ def test_import_command_writes_quarantine_and_counts_add_up(tmp_path, schema, do
     assert (tmp_path / "gold" / "build.json").read_text() == before
 
 
-def test_unreadable_export_file_is_quarantined(tmp_path, schema):
+def test_unreadable_export_file_is_listed_as_a_file_not_counted_as_a_task(tmp_path, schema):
     p = tmp_path / "export.json"
     p.write_text("{broken", encoding="utf-8")
     r = import_exports([p], Routing(schema))
-    assert r.counts == {"inputs": 1, "imported": 0, "quarantined": 1, "skipped": 0}
-    assert "not a JSON export" in r.quarantined[0]["reason"] and str(p) in r.quarantined[0]["reason"]
+    assert r.counts == {"inputs": 0, "imported": 0, "quarantined": 0, "skipped": 0}
+    assert len(r.unreadable) == 1
+    reason = r.unreadable[0]["reason"]
+    assert "not a JSON export" in reason and str(p) in reason and "line 1" in reason
 
 
 def test_a_newer_export_supersedes_an_older_one(tmp_path, schema, doc, bundled_documents):

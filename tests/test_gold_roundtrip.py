@@ -38,15 +38,21 @@ def documents(draw, schema):
         e = draw(st.sampled_from([x for x in ends if x > s] or [s + 1]))
         if e > len(text) or text[e - 1].isspace() or text[e - 1] == TATWEEL:
             continue
-        entities.append(Entity(f"e{k}", s, e, draw(st.sampled_from(etypes))))
-        if draw(st.booleans()):  # same span nested again, same type
-            entities.append(Entity(f"e{k}n", s, e, entities[-1].type))
+        # one region per span and type: a second one is a duplicate, which import quarantines
+        free = [t for t in etypes if all((x.start, x.end, x.type) != (s, e, t) for x in entities)]
+        if not free:
+            continue
+        entities.append(Entity(f"e{k}", s, e, draw(st.sampled_from(free))))
+        if len(free) > 1 and draw(st.booleans()):  # the same span nested again, with another type
+            entities.append(Entity(f"e{k}n", s, e, draw(st.sampled_from([t for t in free
+                                                                          if t != entities[-1].type]))))
     events = []
     for k in range(draw(st.integers(0, 3))):
         etype = draw(st.sampled_from(list(schema.event_types)))
         s = draw(st.sampled_from(starts))
         e = draw(st.sampled_from([x for x in ends if x > s] or [s + 1]))
-        if e > len(text) or text[e - 1].isspace() or text[e - 1] == TATWEEL:
+        if e > len(text) or text[e - 1].isspace() or text[e - 1] == TATWEEL or \
+                any((v.trigger.start, v.trigger.end, v.type) == (s, e, etype) for v in events):
             continue
         args = []
         for ent in entities:
