@@ -5,6 +5,7 @@ Pipeline: articles -> tasks -> Label Studio (push) -> export (pull) -> gold data
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -58,6 +59,18 @@ def main() -> None:
       annotate import gold/annotations/*.json        exports -> gold dataset (gold/dataset)
       annotate score --gold gold/dataset --predictions preds.jsonl
     """
+    # Retries and waits are reported as they happen (on stderr), so a slow or absent server is never silence.
+    studio_log = logging.getLogger("annotate")
+    if not any(isinstance(h, _EchoHandler) for h in studio_log.handlers):
+        studio_log.addHandler(_EchoHandler())
+        studio_log.setLevel(logging.INFO)
+
+
+class _EchoHandler(logging.Handler):
+    """Log records to the current stderr (looked up at each record, so test runners that swap it see them)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(self.format(record), err=True)
 
 
 @main.command("schema")

@@ -24,6 +24,14 @@ def bundled_documents():
     return result.documents
 
 
+@pytest.fixture
+def tasks(schema, bundled_documents):
+    """Label Studio tasks for the five bundled articles."""
+    from annotate.tasks import build_tasks
+
+    return build_tasks(bundled_documents, schema)[0]
+
+
 def _free_port() -> int:
     import socket
 

@@ -19,11 +19,6 @@ def _title():
     return f"test-{uuid.uuid4().hex[:8]}"
 
 
-@pytest.fixture
-def tasks(schema, bundled_documents):
-    return build_tasks(bundled_documents, schema)[0]
-
-
 def _results_for_text(text, picks):
     """LS results for (surface string, label) picks: entity regions, one trigger, relation and realis."""
     out = []

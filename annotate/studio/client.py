@@ -1,14 +1,16 @@
 """Push tasks to and pull exports from a Label Studio server through label-studio-sdk.
 
 Faults are translated into `StudioError`s that say what to do; connection errors and 5xx answers are retried
-with backoff. A push is resumable: before each chunk it asks the server which documents it already has
-(matched by `data.doc_id`), so a push killed halfway and run again leaves every task present exactly once.
+with backoff, each retry logged. A POST is never re-sent blindly (see `create_once`). A push is resumable:
+before each chunk it asks the server which documents it already has (matched by `data.doc_id`), so a push
+killed halfway and run again leaves every task present exactly once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -36,29 +38,82 @@ def connect(conn: Connection, timeout: float = 60.0) -> LabelStudio:
     return LabelStudio(base_url=conn.url, api_key=conn.api_key, timeout=timeout)
 
 
+# The SDK re-sends a request by itself after a dropped connection or a 5xx answer. For a POST whose answer was
+# lost after the server committed it, that makes a duplicate (a second project, a chunk of tasks imported
+# twice), so non-idempotent calls go out with the SDK's retries off and `create_once` retries them itself,
+# asking the server first whether the effect is already there.
+NO_RETRY = {"max_retries": 0}
+log = logging.getLogger("annotate.studio")
+
+
+class _Retryable(Exception):
+    """A fault whose outcome is unknown (no answer, or a 5xx): worth another try, after a check for a POST."""
+
+    def __init__(self, what_happened: str, advice: str = ""):
+        super().__init__(what_happened)
+        self.what_happened, self.advice = what_happened, advice
+
+    def final(self) -> StudioError:
+        return StudioError(f"{self.what_happened}. {self.advice}" if self.advice else self.what_happened)
+
+
+def _once(conn: Connection, what: str, fn: Callable, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except httpx.TransportError as exc:
+        raise _Retryable(f"{what}: Label Studio at {conn.url} is not reachable ({type(exc).__name__})",
+                         "Start a local server with `annotate studio up`, or set LABEL_STUDIO_URL.") from None
+    except ApiError as exc:
+        status = exc.status_code or 0
+        if status == 401 or status == 403:
+            raise StudioError(f"{what}: Label Studio at {conn.url} rejected the API key (HTTP {status}). "
+                              f"Check LABEL_STUDIO_API_KEY or the config file ({conn.source}).") from None
+        if status == 404:
+            raise StudioError(f"{what}: not found on {conn.url} (HTTP 404)") from None
+        body = conn.redact(str(exc.body))[:300]
+        if status >= 500:
+            raise _Retryable(f"{what}: Label Studio answered HTTP {status}: {body}") from None
+        raise StudioError(f"{what}: Label Studio answered HTTP {status}: {body}") from None
+
+
+def _backoff(attempts: int, backoff: float):
+    """Delays between attempts: backoff, 2*backoff, ... (attempts - 1 of them)."""
+    return [backoff * 2 ** k for k in range(attempts - 1)]
+
+
 def call(conn: Connection, what: str, fn: Callable, *args, attempts: int = 4, backoff: float = 0.5, **kwargs):
-    """Run one SDK call with retries on connection errors and 5xx, and plain-language errors otherwise."""
-    delay = backoff
-    for attempt in range(1, attempts + 1):
+    """Run one idempotent SDK call with retries on connection errors and 5xx, and plain-language errors
+    otherwise. Every retry is logged, so a user sees what the command is waiting for."""
+    for delay in _backoff(attempts, backoff):
         try:
-            return fn(*args, **kwargs)
-        except httpx.TransportError as exc:
-            if attempt == attempts:
-                raise StudioError(f"{what}: Label Studio at {conn.url} is not reachable ({type(exc).__name__}). "
-                                  "Start a local server with `annotate studio up`, or set LABEL_STUDIO_URL.") from None
-        except ApiError as exc:
-            status = exc.status_code or 0
-            if status == 401 or status == 403:
-                raise StudioError(f"{what}: Label Studio at {conn.url} rejected the API key (HTTP {status}). "
-                                  f"Check LABEL_STUDIO_API_KEY or the config file ({conn.source}).") from None
-            if status == 404:
-                raise StudioError(f"{what}: not found on {conn.url} (HTTP 404)") from None
-            if status < 500 or attempt == attempts:
-                body = conn.redact(str(exc.body))[:300]
-                raise StudioError(f"{what}: Label Studio answered HTTP {status}: {body}") from None
+            return _once(conn, what, fn, *args, **kwargs)
+        except _Retryable as exc:
+            log.warning(f"{exc}; trying again in {delay:.1f} s")
         time.sleep(delay)
-        delay *= 2
-    raise AssertionError("unreachable")
+    try:
+        return _once(conn, what, fn, *args, **kwargs)
+    except _Retryable as exc:
+        raise exc.final() from None
+
+
+def create_once(conn: Connection, what: str, create: Callable, find: Callable, attempts: int = 4,
+                backoff: float = 0.5):
+    """Run a non-idempotent call (`create`, which must pass request_options=NO_RETRY to the SDK) so that it
+    takes effect at most once: after a fault with an unknown outcome, `find` asks the server whether the effect
+    is there (its result is returned when it is not None) before the call is tried again."""
+    for delay in _backoff(attempts, backoff):
+        try:
+            return _once(conn, what, create)
+        except _Retryable as exc:
+            log.warning(f"{exc}; checking whether the server did it, then trying again in {delay:.1f} s")
+        time.sleep(delay)
+        found = call(conn, f"check after: {what}", find)
+        if found is not None:
+            return found
+    try:
+        return _once(conn, what, create)
+    except _Retryable as exc:
+        raise exc.final() from None
 
 
 @dataclass
@@ -109,9 +164,13 @@ def ensure_project(client: LabelStudio, conn: Connection, schema: Schema, title:
     else:
         project = find_project(client, conn, title)
     if project is None:
-        project = call(conn, f"create project {title!r}", client.projects.create, title=title,
-                       label_config=config, expert_instruction=instructions_html(schema), show_instruction=True,
-                       description=f"schema {schema.name} v{schema.version} ({schema.fingerprint})")
+        project = create_once(
+            conn, f"create project {title!r}",
+            lambda: client.projects.create(title=title, label_config=config,
+                                           expert_instruction=instructions_html(schema), show_instruction=True,
+                                           description=f"schema {schema.name} v{schema.version} "
+                                                       f"({schema.fingerprint})", request_options=NO_RETRY),
+            lambda: find_project(client, conn, title))
         return project, True, False
     if _normalise_xml(project.label_config or "") == _normalise_xml(config):
         return project, False, False
@@ -161,21 +220,19 @@ def push_tasks(conn: Connection, schema: Schema, tasks: list[dict], title: str =
 
 
 def _import_chunk(client: LabelStudio, conn: Connection, project_id: int, chunk: list[dict]) -> None:
-    # Not retried blindly: after a failure the server may have taken the chunk, so re-read what it holds and
-    # send only what is still missing.
-    for attempt in range(3):
-        try:
-            call(conn, f"import {len(chunk)} task(s) into project {project_id}", client.projects.import_tasks,
-                 project_id, request=chunk, attempts=1)
-            return
-        except StudioError:
-            if attempt == 2:
-                raise
-            time.sleep(1.0 * (attempt + 1))
-            present = existing_doc_ids(client, conn, project_id)
-            chunk = [t for t in chunk if str(t["data"]["doc_id"]) not in present]
-            if not chunk:
-                return
+    # Never re-sent blindly: after a fault the server may have taken the chunk (or part of it), so re-read what
+    # it holds and send only what is still missing.
+    def send():
+        client.projects.import_tasks(project_id, request=chunk, request_options=NO_RETRY)
+        return True
+
+    def missing():
+        nonlocal chunk
+        present = existing_doc_ids(client, conn, project_id)
+        chunk = [t for t in chunk if str(t["data"]["doc_id"]) not in present]
+        return True if not chunk else None
+
+    create_once(conn, f"import {len(chunk)} task(s) into project {project_id}", send, missing)
 
 
 @dataclass
@@ -246,10 +303,23 @@ def push_reviews(conn: Connection, reviews: list[tuple[int, list[dict], bool]], 
             present += 1
             continue
         extra = {"completed_by": user_id} if user_id is not None else {}
-        call(conn, f"create review annotation on task {task_id}", client.annotations.create, task_id,
-             result=result, ground_truth=clean, attempts=1, **extra)
+        _create_annotation(client, conn, f"create review annotation on task {task_id}", task_id, user_id,
+                           result=result, ground_truth=clean, **extra)
         created += 1
     return created, present
+
+
+def _create_annotation(client: LabelStudio, conn: Connection, what: str, task_id: int, user_id: int | None,
+                       **fields) -> None:
+    """Create an annotation at most once: after a lost answer, the user's annotation on the task is looked up
+    (with no user to look for, a lost answer is an error rather than a possible duplicate)."""
+    def send():
+        return client.annotations.create(task_id, request_options=NO_RETRY, **fields)
+
+    def exists():
+        return _annotation_by(client, conn, task_id, user_id) if user_id is not None else None
+
+    create_once(conn, what, send, exists, attempts=4 if user_id is not None else 1)
 
 
 def _annotation_by(client: LabelStudio, conn: Connection, task_id: int, user_id: int):
@@ -275,8 +345,8 @@ def set_ground_truth(conn: Connection, reviewer: str, resolved: list[tuple[int, 
                  result=result, ground_truth=True)
             updated += 1
         else:
-            call(conn, f"create review annotation on task {task_id}", client.annotations.create, task_id,
-                 result=result, ground_truth=True, completed_by=user_id, attempts=1)
+            _create_annotation(client, conn, f"create review annotation on task {task_id}", task_id, user_id,
+                               result=result, ground_truth=True, completed_by=user_id)
             created += 1
     return updated, created
 
@@ -314,8 +384,12 @@ def ensure_user(client: LabelStudio, conn: Connection, email: str) -> tuple[obje
         if (user.email or "").lower() == email.lower():
             return user, False
     username = email.split("@", 1)[0] or email
-    user = call(conn, f"create user {email}", client.users.create, username=username, email=email,
-                password=secrets.token_urlsafe(24))
+    def find():
+        return next((u for u in client.users.list() if (u.email or "").lower() == email.lower()), None)
+
+    user = create_once(conn, f"create user {email}",
+                       lambda: client.users.create(username=username, email=email, password=secrets.token_urlsafe(24),
+                                                   request_options=NO_RETRY), find)
     return user, True
 
 
@@ -346,8 +420,8 @@ def load_annotations(conn: Connection, project_id: int, annotator: str, document
         if user.id in task.annotators:
             present += 1
         else:
-            call(conn, f"create annotation by {annotator} on task {task.id}", client.annotations.create, task.id,
-                 result=results_for(doc), completed_by=user.id, ground_truth=ground_truth, attempts=1)
+            _create_annotation(client, conn, f"create annotation by {annotator} on task {task.id}", task.id,
+                               user.id, result=results_for(doc), completed_by=user.id, ground_truth=ground_truth)
             created += 1
         if progress:
             progress(1)
