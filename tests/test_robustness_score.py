@@ -299,6 +299,15 @@ def test_malformed_conll_files_name_file_and_line(tmp_path, content, message):
     assert_exit(score("--conll", tmp_path / "out.conll"), 1, f"{tmp_path / 'out.conll'}{message}")
 
 
+def test_a_token_holding_unicode_line_or_space_separators_stays_one_token(tmp_path):
+    tokens = ["بغداد\u2028", "نهر\u00a0دجلة", "x\u0085y"]
+    (tmp_path / "out.conll").write_text("".join(f"{t} B-LOC B-LOC\n" for t in tokens), encoding="utf-8")
+    res = score("--conll", tmp_path / "out.conll", "--json", "-")
+    assert_exit(res, 0)
+    r = json.loads(res.stdout)
+    assert r["tokens"] == 3 and r["entities"]["strict"]["micro"]["tp"] == 3
+
+
 def test_layered_files_that_do_not_align_name_both_lines(tmp_path):
     (tmp_path / "g.conll").write_text("حكومة B-ORG\nإقليم I-ORG\n", encoding="utf-8")
     (tmp_path / "p.conll").write_text("حكومة B-ORG\nبغداد B-GPE\n", encoding="utf-8")

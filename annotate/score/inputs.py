@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -267,9 +268,14 @@ class TagSequences:
     suffix: bool
 
 
+# Columns are separated by ASCII whitespace only: str.split() would also cut at U+00A0, U+2028 or U+0085
+# inside an Arabic token and shift every tag column after it.
+_COLUMN_SEPARATOR = re.compile(r"[ \t\r\f\v]+")
+
+
 def read_conll_rows(path: str | Path) -> list[list[Row]]:
-    """Sentences of numbered rows; blank lines and -DOCSTART- separate sentences. Lines end at \\n only, so a
-    token holding U+2028 or U+0085 stays one token."""
+    """Sentences of numbered rows; blank lines and -DOCSTART- separate sentences. Lines end at \\n only, and
+    columns at ASCII whitespace only, so a token holding U+2028, U+0085 or a no-break space stays one token."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -278,7 +284,7 @@ def read_conll_rows(path: str | Path) -> list[list[Row]]:
     sentences: list[list[Row]] = []
     current: list[Row] = []
     for lineno, line in enumerate(text.split("\n"), 1):
-        cols = line.split()
+        cols = [c for c in _COLUMN_SEPARATOR.split(line) if c]
         if not cols or cols[0] == "-DOCSTART-":
             if current:
                 sentences.append(current)
