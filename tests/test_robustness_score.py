@@ -369,6 +369,46 @@ def test_malformed_records_fail_the_run_with_counts_unless_allowed(gold_set, tmp
     assert_exit(res, 0, "4 prediction(s) rejected")
 
 
+def _record(doc_id, **fields):
+    return json.dumps({"id": doc_id, **fields}, ensure_ascii=False)
+
+
+MALFORMED_RECORDS = {
+    "a JSON list": ("[1, 2]", "field 'id' is missing"),
+    "entities not a list": (_record("a" * 16, entities={}), "fields 'entities' and 'events' must be lists"),
+    "entity without end": (_record("a" * 16, entities=[{"start": 0, "type": "ORG"}]),
+                           "entities[0]: field 'end' is missing"),
+    "string offsets": (_record("a" * 16, entities=[{"start": "0", "end": 4, "type": "ORG"}]),
+                       "offsets must be integers"),
+    "span on whitespace": (_record("a" * 16, entities=[{"start": 4, "end": 6, "type": "ORG"}]), "starts on whitespace"),
+    "argument to no entity": (_record("a" * 16, events=[{"type": "Conflict.Attack", "trigger": {"start": 0, "end": 4},
+                                                         "arguments": [{"role": "Attacker", "entity": "e404"}]}]),
+                              "points at unknown entity 'e404'"),
+    "trigger without end": (_record("a" * 16, events=[{"type": "Conflict.Attack", "trigger": {"start": 0}}]),
+                            "events[0]: field 'trigger' must be {'start', 'end'}"),
+}
+
+
+@pytest.mark.parametrize("name", list(MALFORMED_RECORDS))
+def test_each_malformed_record_names_its_line_and_field_and_fails_the_run(gold_set, tmp_path, name):
+    path, docs = gold_set
+    line, message = MALFORMED_RECORDS[name]
+    preds = tmp_path / "p.jsonl"
+    preds.write_text(json.dumps(document_to_record(docs[1]), ensure_ascii=False) + "\n" + line + "\n",
+                     encoding="utf-8")
+    res = score("--gold", path, "--predictions", preds, "--quarantine", tmp_path / "q.jsonl")
+    assert_exit(res, 1, f"quarantined {preds}:2: ", message, "FAIL: 1 prediction record(s) rejected as malformed")
+
+
+def test_a_second_line_for_a_document_is_rejected_not_merged(gold_set, tmp_path):
+    path, docs = gold_set
+    rec = json.dumps(document_to_record(docs[0]), ensure_ascii=False)
+    preds = tmp_path / "p.jsonl"
+    preds.write_text(f"{rec}\n{rec}\n", encoding="utf-8")
+    res = score("--gold", path, "--predictions", preds, "--quarantine", tmp_path / "q.jsonl")
+    assert_exit(res, 1, f"{preds}:2: document {docs[0].id}: a second prediction for this document")
+
+
 def test_an_extractor_that_predicts_nothing_is_reported_as_such(gold_set, tmp_path):
     path, docs = gold_set
     empty = write_records(tmp_path / "p.jsonl", [{"id": d.id, "entities": [], "events": []} for d in docs])
