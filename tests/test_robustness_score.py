@@ -409,6 +409,23 @@ def test_a_second_line_for_a_document_is_rejected_not_merged(gold_set, tmp_path)
     assert_exit(res, 1, f"{preds}:2: document {docs[0].id}: a second prediction for this document")
 
 
+def test_a_bad_line_from_an_extractor_is_a_rejected_record_not_a_lost_run(gold_set, tmp_path):
+    path, docs = gold_set
+    script = tmp_path / "extractor.py"
+    script.write_text("import json, sys\n"
+                      "ids = [json.loads(line)['id'] for line in sys.stdin]\n"
+                      "print(json.dumps({'id': ids[0], 'entities': []}))\n"
+                      "print('{half a record')\n", encoding="utf-8")
+    command = f"{sys.executable} {script}"
+    res = score("--gold", path, "--extractor", command, "--quarantine", tmp_path / "q.jsonl")
+    assert_exit(res, 1, f"quarantined extractor `{command}` stdout line 2: not JSON (stdout line 2",
+                "FAIL: 1 prediction record(s) rejected as malformed")
+    res = score("--gold", path, "--extractor", command, "--quarantine", tmp_path / "q.jsonl", "--allow-rejected",
+                "--json", "-")
+    assert_exit(res, 0)
+    assert json.loads(res.stdout)["documents"]["with_predictions"] == 1
+
+
 def test_an_extractor_that_predicts_nothing_is_reported_as_such(gold_set, tmp_path):
     path, docs = gold_set
     empty = write_records(tmp_path / "p.jsonl", [{"id": d.id, "entities": [], "events": []} for d in docs])

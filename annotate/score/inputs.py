@@ -92,21 +92,21 @@ def from_label_studio(path: str | Path, gold: list[Document], schema: Schema, an
     return _checked(out, rejected, str(path), schema)
 
 
-def _check_records(records: list, gold: list[Document], schema: Schema, where: str) -> Predictions:
+def _check_records(records: list[tuple[str, object]], gold: list[Document], schema: Schema, source: str,
+                   rejected: list[Rejected]) -> Predictions:
+    """(where, record) pairs from an extractor, each record a predictions JSONL object or a Document."""
     by_id = {g.id: g for g in gold}
     out: dict[str, Document] = {}
-    rejected: list[Rejected] = []
-    for k, rec in enumerate(records):
+    for where, rec in records:
         if isinstance(rec, Document):
             rec = document_to_record(rec)
         try:
             pred = prediction_from_record(rec, by_id, out, None)
         except PredictionError as exc:
-            rejected.append(Rejected(f"{where} record {k + 1}", str(exc),
-                                     rec if isinstance(rec, dict) else {"value": repr(rec)[:200]}))
+            rejected.append(Rejected(where, str(exc), rec if isinstance(rec, dict) else {"value": repr(rec)[:200]}))
             continue
         out[pred.id] = pred
-    return _checked(out, rejected, where, schema)
+    return _checked(out, rejected, source, schema)
 
 
 def restricted(preds: Predictions, ids: set[str]) -> tuple[Predictions, int]:
@@ -199,16 +199,18 @@ def from_command(command: str, gold: list[Document], schema: Schema, timeout: fl
     if proc.returncode != 0:
         raise ExtractorError(f"extractor {argv[0]!r} exited with code {proc.returncode}"
                              + (f"; its stderr ends with: {stderr_tail}" if stderr_tail else ""))
-    records = []
+    # a line that is not JSON is a malformed record like any other: quarantined with its stdout line number
+    records: list[tuple[str, object]] = []
+    rejected: list[Rejected] = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
+        where = f"extractor `{command}` stdout line {n}"
         try:
-            records.append(json.loads(line))
+            records.append((where, json.loads(line)))
         except json.JSONDecodeError as exc:
-            raise ExtractorError(f"extractor {argv[0]!r} wrote a line that is not JSON (stdout line {n}: "
-                                 f"{exc.msg}): {line.strip()[:120]!r}") from None
-    checked = _check_records(records, gold, schema, f"extractor `{command}`")
+            rejected.append(Rejected(where, f"not JSON (stdout line {n}: {exc.msg})", {"line": line.rstrip("\n")}))
+    checked = _check_records(records, gold, schema, f"extractor `{command}`", rejected)
     if leftovers:
         checked.warnings.append(f"extractor {argv[0]!r} exited but left processes running; they were stopped")
     return checked
@@ -227,7 +229,7 @@ def from_callable(spec: str, gold: list[Document], schema: Schema) -> Prediction
         records = list(func(bare))
     except Exception as exc:  # the extractor is someone else's code: report, do not crash
         raise ExtractorError(f"--extractor {spec} raised {type(exc).__name__}: {exc}") from None
-    return _check_records(records, gold, schema, spec)
+    return _check_records([(f"{spec} record {k}", r) for k, r in enumerate(records, 1)], gold, schema, spec, [])
 
 
 def is_callable_spec(spec: str) -> bool:

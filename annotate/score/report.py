@@ -2,7 +2,8 @@
 
 Exit codes of `annotate score` (stable, for CI):
   0  scored, every --fail-under threshold met, no significant regression against --baseline
-  1  bad input (gold set, predictions, extractor failure)
+  1  bad input (gold set, predictions, extractor failure), or prediction records rejected as malformed
+     (unless --allow-rejected)
   2  usage error
   3  a --fail-under threshold was not met
   4  a significant regression against --baseline (paired bootstrap over documents)
