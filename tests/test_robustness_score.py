@@ -139,10 +139,13 @@ SCHEME_CASES = {
 def test_conll_in_every_seqeval_scheme_detected_and_scored_like_seqeval(tmp_path, scheme):
     gold, pred = SCHEME_CASES[scheme]
     path = conll_file(tmp_path / "out.conll", gold, pred)
-    res = score("--conll", path, "--json", "-")
+    res = score("--conll", path, "--json", "-", "--markdown", tmp_path / "r.md")
     assert_exit(res, 0)
     r = json.loads(res.stdout)
     assert r["tagging"] == {"scheme": scheme, "scheme_source": "detected from the gold tags", "suffix": False}
+    md = (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert f"Tag scheme {scheme} (detected from the gold tags)" in md
+    assert ("default mode does not know the U- and L- prefixes" in md) == (scheme == "BILOU")
     assert r["entities"]["strict"]["scheme"] == scheme and f"scheme={scheme}" in r["entities"]["strict"]["mode"]
     assert_like_seqeval(r, gold, pred, scheme)
     res = score("--conll", path, "--scheme", scheme, "--json", "-")

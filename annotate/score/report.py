@@ -152,6 +152,9 @@ def notes(report: dict) -> list[str]:
     if tagging:
         out.append(f"Tag scheme {tagging['scheme']} ({tagging['scheme_source']})"
                    + (", suffix-style tags." if tagging["suffix"] else "."))
+        if tagging["scheme"] == "BILOU":
+            out.append("seqeval's default mode does not know the U- and L- prefixes of BILOU: read the strict "
+                       "numbers.")
     return out
 
 
