@@ -561,9 +561,10 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
             else:
                 with click.progressbar(length=len(gold), label="Extracting", file=sys.stderr) as bar:
                     preds = inputs.from_command(extractor, gold, schema, timeout, progress=bar.update)
-            preds, outside = inputs.restricted(preds, {d.id for d in gold})
-            if outside:
-                click.echo(f"{outside} prediction(s) for documents outside split {split} not scored", err=True)
+            preds = inputs.restricted(preds, {d.id for d in gold})
+            if preds.not_scored:
+                click.echo(f"{preds.not_scored} prediction(s) not scored: their documents are not in the gold set"
+                           + (f" or not in split {split}" if split else ""), err=True)
             if preds.rejected:
                 _quarantine(Path(quarantine_path), preds.rejected)
                 click.echo(f"{len(preds.rejected)} prediction(s) rejected; reasons in {quarantine_path}", err=True)

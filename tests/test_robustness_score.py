@@ -464,10 +464,26 @@ def test_predictions_for_the_whole_set_score_one_split_without_rejections(schema
     assert build["splits"]["train"] and build["splits"]["test"]
     preds = write_records(tmp_path / "p.jsonl", [document_to_record(d) for d in docs])
     res = score("--gold", tmp_path / "gold", "--predictions", preds, "--split", "test", "--json", "-")
-    assert_exit(res, 0, f"{build['splits']['train']} prediction(s) for documents outside split test not scored")
+    assert_exit(res, 0, f"{build['splits']['train']} prediction(s) not scored: their documents are not in the gold "
+                        "set or not in split test")
     r = json.loads(res.stdout)
-    assert r["predictions"]["rejected"] == 0
+    assert r["predictions"]["rejected"] == 0 and r["predictions"]["not_scored"] == build["splits"]["train"]
     assert r["documents"] == {"gold": build["splits"]["test"], "with_predictions": build["splits"]["test"]}
+
+
+def test_label_studio_tasks_without_gold_are_not_scored_and_not_rejected(gold_set, schema, tmp_path):
+    from annotate.tasks import build_tasks
+
+    path, docs = gold_set
+    extra = Document("f" * 16, TEXT + " اليوم", [span("داعش", "ORG", "e1")])  # a task nobody annotated yet
+    tasks, rejected = build_tasks([*docs, extra], schema, {d.id: d for d in [*docs, extra]}, "m1")
+    assert not rejected
+    (tmp_path / "tasks.json").write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    res = score("--gold", path, "--labelstudio", tmp_path / "tasks.json", "--json", "-")
+    assert_exit(res, 0, "1 prediction(s) not scored: their documents are not in the gold set")
+    r = json.loads(res.stdout)
+    assert r["predictions"]["rejected"] == 0 and r["predictions"]["not_scored"] == 1
+    assert r["entities"]["strict"]["micro"]["f1"] == 1.0
 
 
 # --- item 20: the timeout stops the whole process group --------------------------------------------------------

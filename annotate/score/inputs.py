@@ -40,6 +40,7 @@ class Predictions:
     source: str
     violations: list[Violation] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    not_scored: int = 0  # well-formed records of documents outside the scored set (another split, no gold yet)
 
 
 def _checked(documents: dict[str, Document], rejected: list[Rejected], source: str, schema: Schema,
@@ -64,12 +65,14 @@ def from_label_studio(path: str | Path, gold: list[Document], schema: Schema, an
     routing = Routing(schema)
     out: dict[str, Document] = {}
     rejected: list[Rejected] = []
+    not_in_gold = 0
     for t in tasks:
         data = t.get("data") or {}
         where = f"{path} task {t.get('id', '?')}"
         g = by_id.get(str(data.get("doc_id"))) or by_text.get(data.get("text"))
         if g is None:
-            rejected.append(Rejected(where, "no gold document has this task's doc_id or text", None))
+            # an export holds every task of the project, the gold set only those annotated so far
+            not_in_gold += 1
             continue
         if data.get("text") != g.text:
             rejected.append(Rejected(where, f"task text differs from gold document {g.id}", None))
@@ -89,7 +92,9 @@ def from_label_studio(path: str | Path, gold: list[Document], schema: Schema, an
             rejected.append(Rejected(where, "; ".join(errors), None))
             continue
         out[g.id] = doc
-    return _checked(out, rejected, str(path), schema)
+    checked = _checked(out, rejected, str(path), schema)
+    checked.not_scored = not_in_gold
+    return checked
 
 
 def _check_records(records: list[tuple[str, object]], gold: list[Document], schema: Schema, source: str,
@@ -109,11 +114,11 @@ def _check_records(records: list[tuple[str, object]], gold: list[Document], sche
     return _checked(out, rejected, source, schema)
 
 
-def restricted(preds: Predictions, ids: set[str]) -> tuple[Predictions, int]:
-    """The predictions of the documents being scored (one split), and how many others were left out."""
+def restricted(preds: Predictions, ids: set[str]) -> Predictions:
+    """The predictions of the documents being scored (one split); the others count as not scored."""
     kept = {k: d for k, d in preds.documents.items() if k in ids}
-    return (Predictions(kept, preds.rejected, preds.source, [v for v in preds.violations if v.doc in ids],
-                        preds.warnings), len(preds.documents) - len(kept))
+    return Predictions(kept, preds.rejected, preds.source, [v for v in preds.violations if v.doc in ids],
+                       preds.warnings, preds.not_scored + len(preds.documents) - len(kept))
 
 
 def document_payload(doc: Document) -> dict:

@@ -36,7 +36,7 @@ def document_report(gold_docs, gold_info, predictions, resamples: int = 1000) ->
                         "rejected_reasons": [r.to_json() for r in predictions.rejected[:50]],
                         "schema_violations": len(predictions.violations),
                         "schema_violation_examples": [v.to_json() for v in predictions.violations[:50]],
-                        "empty": empty, "warnings": warnings},
+                        "not_scored": predictions.not_scored, "empty": empty, "warnings": warnings},
         **score.report,
         "confidence": bootstrap(score.per_document, resamples, headlines=headlines) if resamples else {},
         "human_ceiling": (gold_info.agreement or {}).get("overall") or None,
