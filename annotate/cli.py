@@ -640,6 +640,10 @@ def _read_log(path) -> list[dict]:
               help="conlleval-style file: the last two columns are the gold and the predicted tag.")
 @click.option("--gold-conll", type=click.Path(exists=True, dir_okay=False), help="Token + gold tag column(s).")
 @click.option("--pred-conll", type=click.Path(exists=True, dir_okay=False), help="Token + predicted tag column(s).")
+@click.option("--scheme", type=click.Choice(["auto", "IOB2", "IOE2", "IOBES", "BILOU"]), default="auto",
+              show_default=True, help="CoNLL input: the tag scheme of the strict mode; auto detects it from the "
+              "gold tags as seqeval does.")
+@click.option("--suffix", is_flag=True, help="CoNLL input: tags put the prefix last (ORG-B, ORG-I).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, allow_dash=True),
               help="Write the JSON report here ('-' for stdout).")
 @click.option("--markdown", "md_out", type=click.Path(dir_okay=False), help="Write a Markdown summary here "
@@ -652,21 +656,23 @@ def _read_log(path) -> list[dict]:
 @click.option("--resamples", default=1000, show_default=True, help="Bootstrap resamples (0 to skip).")
 @click.option("--quarantine", "quarantine_path", default="score.quarantine.jsonl", show_default=True,
               type=click.Path(dir_okay=False), help="Where rejected predictions go, with their reasons.")
+@click.option("--allow-rejected", is_flag=True, help="Score even when prediction records were rejected as "
+              "malformed (otherwise the run exits 1 after writing its reports).")
 def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, extractor, timeout, conll_path,
-              gold_conll, pred_conll, json_out, md_out, html_out, fail_under, baseline_path, resamples,
-              quarantine_path):
+              gold_conll, pred_conll, scheme, suffix, json_out, md_out, html_out, fail_under, baseline_path,
+              resamples, quarantine_path, allow_rejected):
     """Score an extractor against the gold set with seqeval: entities (default and strict IOB2 modes, nested
     included), event triggers and arguments, with an error breakdown and 95% bootstrap intervals.
 
-    Exit codes: 0 ok, 1 bad input, 2 usage, 3 a --fail-under threshold failed, 4 significant regression
-    against --baseline.
+    Exit codes: 0 ok, 1 bad input (also: prediction records rejected as malformed, unless --allow-rejected),
+    2 usage, 3 a --fail-under threshold failed, 4 significant regression against --baseline.
 
     \b
     Examples:
       annotate score --gold gold/dataset --predictions preds.jsonl --json report.json
       annotate score --gold gold/dataset --extractor "annotate baseline" --fail-under entities.strict.micro.f1=0.5
       annotate score --gold gold/dataset --extractor annotate.baseline:extract --baseline old.json
-      annotate score --conll output.conll
+      annotate score --conll output.conll --scheme IOBES
     """
     from .atomic import atomic_write_text
     from .score import inputs
@@ -683,34 +689,54 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
                                "--gold-conll/--pred-conll")
     if bool(gold_conll) != bool(pred_conll):
         raise click.UsageError("--gold-conll and --pred-conll go together")
+    if (scheme != "auto" or suffix) and not (conll_path or gold_conll):
+        raise click.UsageError("--scheme and --suffix apply to CoNLL input; documents are scored on their spans")
+    tag_format = inputs.TagFormat(None if scheme == "auto" else scheme, suffix)
     try:
         if conll_path:
-            gold_seqs, pred_seqs = inputs.conlleval_sequences(conll_path)
-            report = conll_report(gold_seqs, pred_seqs, conll_path)
+            report = conll_report(inputs.conlleval_sequences(conll_path, tag_format), conll_path)
         elif gold_conll:
-            g, p, gu, pu = inputs.layered_sequences(gold_conll, pred_conll)
-            report = conll_report(g, p, f"{gold_conll} vs {pred_conll}", gu, pu)
+            report = conll_report(inputs.layered_sequences(gold_conll, pred_conll, tag_format),
+                                  f"{gold_conll} vs {pred_conll}")
         else:
             if not gold_path:
                 raise click.UsageError("--gold is required (a dataset folder from `annotate import`)")
             from .dataset import gold_documents
 
-            gold, info = gold_documents(gold_path, split)
+            # a predictions file made for the whole gold set is valid input for one split of it: its records
+            # are checked against every gold document, and only the split is scored
+            known, info = gold_documents(gold_path)
+            gold = known
+            if split:
+                splits = info.build.get("splits", {})
+                if split not in splits:
+                    raise click.UsageError(f"--split {split}: the gold set {gold_path} has no such split (it has: "
+                                           f"{', '.join(splits) or 'none'})")
+                in_split = {d.id for d in gold_documents(gold_path, split)[0]}
+                gold = [d for d in known if d.id in in_split]
             schema = info.schema
             if pred_path:
-                preds = inputs.from_jsonl(pred_path, gold, schema)
+                preds = inputs.from_jsonl(pred_path, known, schema)
             elif ls_path:
-                preds = inputs.from_label_studio(ls_path, gold, schema, annotator, model_version)
+                preds = inputs.from_label_studio(ls_path, known, schema, annotator, model_version)
             elif inputs.is_callable_spec(extractor):
                 click.echo(f"Running {extractor} on {len(gold)} document(s) ...", err=True)
                 preds = inputs.from_callable(extractor, gold, schema)
             else:
                 with click.progressbar(length=len(gold), label="Extracting", file=sys.stderr) as bar:
                     preds = inputs.from_command(extractor, gold, schema, timeout, progress=bar.update)
+            preds = inputs.restricted(preds, {d.id for d in gold})
+            if preds.not_scored:
+                click.echo(f"{preds.not_scored} prediction(s) not scored: their documents are not in the gold set"
+                           + (f" or not in split {split}" if split else ""), err=True)
             if preds.rejected:
                 _quarantine(Path(quarantine_path), preds.rejected)
                 click.echo(f"{len(preds.rejected)} prediction(s) rejected; reasons in {quarantine_path}", err=True)
+            for v in preds.violations[:10]:
+                click.echo(f"  schema violation, scored as an error: document {v.doc}: {v.message}", err=True)
             report = document_report(gold, info, preds, resamples)
+            for w in report["predictions"]["warnings"]:
+                click.echo(f"Warning: {w}", err=True)
     except (inputs.ExtractorError, inputs.ConllError, FileNotFoundError, ValueError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(rep.EXIT_INPUT)
@@ -726,6 +752,11 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
         atomic_write_text(html_out, rep.html_report(report))
     summary = _score_summary(report)
     click.echo(summary, err=json_out == "-")
+    rejected = report["predictions"].get("rejected", 0)
+    if rejected and not allow_rejected:
+        click.echo(f"FAIL: {rejected} prediction record(s) rejected as malformed (reasons in {quarantine_path}); "
+                   "fix them, or pass --allow-rejected to score without them", err=True)
+        sys.exit(rep.EXIT_INPUT)
     failures = rep.check_thresholds(report, thresholds)
     if failures:
         click.echo("FAIL: " + "; ".join(failures), err=True)
@@ -739,13 +770,18 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
 def _score_summary(report: dict) -> str:
     ent = report["entities"]
     parts = [f"entities F1 strict {ent['strict']['micro']['f1']:.3f} / default {ent['default']['micro']['f1']:.3f}"]
-    if "triggers" in report:
+    if report.get("triggers", {}).get("applicable") is False:
+        parts.append(f"triggers and arguments n/a ({report['triggers']['note'].removeprefix('not applicable: ')})")
+    elif "triggers" in report:
         parts.append(f"triggers F1 {report['triggers']['classification']['f1']:.3f}")
         parts.append(f"arguments F1 {report['arguments']['classification']['f1']:.3f}")
     docs = report["documents"]
-    rejected = report["predictions"].get("rejected", 0)
+    preds = report["predictions"]
+    rejected, violations = preds.get("rejected", 0), preds.get("schema_violations", 0)
     return (f"Scored {docs['with_predictions']}/{docs['gold']} document(s), {report.get('tokens', 0)} token(s): "
-            + ", ".join(parts) + (f"; {rejected} prediction(s) rejected" if rejected else ""))
+            + ", ".join(parts) + (f"; {rejected} prediction(s) rejected" if rejected else "")
+            + (f"; {violations} schema violation(s) scored as errors" if violations else "")
+            + ("; NOTHING PREDICTED for any document" if preds.get("empty") else ""))
 
 
 @main.command("baseline")

@@ -26,8 +26,9 @@ class PredictionError(ValueError):
 def annotations_from_record(record: dict, doc: Document) -> Document:
     """A copy of `doc` carrying the record's entities and events; raises PredictionError naming the field."""
     try:
-        raw_entities = record.get("entities") or []
-        raw_events = record.get("events") or []
+        # absent or null means none; any other non-list ({} included) is malformed, not "predicts nothing"
+        raw_entities = [] if record.get("entities") is None else record["entities"]
+        raw_events = [] if record.get("events") is None else record["events"]
         if not isinstance(raw_entities, list) or not isinstance(raw_events, list):
             raise PredictionError("fields 'entities' and 'events' must be lists")
         entities = []

@@ -100,8 +100,10 @@ def test_real_extractor_command_end_to_end(gold_dir, tmp_path):
     ("import sys; sys.stdin.read(); print('not json')", "not JSON (stdout line 1"),
     ("import time; time.sleep(30)", "timed out after 1s"),
 ])
-def test_broken_extractor_commands_give_clear_errors(gold_dir, code, message):
-    res = score("--gold", str(gold_dir), "--extractor", f"{sys.executable} -c \"{code}\"", "--timeout", "1")
+def test_broken_extractor_commands_give_clear_errors(gold_dir, code, message, tmp_path):
+    # a line that is not JSON is now a quarantined record: keep the quarantine file out of the working folder
+    res = score("--gold", str(gold_dir), "--extractor", f"{sys.executable} -c \"{code}\"", "--timeout", "1",
+                "--quarantine", str(tmp_path / "q.jsonl"))
     assert res.exit_code == 1
     assert message in res.output
 
@@ -216,7 +218,7 @@ def test_rejected_predictions_are_quarantined_not_lost(gold_dir, gold_docs, tmp_
         fh.write("{not json\n")
     q = tmp_path / "q.jsonl"
     res = score("--gold", str(gold_dir), "--predictions", str(preds), "--quarantine", str(q), "--json",
-                str(tmp_path / "r.json"))
+                str(tmp_path / "r.json"), "--allow-rejected")  # without it, malformed records make the run exit 1
     assert res.exit_code == 0, res.output
     rows = [json.loads(x) for x in q.read_text(encoding="utf-8").splitlines()]
     assert [r["source"].rsplit(":", 1)[1] for r in rows] == ["5", "6"]

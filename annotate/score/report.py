@@ -2,7 +2,8 @@
 
 Exit codes of `annotate score` (stable, for CI):
   0  scored, every --fail-under threshold met, no significant regression against --baseline
-  1  bad input (gold set, predictions, extractor failure)
+  1  bad input (gold set, predictions, extractor failure), or prediction records rejected as malformed
+     (unless --allow-rejected)
   2  usage error
   3  a --fail-under threshold was not met
   4  a significant regression against --baseline (paired bootstrap over documents)
@@ -54,11 +55,26 @@ def check_thresholds(report: dict, thresholds: list[tuple[str, float]]) -> list[
         except KeyError:
             failures.append(f"{key}: no such metric in the report")
             continue
-        if not isinstance(value, (int, float)):
+        if value is None and not_applicable(report, key):
+            failures.append(f"{key}: {not_applicable(report, key)}")
+        elif not isinstance(value, (int, float)):
             failures.append(f"{key}: is not a number")
         elif value < minimum:
             failures.append(f"{key} = {value:.4f} < {minimum:.4f}")
     return failures
+
+
+def not_applicable(report: dict, key: str) -> str:
+    """The note of the section holding `key` when that section does not apply (no event types), else ''."""
+    parts = key.split(".")
+    for n in range(1, len(parts)):
+        try:
+            section = lookup(report, ".".join(parts[:n]))
+        except KeyError:
+            return ""
+        if isinstance(section, dict) and section.get("applicable") is False:
+            return section.get("note", "not applicable")
+    return ""
 
 
 def _f(x) -> str:
@@ -68,7 +84,7 @@ def _f(x) -> str:
 def headline_table(report: dict) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the headline table; sections a report lacks (CoNLL input has no events) are left out."""
     ent = report["entities"]
-    rows = [("entities (strict IOB2)", ent["strict"]["micro"], "entities.strict.micro.f1"),
+    rows = [(f"entities (strict {_scheme(report)})", ent["strict"]["micro"], "entities.strict.micro.f1"),
             ("entities (default, conlleval)", ent["default"]["micro"], "entities.default.micro.f1")]
     if "triggers" in report:
         rows += [("triggers identification", report["triggers"]["identification"], None),
@@ -84,14 +100,24 @@ def headline_table(report: dict) -> tuple[list[str], list[list[str]]]:
     return ["metric", "P", "R", "F1", "95% CI", "tp", "fp", "fn"], out
 
 
+def _scheme(report: dict) -> str:
+    return report["entities"]["strict"].get("scheme", "IOB2")
+
+
+ERROR_COLUMNS = {"correct": "correct", "wrong_type": "wrong type", "wrong_boundary": "wrong boundary",
+                 "missed": "missed", "spurious": "spurious", "wrong_type_predicted": "predicted for another type"}
+
+
 def type_table(report: dict) -> tuple[list[str], list[list[str]]]:
+    """Per type; the error columns add up: correct = tp, wrong type + wrong boundary + missed = fn,
+    predicted for another type + wrong boundary + spurious = fp."""
     errors = report.get("errors", {})
     out = []
     for t, row in report["entities"]["strict"]["per_type"].items():
         e = errors.get(t, {})
         out.append([t, _f(row["precision"]), _f(row["recall"]), _f(row["f1"]), str(row["support"])]
-                   + [str(e.get(k, "")) for k in ("correct", "wrong_type", "wrong_boundary", "missed", "spurious")])
-    return ["type", "P", "R", "F1", "support", "correct", "wrong type", "wrong boundary", "missed", "spurious"], out
+                   + [str(e.get(k, "")) for k in ERROR_COLUMNS])
+    return ["type", "P", "R", "F1", "support", *ERROR_COLUMNS.values()], out
 
 
 def baseline_table(report: dict) -> tuple[list[str], list[list[str]]]:
@@ -109,6 +135,27 @@ def _provenance(report: dict) -> str:
     return (f"Gold {g['path']} (fingerprint {g['fingerprint'] or 'n/a'}, schema {g['schema'] or 'n/a'} "
             f"{g['schema_fingerprint'] or ''}), annotate {report['toolkit_version']}; "
             f"{report['documents']['gold']} document(s), {report['documents']['with_predictions']} with predictions.")
+
+
+def notes(report: dict) -> list[str]:
+    """What a reader must not miss: sections that do not apply, schema violations, warnings."""
+    out = []
+    if report.get("triggers", {}).get("applicable") is False:
+        out.append(f"Triggers and arguments are {report['triggers']['note']}.")
+    preds = report["predictions"]
+    if preds.get("rejected"):
+        out.append(f"{preds['rejected']} prediction record(s) rejected as malformed.")
+    if preds.get("schema_violations"):
+        out.append(f"{preds['schema_violations']} schema violation(s) in the predictions, scored as errors.")
+    out += [f"Warning: {w}." for w in preds.get("warnings", [])]
+    tagging = report.get("tagging")
+    if tagging:
+        out.append(f"Tag scheme {tagging['scheme']} ({tagging['scheme_source']})"
+                   + (", suffix-style tags." if tagging["suffix"] else "."))
+        if tagging["scheme"] == "BILOU":
+            out.append("seqeval's default mode does not know the U- and L- prefixes of BILOU: read the strict "
+                       "numbers.")
+    return out
 
 
 def _ceiling(report: dict) -> str:
@@ -132,6 +179,8 @@ def markdown(report: dict) -> str:
     ent = report["entities"]
     lines = [f"## Extraction scores: {report['predictions']['source']}", "", _provenance(report), ""]
     lines += _md_table(*headline_table(report), bold=3)
+    if notes(report):
+        lines += [""] + [f"- {n}" for n in notes(report)]
     if _ceiling(report):
         lines += ["", _ceiling(report)]
     lines += [""] + _md_table(*type_table(report))
@@ -165,9 +214,11 @@ def html_report(report: dict) -> str:
                 for t, e in report.get("errors", {}).items()
                 for kind, items in e.get("examples", {}).items() for ex in items]
     sections = [f"<h2>Headline metrics</h2>{_html_table(*headline_table(report))}"]
+    if notes(report):
+        sections.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes(report)) + "</ul>")
     if _ceiling(report):
         sections.append(f"<p>{html.escape(_ceiling(report))}</p>")
-    sections.append(f"<h2>F1 per entity type (strict IOB2)</h2>{''.join(svg)}")
+    sections.append(f"<h2>F1 per entity type (strict {html.escape(_scheme(report))})</h2>{''.join(svg)}")
     sections.append(f"<h2>Error breakdown per type</h2>{_html_table(*type_table(report))}")
     if report.get("baseline"):
         sections.append(f"<h2>Against baseline {html.escape(report['baseline']['path'])}</h2>"

@@ -6,21 +6,39 @@ import json
 from pathlib import Path
 
 from .. import __version__
+from .inputs import TagSequences
 from .report import lookup
 from .scorer import HEADLINES, bootstrap, entity_tables, paired_bootstrap, score_documents
+from .violations import voided
+
+
+def predicted_nothing(predictions) -> bool:
+    """True when not one document got an entity or an event: an extractor that is wired wrong (wrong
+    field names, an empty model) looks like this, and its 0.000 must not read as a measured score."""
+    return not any(d.entities or d.events for d in predictions.documents.values())
 
 
 def document_report(gold_docs, gold_info, predictions, resamples: int = 1000) -> dict:
-    score = score_documents(gold_docs, predictions.documents)
+    events_applicable = bool(gold_info.schema.event_types)
+    score = score_documents(gold_docs, predictions.documents, voided(predictions.violations), events_applicable)
+    warnings = list(predictions.warnings)
+    empty = bool(gold_docs) and predicted_nothing(predictions)
+    if empty:
+        warnings.append(f"the predictions hold no entity and no event for any of the {len(gold_docs)} "
+                        "document(s)")
+    headlines = HEADLINES if events_applicable else HEADLINES[:1]
     report = {
         "toolkit_version": __version__,
         "gold": {"path": str(gold_info.path), "fingerprint": gold_info.fingerprint,
                  "schema": gold_info.build.get("schema", ""), "schema_fingerprint": gold_info.schema_fingerprint},
         "predictions": {"source": predictions.source, "documents": len(predictions.documents),
                         "rejected": len(predictions.rejected),
-                        "rejected_reasons": [r.to_json() for r in predictions.rejected[:50]]},
+                        "rejected_reasons": [r.to_json() for r in predictions.rejected[:50]],
+                        "schema_violations": len(predictions.violations),
+                        "schema_violation_examples": [v.to_json() for v in predictions.violations[:50]],
+                        "not_scored": predictions.not_scored, "empty": empty, "warnings": warnings},
         **score.report,
-        "confidence": bootstrap(score.per_document, resamples) if resamples else {},
+        "confidence": bootstrap(score.per_document, resamples, headlines=headlines) if resamples else {},
         "human_ceiling": (gold_info.agreement or {}).get("overall") or None,
         "per_document": score.per_document,
     }
@@ -29,20 +47,20 @@ def document_report(gold_docs, gold_info, predictions, resamples: int = 1000) ->
     return report
 
 
-def conll_report(gold_seqs, pred_seqs, source: str, gold_unit=None, pred_unit=None) -> dict:
-    tables, per_unit = entity_tables(gold_seqs, pred_seqs, gold_unit, pred_unit)
-    n_tokens = sum(len(s) for s in gold_seqs)
-    # conlleval's "accuracy": tokens whose predicted tag equals the gold tag (all layers counted)
-    correct = sum(g == p for gs, ps in zip(gold_seqs, pred_seqs) for g, p in zip(gs, ps))
+def conll_report(seqs: TagSequences, source: str) -> dict:
+    tables, per_unit = entity_tables(seqs.gold, seqs.pred, seqs.gold_unit, seqs.pred_unit, scheme=seqs.scheme,
+                                     suffix=seqs.suffix)
+    units = len(set(seqs.gold_unit or range(len(seqs.gold))))
     return {
         "toolkit_version": __version__,
         "gold": {"path": source, "fingerprint": "", "schema": "", "schema_fingerprint": ""},
-        "predictions": {"source": source, "documents": len(set(gold_unit or range(len(gold_seqs)))), "rejected": 0},
+        "predictions": {"source": source, "documents": units, "rejected": 0},
+        "tagging": {"scheme": seqs.scheme, "scheme_source": seqs.scheme_source, "suffix": seqs.suffix},
         "entities": tables,
-        "documents": {"gold": len(set(gold_unit or range(len(gold_seqs)))), "with_predictions": len(set(
-            pred_unit or range(len(pred_seqs))))},
-        "tokens": n_tokens,
-        "token_accuracy": correct / n_tokens if n_tokens else 0.0,
+        "documents": {"gold": units, "with_predictions": len(set(seqs.pred_unit or range(len(seqs.pred))))},
+        "tokens": seqs.tokens,
+        # conlleval's "accuracy": tokens whose predicted tag(s) equal the gold tag(s), each token counted once
+        "token_accuracy": seqs.tokens_correct / seqs.tokens if seqs.tokens else 0.0,
         "per_document": {str(k): {"entities": v} for k, v in per_unit.items()},
     }
 
@@ -61,6 +79,8 @@ def compare_with_baseline(report: dict, baseline_path: str | Path, resamples: in
             now, before = lookup(report, key), lookup(old, key)
         except KeyError:
             continue
+        if not isinstance(now, (int, float)) or not isinstance(before, (int, float)):
+            continue  # not applicable on one side (no event types): there is no delta to show
         row = {"baseline": before, "now": now, "delta": now - before}
         if key in significance:
             row.update({k: significance[key][k] for k in ("ci95", "p_not_worse", "significant_regression",

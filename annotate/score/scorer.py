@@ -19,29 +19,41 @@ from ..bio import aligned_tokens, to_bio_layers
 from ..model import Document
 from .metrics import prf_from_counts, prf_table, simple_prf
 from .seqspans import entities
+from .violations import Void
 
-MODES = {
-    "default": "seqeval default mode (conlleval-compatible chunking; lenient on ill-formed tags)",
-    "strict": "seqeval mode='strict', scheme=IOB2 (an entity must start with B-; ill-formed spans are dropped)",
-}
 HEADLINES = ("entities.strict.micro.f1", "triggers.classification.f1", "arguments.classification.f1")
 ARGUMENT_KINDS = ("identification", "classification", "identification_with_trigger", "classification_with_trigger")
+NO_EVENT_TYPES = "not applicable: the schema defines no event types"
+
+
+def mode_description(mode: str, scheme: str = "IOB2") -> str:
+    if mode == "default":
+        return "seqeval default mode (conlleval-compatible chunking; lenient on ill-formed tags)"
+    return (f"seqeval mode='strict', scheme={scheme} (an entity must start, continue and end as {scheme} "
+            "says; ill-formed spans are dropped)")
+
+
+def entity_sets(seqs: Sequence[Sequence[str]], unit_of: Sequence[int] | None, mode: str, scheme: str = "IOB2",
+                suffix: bool = False) -> dict[str, set]:
+    """Entities by type, each keyed (unit, first token, last token + 1)."""
+    return _keyed(entities(seqs, mode, scheme, suffix), unit_of)
 
 
 def entity_tables(gold_seqs: Sequence[Sequence[str]], pred_seqs: Sequence[Sequence[str]],
                   gold_unit: Sequence[int] | None = None, pred_unit: Sequence[int] | None = None,
-                  modes: Sequence[str] = ("default", "strict")) -> tuple[dict, dict]:
+                  modes: Sequence[str] = ("default", "strict"), scheme: str = "IOB2", suffix: bool = False,
+                  ) -> tuple[dict, dict]:
     """(tables per mode, per-unit strict counts). `*_unit[i]` names the unit (document) of sequence i; by
     default every sequence is its own unit, which is exactly seqeval's view of a list of sentences."""
     tables: dict[str, dict] = {}
     per_unit: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     for mode in modes:
-        true_by_type = _keyed(entities(gold_seqs, mode), gold_unit)
-        pred_by_type = _keyed(entities(pred_seqs, mode), pred_unit)
+        true_by_type = entity_sets(gold_seqs, gold_unit, mode, scheme, suffix)
+        pred_by_type = entity_sets(pred_seqs, pred_unit, mode, scheme, suffix)
         table = prf_table(true_by_type, pred_by_type)
-        table["mode"] = MODES[mode]
-        tables[mode] = table
+        table["mode"] = mode_description(mode, scheme)
         if mode == "strict":
+            table["scheme"] = scheme
             for t in set(true_by_type) | set(pred_by_type):
                 gold_t, pred_t = true_by_type.get(t, set()), pred_by_type.get(t, set())
                 for key in gold_t:
@@ -50,6 +62,7 @@ def entity_tables(gold_seqs: Sequence[Sequence[str]], pred_seqs: Sequence[Sequen
                         per_unit[key[0]][0] += 1
                 for key in pred_t:
                     per_unit[key[0]][1] += 1
+        tables[mode] = table
     return tables, per_unit
 
 
@@ -70,11 +83,17 @@ class Score:
     per_document: dict[str, dict[str, list[int]]] = field(default_factory=dict)
 
 
-def _argument_sets(doc: Document) -> dict[str, set[tuple]]:
+def _argument_sets(doc: Document, void: set[Void]) -> dict[str, set[tuple]]:
+    """Argument tuples per kind; an argument that breaks the schema gets a tuple of its own that no gold
+    tuple equals, so it counts as one wrong prediction in every kind."""
     ents = doc.entity_by_id()
     out: dict[str, set[tuple]] = {k: set() for k in ARGUMENT_KINDS}
     for v in doc.events:
-        for a in v.arguments:
+        for k, a in enumerate(v.arguments):
+            if ("event", v.id) in void or ("argument", v.id, str(k)) in void:
+                for kind in ARGUMENT_KINDS:
+                    out[kind].add(("schema violation", v.id, k))
+                continue
             e = ents[a.entity]
             out["identification"].add((v.type, e.start, e.end))
             out["classification"].add((v.type, a.role, e.start, e.end))
@@ -83,12 +102,60 @@ def _argument_sets(doc: Document) -> dict[str, set[tuple]]:
     return out
 
 
+def _trigger_set(doc: Document, k: int, void: set[Void]) -> set[tuple]:
+    """(document, start, end, type) per trigger; a trigger of an event type the schema lacks gets a tuple
+    of its own, so it cannot match even for identification."""
+    return {(k, v.trigger.start, v.trigger.end, v.type) if ("event", v.id) not in void
+            else (k, "schema violation", v.id, v.type) for v in doc.events}
+
+
+Mention = tuple[int, int, str]  # (start, end, type)
+ERROR_KINDS = ("correct", "wrong_type", "wrong_boundary", "missed", "spurious", "wrong_type_predicted")
+
+
+def classify_mentions(gold: set[Mention], pred: set[Mention]) -> list[tuple[str, Mention | None, Mention | None]]:
+    """Pair every gold and every predicted mention exactly once, as (kind, gold, predicted):
+    correct (same span and type), wrong_type (same span, another type), wrong_boundary (same type,
+    overlapping span), then missed (gold left alone) and spurious (prediction left alone). A prediction
+    already used for a correct match cannot also explain another gold mention, so a missed inner mention of
+    the same type as a correct outer one is missed, and a second type on a correct span is spurious."""
+    out: list[tuple[str, Mention | None, Mention | None]] = [("correct", m, m) for m in sorted(gold & pred)]
+    free = set(pred - gold)
+    by_span: dict[tuple[int, int], list[Mention]] = defaultdict(list)
+    for m in sorted(free):
+        by_span[m[:2]].append(m)
+    left: list[Mention] = []
+    for g in sorted(gold - pred):
+        same_span = by_span.get(g[:2])
+        if same_span:
+            p = same_span.pop(0)
+            free.discard(p)
+            out.append(("wrong_type", g, p))
+        else:
+            left.append(g)
+    for g in left:
+        overlapping = [p for p in free if p[2] == g[2] and p[0] < g[1] and g[0] < p[1]]
+        if overlapping:
+            p = max(overlapping, key=lambda p: (min(p[1], g[1]) - max(p[0], g[0]), -p[0], -p[1]))
+            free.discard(p)
+            out.append(("wrong_boundary", g, p))
+        else:
+            out.append(("missed", g, None))
+    out += [("spurious", None, p) for p in sorted(free)]
+    return out
+
+
 def _error_breakdown(pairs: list[tuple[Document, Document]], max_examples: int = 5) -> dict:
+    """Per entity type: correct = tp; wrong_type + wrong_boundary + missed = fn (gold mentions of the type);
+    wrong_type_predicted + wrong_boundary + spurious = fp (predictions of the type), where
+    wrong_type_predicted counts predictions of this type on a span gold gives another type."""
     out: dict[str, dict] = {}
 
     def bucket(label: str) -> dict:
-        return out.setdefault(label, {"correct": 0, "wrong_type": 0, "wrong_boundary": 0, "missed": 0,
-                                      "spurious": 0, "examples": defaultdict(list)})
+        b = out.get(label)
+        if b is None:
+            b = out[label] = {**{k: 0 for k in ERROR_KINDS}, "examples": defaultdict(list)}
+        return b
 
     def example(b: dict, kind: str, doc: Document, s: int, e: int, note: str = "") -> None:
         if len(b["examples"][kind]) < max_examples:
@@ -97,38 +164,45 @@ def _error_breakdown(pairs: list[tuple[Document, Document]], max_examples: int =
     for gold, pred in pairs:
         g = {(e.start, e.end, e.type) for e in gold.entities}
         p = {(e.start, e.end, e.type) for e in pred.entities}
-        for s, e, t in sorted(g):
-            b = bucket(t)
-            if (s, e, t) in p:
-                b["correct"] += 1
-                continue
-            same_span = [pt for ps, pe, pt in p if (ps, pe) == (s, e)]
-            overlap = [(ps, pe) for ps, pe, pt in p if pt == t and ps < e and s < pe]
-            if same_span:
-                b["wrong_type"] += 1
-                example(b, "wrong_type", gold, s, e, f"predicted {', '.join(sorted(same_span))}")
-            elif overlap:
-                b["wrong_boundary"] += 1
-                ps, pe = overlap[0]
-                example(b, "wrong_boundary", gold, s, e, f"predicted {gold.text[ps:pe]!r}")
-            else:
-                b["missed"] += 1
-                example(b, "missed", gold, s, e)
-        for s, e, t in sorted(p - g):
-            explained = any((gs, ge) == (s, e) for gs, ge, _ in g) or \
-                any(gt == t and gs < e and s < ge for gs, ge, gt in g)
-            if not explained:
-                b = bucket(t)
+        for kind, gm, pm in classify_mentions(g, p):
+            if kind == "spurious":
+                b = bucket(pm[2])
                 b["spurious"] += 1
-                example(b, "spurious", gold, s, e)
+                example(b, "spurious", gold, pm[0], pm[1])
+                continue
+            b = bucket(gm[2])
+            b[kind] += 1
+            if kind == "wrong_type":
+                bucket(pm[2])["wrong_type_predicted"] += 1
+                example(b, kind, gold, gm[0], gm[1], f"predicted {pm[2]}")
+            elif kind == "wrong_boundary":
+                example(b, kind, gold, gm[0], gm[1], f"predicted {gold.text[pm[0]:pm[1]]!r}")
+            elif kind == "missed":
+                example(b, kind, gold, gm[0], gm[1])
     for b in out.values():
         b["examples"] = dict(b["examples"])
     return dict(sorted(out.items()))
 
 
-def score_documents(gold: list[Document], predictions: dict[str, Document]) -> Score:
+def _without_rates(row: dict) -> dict:
+    out = {**row, "precision": None, "recall": None, "f1": None}
+    if "per_type" in row:
+        out["per_type"] = {t: _without_rates(r) for t, r in row["per_type"].items()}
+    return out
+
+
+def _not_applicable(section: dict[str, dict]) -> dict:
+    """The counts stay (they show any predicted events, all of them schema violations); the rates do not
+    exist, and a 0.000 would read as a measured failure."""
+    return {"applicable": False, "note": NO_EVENT_TYPES, **{k: _without_rates(r) for k, r in section.items()}}
+
+
+def score_documents(gold: list[Document], predictions: dict[str, Document],
+                    void: dict[str, set[Void]] | None = None, events_applicable: bool = True) -> Score:
     """Score predicted Documents (by id) against gold Documents; a gold document without a prediction
-    counts as predicting nothing."""
+    counts as predicting nothing. `void` names predicted elements that break the schema (scored, never
+    matched); without event types in the schema, trigger and argument rates are not applicable."""
+    void = void or {}
     gold_seqs: list[list[str]] = []
     pred_seqs: list[list[str]] = []
     gold_unit: list[int] = []
@@ -141,6 +215,7 @@ def score_documents(gold: list[Document], predictions: dict[str, Document]) -> S
     n_tokens = 0
     for k, g in enumerate(gold):
         p = predictions.get(g.id) or Document(g.id, g.text)
+        p_void = void.get(g.id, set())
         pairs.append((g, p))
         g_ents = [(e.start, e.end, e.type) for e in g.entities]
         p_ents = [(e.start, e.end, e.type) for e in p.entities]
@@ -155,8 +230,8 @@ def score_documents(gold: list[Document], predictions: dict[str, Document]) -> S
             pred_seqs.append(layer)
             pred_unit.append(k)
         doc_counts: dict[str, list[int]] = {}
-        gt = {(k, v.trigger.start, v.trigger.end, v.type) for v in g.events}
-        pt = {(k, v.trigger.start, v.trigger.end, v.type) for v in p.events}
+        gt = _trigger_set(g, k, set())
+        pt = _trigger_set(p, k, p_void)
         trig["classification"][0] |= gt
         trig["classification"][1] |= pt
         trig["identification"][0] |= {x[:3] for x in gt}
@@ -166,7 +241,7 @@ def score_documents(gold: list[Document], predictions: dict[str, Document]) -> S
         for x in pt:
             trig_types[x[3]][1].add(x)
         doc_counts["triggers"] = [len(gt & pt), len(pt), len(gt)]
-        ga, pa = _argument_sets(g), _argument_sets(p)
+        ga, pa = _argument_sets(g, set()), _argument_sets(p, p_void)
         for name in ga:
             args[name][0] |= {(k, *x) for x in ga[name]}
             args[name][1] |= {(k, *x) for x in pa[name]}
@@ -183,6 +258,8 @@ def score_documents(gold: list[Document], predictions: dict[str, Document]) -> S
               np.array([len(trig_types[n][0]) for n in names], dtype=np.int64)]
     triggers["classification"]["per_type"] = prf_from_counts(names, *counts)["per_type"]
     arguments = {name: simple_prf(len(a[0] & a[1]), len(a[1]), len(a[0])) for name, a in args.items()}
+    if not events_applicable:
+        triggers, arguments = _not_applicable(triggers), _not_applicable(arguments)
     report = {
         "entities": tables,
         "triggers": triggers,
@@ -195,7 +272,7 @@ def score_documents(gold: list[Document], predictions: dict[str, Document]) -> S
 
 
 def bootstrap(per_document: dict[str, dict[str, list[int]]], resamples: int = 1000, seed: int = 20261123,
-              ) -> dict[str, list[float]]:
+              headlines: Sequence[str] = HEADLINES) -> dict[str, list[float]]:
     """95% percentile intervals of the headline F1s, resampling documents with replacement."""
     ids = sorted(per_document)
     if not ids:
@@ -203,7 +280,8 @@ def bootstrap(per_document: dict[str, dict[str, list[int]]], resamples: int = 10
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(ids), size=(resamples, len(ids)))
     out = {}
-    for key, part in zip(HEADLINES, ("entities", "triggers", "arguments")):
+    for key in headlines:
+        part = key.split(".")[0]
         counts = np.array([per_document[i][part] for i in ids], dtype=np.float64)  # tp, npred, ntrue
         f1 = _f1(counts[idx].sum(axis=1))
         out[key] = [float(np.percentile(f1, 2.5)), float(np.percentile(f1, 97.5))]
