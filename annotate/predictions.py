@@ -40,7 +40,7 @@ def annotations_from_record(record: dict, doc: Document) -> Document:
         events = []
         for i, v in enumerate(raw_events):
             trig = v.get("trigger")
-            if not isinstance(trig, dict):
+            if not isinstance(trig, dict) or ("text" not in trig and not {"start", "end"} <= trig.keys()):
                 raise PredictionError(f"events[{i}]: field 'trigger' must be {{'start', 'end'}} or "
                                       "{'text', 'occurrence'}")
             start, end = resolve_span(doc.text, trig, f"events[{i}].trigger")

@@ -31,7 +31,10 @@ def resolve_span(text: str, span: dict, where: str) -> tuple[int, int]:
     if "text" not in span:
         if not has_offsets:
             raise SurfaceSpanError(f"{where}: give 'start' and 'end', or 'text' and 'occurrence'")
-        return span.get("start"), span.get("end")
+        for key in ("start", "end"):
+            if key not in span:
+                raise SurfaceSpanError(f"{where}: field {key!r} is missing")
+        return span["start"], span["end"]
     surface, nth = span["text"], span.get("occurrence", 1)
     if not isinstance(surface, str) or not surface:
         raise SurfaceSpanError(f"{where}: field 'text' must be a non-empty string")
