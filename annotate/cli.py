@@ -291,8 +291,6 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, annotatio
       annotate tasks gold/articles -o tasks.json && annotate push tasks.json
       annotate push --annotations pass-a.jsonl --annotator amal@example.org
     """
-    import json
-
     from .studio.client import DEFAULT_PROJECT, push_tasks
     from .studio.connection import load_connection
 
@@ -302,15 +300,10 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, annotatio
         raise click.UsageError("--annotations and --annotator go together")
     schema = _schema(schema_path)
     title = title or DEFAULT_PROJECT
+    tasks = _read_tasks_file(tasks_file) if tasks_file else None  # a bad file fails before the server is asked
     conn = _studio_call(load_connection)
     report = None
-    if tasks_file:
-        try:
-            tasks = json.loads(Path(tasks_file).read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise click.ClickException(f"{tasks_file}: not a JSON tasks file ({exc})") from None
-        if not isinstance(tasks, list):
-            raise click.ClickException(f"{tasks_file}: expected a JSON list of tasks")
+    if tasks is not None:
         with click.progressbar(length=len(tasks), label="Importing tasks", file=sys.stderr) as bar:
             report = _studio_call(push_tasks, conn, schema, tasks, title, update_config, chunk_size,
                                   progress=bar.update, project_id=project_id)
@@ -333,6 +326,27 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, annotatio
                    f"{loaded.already_present} already there, {len(read.rejected)} quarantined{note}, "
                    f"{len(read.empty)} with nothing to load; project {project_id}")
     return report
+
+
+def _read_tasks_file(path) -> list[dict]:
+    """A Label Studio import file of `annotate tasks`: a JSON list of task objects, each with data.doc_id."""
+    import json
+
+    try:
+        tasks = json.loads(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"{path}: not a JSON tasks file (line {exc.lineno}, column {exc.colno}: "
+                                   f"{exc.msg})") from None
+    if not isinstance(tasks, list):
+        raise click.ClickException(f"{path}: expected a JSON list of tasks, got {type(tasks).__name__}")
+    for i, t in enumerate(tasks):
+        data = t.get("data") if isinstance(t, dict) else None
+        if not isinstance(data, dict) or "doc_id" not in data or not isinstance(data.get("text"), str):
+            raise click.ClickException(f"{path}: task {i} needs data.text and data.doc_id (build tasks with "
+                                       "`annotate tasks`); nothing was pushed")
+    return tasks
 
 
 @main.command("pull")
@@ -677,7 +691,7 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
     from .atomic import atomic_write_text
     from .score import inputs
     from .score import report as rep
-    from .score.run import compare_with_baseline, conll_report, document_report
+    from .score.run import compare_with_baseline, conll_report, document_report, read_report
 
     try:
         thresholds = [rep.parse_threshold(x) for x in fail_under]
@@ -693,6 +707,7 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
         raise click.UsageError("--scheme and --suffix apply to CoNLL input; documents are scored on their spans")
     tag_format = inputs.TagFormat(None if scheme == "auto" else scheme, suffix)
     try:
+        baseline = read_report(baseline_path) if baseline_path else None  # a bad baseline fails before any work
         if conll_path:
             report = conll_report(inputs.conlleval_sequences(conll_path, tag_format), conll_path)
         elif gold_conll:
@@ -741,7 +756,7 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
         click.echo(f"Error: {exc}", err=True)
         sys.exit(rep.EXIT_INPUT)
     if baseline_path:
-        report["baseline"] = compare_with_baseline(report, baseline_path, resamples)
+        report["baseline"] = compare_with_baseline(report, baseline, baseline_path, resamples)
     if json_out == "-":
         click.echo(rep.dumps(report), nl=False)
     elif json_out:

@@ -510,3 +510,35 @@ def test_outputs_respect_the_umask_and_secrets_stay_private(tmp_path, doc):
         assert mode(p) == 0o644, p
     assert mode(tmp_path / "gold") == 0o755
     assert mode(tmp_path / "credentials.json") == 0o600
+
+
+# --- `annotate push`: files that are not what push needs fail before the server is asked -----------------------
+
+DEAD_SERVER = {"LABEL_STUDIO_URL": "http://127.0.0.1:9", "LABEL_STUDIO_API_KEY": "never-used"}
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"[{\"data\": ", "not a JSON tasks file (line 1, column 11"),
+    (b"\xff[]", "not UTF-8 text (byte 0)"),
+    (b"{\"data\": {}}", "expected a JSON list of tasks, got dict"),
+    (b"[1]", "task 0 needs data.text and data.doc_id"),
+    (b"[{\"data\": {\"text\": \"x\"}}]", "task 0 needs data.text and data.doc_id"),
+    (b"[{\"data\": {\"doc_id\": \"a\", \"text\": 5}}]", "task 0 needs data.text and data.doc_id"),
+])
+def test_push_names_a_bad_tasks_file_and_sends_nothing(tmp_path, content, reason):
+    path = tmp_path / "tasks.json"
+    path.write_bytes(content)
+    result = cli("push", path, env=DEAD_SERVER)
+    assert result.exit_code == 1 and f"{path}: {reason}" in result.output, result.output
+    assert "not reachable" not in result.output  # the server was never asked
+
+
+@pytest.mark.parametrize("args, reason", [
+    (["--annotator", "a@x.org"], "give TASKS_FILE, --annotations FILE --annotator EMAIL, or both"),
+    (["--annotations", "{file}"], "--annotations and --annotator go together"),
+])
+def test_push_usage_errors(tmp_path, args, reason):
+    f = tmp_path / "a.jsonl"
+    f.write_text("", encoding="utf-8")
+    result = cli("push", *[a.format(file=f) for a in args], env=DEAD_SERVER)
+    assert result.exit_code == 2 and reason in result.output, result.output

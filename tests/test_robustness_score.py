@@ -671,3 +671,30 @@ def test_unbalanced_quotes_in_the_extractor_command(gold_set):
     assert_exit(score("--gold", path, "--extractor", "annotate 'baseline"), 1, "--extractor \"annotate 'baseline\"",
                 "No closing quotation")
 
+
+
+# --- item 9: inputs beside the predictions that used to end in a traceback ---------------------------------------
+
+@pytest.mark.parametrize("content, message", [
+    ('{"entities": ', "not JSON (line 1, column 14"),
+    ("[1, 2]", "not a report of `annotate score --json` (expected a JSON object with 'entities', got list)"),
+    ('{"gold": {}}', "not a report of `annotate score --json`"),
+    (b"\xff\xfe{}", "not UTF-8 text (byte 0)"),
+])
+def test_a_baseline_that_is_not_a_report_is_named_before_any_work(gold_set, tmp_path, content, message):
+    path, docs = gold_set
+    baseline = tmp_path / "old.json"
+    baseline.write_bytes(content if isinstance(content, bytes) else content.encode())
+    preds = write_records(tmp_path / "p.jsonl", [document_to_record(d) for d in docs])
+    res = score("--gold", path, "--predictions", preds, "--baseline", baseline, "--json", tmp_path / "r.json")
+    assert_exit(res, 1, f"--baseline {baseline}: {message}")
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_label_studio_tasks_that_are_not_objects_are_rejected_by_position(gold_set, tmp_path):
+    path, _ = gold_set
+    ls = tmp_path / "tasks.json"
+    ls.write_text("[1, 2, {\"data\": [3]}]", encoding="utf-8")
+    res = score("--gold", path, "--labelstudio", ls, "--quarantine", tmp_path / "q.jsonl")
+    assert_exit(res, 1, f"{ls} task #0: task #0 is not a Label Studio task object", "3 prediction record(s) rejected")
+    assert len((tmp_path / "q.jsonl").read_text(encoding="utf-8").splitlines()) == 3

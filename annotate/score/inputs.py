@@ -66,7 +66,11 @@ def from_label_studio(path: str | Path, gold: list[Document], schema: Schema, an
     out: dict[str, Document] = {}
     rejected: list[Rejected] = []
     not_in_gold = 0
-    for t in tasks:
+    for k, t in enumerate(tasks):
+        if not isinstance(t, dict) or not isinstance(t.get("data") or {}, dict):
+            rejected.append(Rejected(f"{path} task #{k}", f"task #{k} is not a Label Studio task object with a "
+                                     f"'data' object: {str(t)[:80]!r}", None))
+            continue
         data = t.get("data") or {}
         where = f"{path} task {t.get('id', '?')}"
         g = by_id.get(str(data.get("doc_id"))) or by_text.get(data.get("text"))

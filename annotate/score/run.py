@@ -65,8 +65,22 @@ def conll_report(seqs: TagSequences, source: str) -> dict:
     }
 
 
-def compare_with_baseline(report: dict, baseline_path: str | Path, resamples: int = 1000) -> dict:
-    old = json.loads(Path(baseline_path).read_text(encoding="utf-8"))
+def read_report(path: str | Path) -> dict:
+    """An earlier JSON report of `annotate score`; ValueError naming the file (and line) when it is not one."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"--baseline {path}: not UTF-8 text (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--baseline {path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("entities"), dict):
+        raise ValueError(f"--baseline {path}: not a report of `annotate score --json` (expected a JSON object "
+                         f"with 'entities', got {type(data).__name__})")
+    return data
+
+
+def compare_with_baseline(report: dict, old: dict, baseline_path: str | Path, resamples: int = 1000) -> dict:
+    """Deltas and a paired bootstrap of `report` against an earlier report `old` (read with `read_report`)."""
     metrics = {}
     significance = {}
     if "per_document" in old and "per_document" in report and "triggers" in report:
