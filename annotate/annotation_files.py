@@ -11,8 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .ingest import Rejected
-from .model import Document
+from .model import Document, Rejected
 from .predictions import read_predictions
 from .schema import Schema
 

@@ -7,18 +7,17 @@ Bad inputs are not fatal: each becomes a `Rejected` record with its reason, so a
 
 from __future__ import annotations
 
-import codecs
 import hashlib
-import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from .model import Document, Provenance
+from .jsonl import lone_surrogate, read_jsonl
+from .model import Document, Provenance, Rejected, document_id
 
 DEFAULT_BOILERPLATE = Path(__file__).resolve().parent.parent / "schemas" / "boilerplate.yaml"
 
@@ -30,7 +29,6 @@ _MONTHS = {
 }
 _DATE_AR = re.compile(r"(?<!\d)(\d{1,2})\s+(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\s+(\d{4})")
 _DATE_ISO = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 # Characters that show nothing: controls, format characters (zero-width, bidi marks and embeddings), spaces.
 _INVISIBLE = {"Cc", "Cf", "Zs", "Zl", "Zp"}
 
@@ -49,20 +47,6 @@ class BoilerplateRules:
 
 
 @dataclass
-class Rejected:
-    """An input that did not become a document, with the reason."""
-    source: str
-    reason: str
-    record: dict | None = None
-
-    def to_json(self) -> dict:
-        out = {"source": self.source, "reason": self.reason}
-        if self.record is not None:
-            out["record"] = self.record
-        return out
-
-
-@dataclass
 class IngestResult:
     documents: list[Document] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
@@ -71,69 +55,6 @@ class IngestResult:
     @property
     def dropped_lines(self) -> int:
         return sum(len(d.metadata.get("boilerplate_dropped", [])) for d in self.documents)
-
-
-@dataclass(frozen=True)
-class JsonlLine:
-    """One non-blank line of a JSONL file: its parsed value, or why it has none."""
-    source: str  # "PATH:LINE"
-    value: object = None
-    error: str | None = None
-    raw: str = ""  # the line as text (undecodable bytes as \\x escapes), kept for the quarantine file
-
-
-def read_jsonl(path: str | Path) -> Iterator[JsonlLine]:
-    """Every non-blank line of a JSONL file, parsed, or with the reason it cannot be.
-
-    Lines are split on "\\n" only: U+2028, U+0085 and other characters str.splitlines() breaks on are legal
-    inside a JSON string (json.dumps(ensure_ascii=False) writes them raw), so they must not cut a record.
-    Each line is decoded on its own, so one bad byte costs one record and not the file.
-    """
-    data = Path(path).read_bytes()
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
-    for lineno, chunk in enumerate(data.split(b"\n"), 1):
-        chunk = chunk.removesuffix(b"\r")
-        if not chunk.strip():
-            continue
-        source = f"{path}:{lineno}"
-        try:
-            line = chunk.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            yield JsonlLine(source, error=f"not UTF-8 (byte {exc.start + 1} of the line is "
-                                          f"{chunk[exc.start:exc.start + 1]!r})",
-                            raw=chunk.decode("utf-8", "backslashreplace"))
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield JsonlLine(source, error=f"not valid JSON: {exc.msg} at column {exc.colno}", raw=line)
-            continue
-        problem = lone_surrogate(value)
-        yield JsonlLine(source, None if problem else value, problem, line)
-
-
-def lone_surrogate(value, field: str = "") -> str | None:
-    """Where a JSON value holds a lone surrogate (a \\udXXX escape that is not half of a pair), if anywhere.
-    UTF-8 cannot encode one, so a record holding it is refused by name before anything is written."""
-    if isinstance(value, str):
-        m = _SURROGATE.search(value)
-        if m is None:
-            return None
-        return (f"field {field or 'value'!r} holds a lone surrogate U+{ord(m.group()):04X} at character "
-                f"{m.start()} (a \\u escape that is not half of a pair; UTF-8 cannot encode it)")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            where = f"{field}.{key}" if field else str(key)
-            found = lone_surrogate(key, f"{where} (a key)") or lone_surrogate(item, where)
-            if found:
-                return found
-    if isinstance(value, list):
-        for i, item in enumerate(value):
-            found = lone_surrogate(item, f"{field}[{i}]")
-            if found:
-                return found
-    return None
 
 
 def text_problem(text: str) -> str | None:
@@ -203,10 +124,6 @@ def strip_boilerplate(text: str, rules: BoilerplateRules) -> tuple[str, list[dic
     cleaned = "\n".join(keep)
     # Dropping lines can leave the article starting with blank lines; those carry nothing.
     return cleaned.lstrip("\n"), dropped
-
-
-def document_id(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def find_headline(text: str) -> str:

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .conformance import schema_problems
-from .ingest import document_id, lone_surrogate
+from .jsonl import lone_surrogate
 from .lsconfig import ENTITY, TRIGGER
-from .model import TATWEEL, Argument, Document, Entity, Event, Provenance, Span, SpanError
+from .model import TATWEEL, Argument, Document, Entity, Event, Provenance, Span, SpanError, document_id
 from .schema import Schema
 
 CONFLICT_MARK = "CONFLICT"

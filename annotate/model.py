@@ -7,9 +7,30 @@ here as the truth.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 TATWEEL = "\u0640"
+
+
+def document_id(text: str) -> str:
+    """The content id of a text: the same text always gets the same id, whatever file it came from."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class Rejected:
+    """An input record that did not make it into the output, with where it came from and why: every step's
+    quarantine file is a list of these."""
+    source: str
+    reason: str
+    record: dict | None = None
+
+    def to_json(self) -> dict:
+        out = {"source": self.source, "reason": self.reason}
+        if self.record is not None:
+            out["record"] = self.record
+        return out
 
 
 class SpanError(ValueError):

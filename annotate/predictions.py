@@ -13,8 +13,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from .conformance import schema_problems
-from .ingest import Rejected, lone_surrogate, read_jsonl
-from .model import Argument, Document, Entity, Event, Span, SpanError
+from .jsonl import lone_surrogate, read_jsonl
+from .model import Argument, Document, Entity, Event, Rejected, Span, SpanError
 from .schema import Schema
 from .surface import SurfaceSpanError, resolve_span
 

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 
 from label_studio_sdk.label_interface import LabelInterface
 
-from .ingest import Rejected
 from .lsconfig import ENTITY, TEXT, TRIGGER, labeling_config
-from .model import Document
+from .model import Document, Rejected
 from .schema import Schema
 
 

@@ -20,9 +20,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..ingest import Rejected
 from ..lsexport import Routing, annotation_to_document, annotator_name, read_export_file
-from ..model import Document
+from ..model import Document, Rejected
 from ..predictions import PredictionError, document_to_record, prediction_from_record, read_predictions
 from ..schema import Schema
 from .seqspans import ALLOWED_PREFIXES, SCHEMES, detect_scheme, prefix_of, tag_problem

@@ -1,0 +1,78 @@
+"""JSON Lines in, record by record: one bad line costs one record, never the file.
+
+Used by every reader of JSONL (articles, predictions, documents for an extractor); writing is in `atomic`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class JsonlLine:
+    """One non-blank line of a JSONL file: its parsed value, or why it has none."""
+    source: str  # "PATH:LINE"
+    value: object = None
+    error: str | None = None
+    raw: str = ""  # the line as text (undecodable bytes as \\x escapes), kept for the quarantine file
+
+
+def read_jsonl(path: str | Path) -> Iterator[JsonlLine]:
+    """Every non-blank line of a JSONL file, parsed, or with the reason it cannot be.
+
+    Lines are split on "\\n" only: U+2028, U+0085 and other characters str.splitlines() breaks on are legal
+    inside a JSON string (json.dumps(ensure_ascii=False) writes them raw), so they must not cut a record.
+    Each line is decoded on its own, so one bad byte costs one record and not the file.
+    """
+    data = Path(path).read_bytes()
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    for lineno, chunk in enumerate(data.split(b"\n"), 1):
+        chunk = chunk.removesuffix(b"\r")
+        if not chunk.strip():
+            continue
+        source = f"{path}:{lineno}"
+        try:
+            line = chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield JsonlLine(source, error=f"not UTF-8 (byte {exc.start + 1} of the line is "
+                                          f"{chunk[exc.start:exc.start + 1]!r})",
+                            raw=chunk.decode("utf-8", "backslashreplace"))
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield JsonlLine(source, error=f"not valid JSON: {exc.msg} at column {exc.colno}", raw=line)
+            continue
+        problem = lone_surrogate(value)
+        yield JsonlLine(source, None if problem else value, problem, line)
+
+
+def lone_surrogate(value, field: str = "") -> str | None:
+    """Where a JSON value holds a lone surrogate (a \\udXXX escape that is not half of a pair), if anywhere.
+    UTF-8 cannot encode one, so a record holding it is refused by name before anything is written."""
+    if isinstance(value, str):
+        m = _SURROGATE.search(value)
+        if m is None:
+            return None
+        return (f"field {field or 'value'!r} holds a lone surrogate U+{ord(m.group()):04X} at character "
+                f"{m.start()} (a \\u escape that is not half of a pair; UTF-8 cannot encode it)")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{field}.{key}" if field else str(key)
+            found = lone_surrogate(key, f"{where} (a key)") or lone_surrogate(item, where)
+            if found:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = lone_surrogate(item, f"{field}[{i}]")
+            if found:
+                return found
+    return None
