@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .agreement import latest_per_annotator
-from .lsconfig import ENTITY, TEXT, TRIGGER
-from .lsexport import CONFLICT_MARK
 from .model import Argument, Document, Entity, Event, Span
+from .studio.config import ENTITY, TEXT, TRIGGER
+from .studio.export import CONFLICT_MARK
 from .surface import SurfaceSpanError, resolve_span
 
 CONTEXT = 30

@@ -43,7 +43,8 @@ def sniff_format(path: Path) -> str:
 
 
 def read_annotation_file(path: str | Path, documents: list[Document], schema: Schema) -> AnnotationFile:
-    from .lsexport import Routing, import_exports
+    from .gold import import_exports
+    from .studio.config import Routing
 
     path = Path(path)
     fmt = sniff_format(path)
@@ -59,6 +60,6 @@ def read_annotation_file(path: str | Path, documents: list[Document], schema: Sc
         else:
             out.rejected.append(Rejected(f"{path} task {doc.metadata.get('task_id')}",
                                          f"document {doc.id}: no such document in the project"))
-    out.rejected += [Rejected(q.get("source", str(path)), q["reason"]) for q in result.quarantined]
-    out.empty = [s["reason"] for s in result.skipped]
+    out.rejected += result.quarantined
+    out.empty = [s.reason for s in result.skipped]
     return out

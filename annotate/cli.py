@@ -14,8 +14,8 @@ import click
 from . import __version__
 from .atomic import atomic_write_json, replace_quarantine
 from .ingest import ingest
-from .lsexport import TEXT_MISMATCH_POLICIES
 from .schema import SchemaError, describe, load_schema
+from .studio.export import TEXT_MISMATCH_POLICIES
 
 EXIT_ERROR = 1
 
@@ -99,7 +99,7 @@ def config_cmd(schema_path, output):
     from label_studio_sdk.label_interface import LabelInterface
 
     from .atomic import atomic_write_text
-    from .lsconfig import labeling_config
+    from .studio.config import labeling_config
 
     schema = _schema(schema_path)
     xml = labeling_config(schema)
@@ -136,7 +136,7 @@ def tasks_cmd(articles, output, predictions_path, model_version, keep_boilerplat
     """
     from .ingest import expand_inputs
     from .predictions import read_predictions
-    from .tasks import build_tasks
+    from .studio.tasks import build_tasks
 
     schema = _schema(schema_path)
     with click.progressbar(length=len(expand_inputs(articles)), label="Reading articles", file=sys.stderr) as bar:
@@ -384,7 +384,7 @@ skip_unreadable_option = click.option("--skip-unreadable", is_flag=True,
 
 
 def _routing(schema_path, config_path):
-    from .lsexport import Routing, routing_from_config
+    from .studio.config import Routing, routing_from_config
 
     if config_path:
         try:
@@ -395,7 +395,7 @@ def _routing(schema_path, config_path):
 
 
 def _read_exports(exports, routing):
-    from .lsexport import import_exports
+    from .gold import import_exports
 
     with click.progressbar(length=len(exports), label="Reading exports", file=sys.stderr) as bar:
         result = import_exports(exports, routing, progress=bar.update)
@@ -406,7 +406,7 @@ def _read_exports(exports, routing):
 def _show_unreadable(result) -> str:
     """Name the export files that could not be read; ', N files unreadable' for the counts line."""
     for u in result.unreadable:
-        click.echo(f"  unreadable {u['reason']}", err=True)
+        click.echo(f"  unreadable {u.reason}", err=True)
     return _unreadable_count(result)
 
 
@@ -447,7 +447,7 @@ def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, s
       annotate import other-export.json --config other-config.xml -o /tmp/other-gold
     """
     from .dataset import DatasetBuildError
-    from .pipeline import build_gold, export_files
+    from .gold import build_gold, export_files
 
     files = export_files(exports)
     routing = _routing(schema_path, config_path)
@@ -462,11 +462,11 @@ def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, s
     result = built.result
     unreadable = _show_unreadable(result)
     for q in result.quarantined[:10]:
-        click.echo(f"  quarantined {q['reason'][:300]}", err=True)
+        click.echo(f"  quarantined {q.reason[:300]}", err=True)
     for w in result.warnings[:10]:
         click.echo(f"  warning: {w}", err=True)
     for s in result.skipped[:10]:
-        click.echo(f"  skipped {s['reason']}", err=True)
+        click.echo(f"  skipped {s.reason}", err=True)
     c = result.counts
     note = f" ({built.quarantine.note})" if built.quarantine.note else ""
     kept = " (recorded in build.json)" if built.info and result.warnings else ""
@@ -556,12 +556,12 @@ def adjudicate_cmd(exports, output, push, reviewer, log_path, resolve, schema_pa
         raise click.UsageError("--resolve needs --log FILE and --reviewer EMAIL")
     result = _read_exports(exports, _routing(schema_path, config_path))
     for q in result.quarantined[:10]:
-        click.echo(f"  quarantined {q['reason'][:300]}", err=True)
+        click.echo(f"  quarantined {q.reason[:300]}", err=True)
     task_ids = {doc_id: docs[0].metadata.get("task_id") for doc_id, docs in result.annotations.items() if docs}
     if resolve:
         from .studio.client import set_ground_truth
         from .studio.connection import load_connection
-        from .tasks import results_for
+        from .studio.tasks import results_for
 
         entries = _read_log(log_path)
         try:

@@ -22,14 +22,18 @@ def document_id(text: str) -> str:
 class Rejected:
     """An input record that did not make it into the output, with where it came from and why: every step's
     quarantine file is a list of these."""
-    source: str
+    source: str  # file and line, or file and task position
     reason: str
-    record: dict | None = None
+    record: object = None  # what was rejected, kept so nothing is lost (written as "task" when it is one)
+    task_id: object = None  # the Label Studio task id, when the record is a task
 
     def to_json(self) -> dict:
-        out = {"source": self.source, "reason": self.reason}
+        out: dict = {"source": self.source}
+        if self.task_id is not None:
+            out["task_id"] = self.task_id
+        out["reason"] = self.reason
         if self.record is not None:
-            out["record"] = self.record
+            out["task" if self.task_id is not None else "record"] = self.record
         return out
 
 
@@ -95,17 +99,41 @@ class Provenance:
     source_sha256: str = ""
 
 
-@dataclass
+class FrozenDict(dict):
+    """A dict that refuses changes after it is made (JSON-serialisable, unlike MappingProxyType): a Document's
+    metadata cannot drift while the Document is passed around."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("Document metadata is read-only; make a new Document with dataclasses.replace")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+    def __ior__(self, other):  # d |= {...}
+        self._refuse()
+
+    def __reduce__(self):  # pickles (multiprocessing) as a plain dict, rebuilt read-only by Document
+        return (dict, (dict(self),))
+
+
+@dataclass(frozen=True)
 class Document:
+    """A validated, immutable document: every change (`dataclasses.replace`) makes and validates a new one.
+    Entities and events are tuples, metadata a read-only dict."""
     id: str
     text: str
-    entities: list[Entity] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
+    entities: tuple[Entity, ...] = ()
+    events: tuple[Event, ...] = ()
     metadata: dict = field(default_factory=dict)
     provenance: Provenance = field(default_factory=Provenance)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "entities", tuple(self.entities))
+        object.__setattr__(self, "events", tuple(self.events))
+        if not isinstance(self.metadata, FrozenDict):
+            object.__setattr__(self, "metadata", FrozenDict(self.metadata))
         self.validate()
+
+    __hash__ = None  # value semantics for equality only: metadata is a dict
 
     def validate(self) -> None:
         """Check spans and references; raise SpanError naming the document and the offending item."""

@@ -1,84 +1,18 @@
-"""Multi-step jobs built from the library's steps: exports -> gold set, and the main job end to end."""
+"""Multi-step jobs built from the library's steps: the main job end to end, loading annotation files, scoring
+the baseline."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .agreement import agreement
-from .atomic import QuarantineFile, atomic_write_json, replace_quarantine, write_jsonl
-from .dataset import GoldInfo, write_gold
+from .atomic import atomic_write_json, write_jsonl
+from .gold import GoldBuild, build_gold, export_files
 from .ingest import ingest
-from .lsexport import ImportResult, Routing, import_exports
 from .schema import Schema
-
-
-@dataclass
-class GoldBuild:
-    result: ImportResult
-    info: GoldInfo | None  # None: not written, the previous gold set was left as it was
-    quarantine: QuarantineFile
-    refused: str | None = None  # why the gold set was not written although tasks qualified
-
-    @property
-    def quarantine_path(self) -> Path | None:
-        """The quarantine file, when this run put anything in it."""
-        return self.quarantine.path if self.quarantine.records else None
-
-
-def default_quarantine_path(output: str | Path) -> Path:
-    return Path(str(Path(output).with_suffix("")) + ".quarantine.jsonl")
-
-
-def build_gold(exports: Iterable[str | Path], routing: Routing, output: str | Path, split_spec: str | None = None,
-               reference_texts: dict[str, str] | None = None, allow_empty: bool = False,
-               quarantine_path: str | Path | None = None,
-               progress: Callable[[int], None] | None = None, skip_unreadable: bool = False,
-               on_text_mismatch: str = "offsets", about: str | None = None) -> GoldBuild:
-    """Read exports, quarantine what is faulty, and (re)write the gold set with its agreement figures;
-    `about` (curators' Markdown) goes into the dataset card.
-
-    An export file that cannot be read stops the build (the gold set would silently fall back to older
-    exports) unless `skip_unreadable`. The quarantine file always describes this run: written when anything
-    was rejected, else a stale one is removed.
-    """
-    exports = list(exports)
-    result = import_exports(exports, routing, reference_texts, progress, on_text_mismatch)
-    qpath = Path(quarantine_path) if quarantine_path else default_quarantine_path(output)
-    quarantine = replace_quarantine(qpath, result.unreadable + result.quarantined)
-    if result.unreadable and not skip_unreadable:
-        names = ", ".join(u["file"] for u in result.unreadable)
-        return GoldBuild(result, None, quarantine, f"{len(result.unreadable)} export file(s) could not be read "
-                         f"({names}); fix or remove them, or pass --skip-unreadable to build without them")
-    if not result.documents and not allow_empty:
-        return GoldBuild(result, None, quarantine)
-    c = result.counts
-    notes = {"imported": c["imported"], "quarantined": c["quarantined"], "skipped": c["skipped"],
-             "exports": {Path(k).name: v for k, v in result.sources.items()},
-             "unreadable_exports": [u["reason"] for u in result.unreadable],
-             "on_text_mismatch": on_text_mismatch, "warnings": result.warnings}
-    info = write_gold(result.documents, routing.schema, output, split_spec, agreement(result.annotations), notes,
-                      about)
-    return GoldBuild(result, info, quarantine)
-
-
-_PULLED = re.compile(r"^export-project\d+-(\d{8}T\d{6}\d*Z)-")
-
-
-def export_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Export files from files and folders. A folder is read for *.json in time order: `annotate pull` files
-    by the UTC time in their name (whatever the project id), other files by name after them."""
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out += sorted(p.glob("*.json"), key=lambda f: (0, m.group(1)) if (m := _PULLED.match(f.name))
-                          else (1, f.name))
-        else:
-            out.append(p)
-    return out
+from .studio.config import Routing
 
 
 @dataclass
@@ -123,7 +57,7 @@ def main_job(schema: Schema, articles: str | Path, home: str | Path, port: int, 
     from .studio.client import pull_export, push_tasks
     from .studio.connection import load_connection
     from .studio.server import LocalStudio
-    from .tasks import build_tasks
+    from .studio.tasks import build_tasks
 
     studio = LocalStudio(home, port)
     say(f"[1/6] Label Studio on {studio.url} (first start migrates its SQLite database, ~1 min) ...")

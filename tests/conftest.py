@@ -27,7 +27,7 @@ def bundled_documents():
 @pytest.fixture
 def tasks(schema, bundled_documents):
     """Label Studio tasks for the five bundled articles."""
-    from annotate.tasks import build_tasks
+    from annotate.studio.tasks import build_tasks
 
     return build_tasks(bundled_documents, schema)[0]
 

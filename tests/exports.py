@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from annotate.tasks import results_for, task_data
+from annotate.studio.tasks import results_for, task_data
 
 _ids = itertools.count(1)
 

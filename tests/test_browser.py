@@ -13,10 +13,11 @@ import uuid
 import pytest
 
 from annotate.dataset import gold_documents, write_gold
+from annotate.gold import import_exports
 from annotate.ingest import make_document
-from annotate.lsexport import Routing, import_exports
 from annotate.studio.client import connect, pull_export, push_tasks
-from annotate.tasks import build_tasks
+from annotate.studio.config import Routing
+from annotate.studio.tasks import build_tasks
 
 pytestmark = [pytest.mark.studio, pytest.mark.browser]
 

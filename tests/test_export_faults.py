@@ -7,8 +7,9 @@ import pytest
 from click.testing import CliRunner
 
 from annotate.cli import main
-from annotate.lsexport import Routing, import_exports, routing_from_config
+from annotate.gold import import_exports
 from annotate.model import Argument, Document, Entity, Event, Span
+from annotate.studio.config import Routing, routing_from_config
 
 from .exports import annotation, export_task
 
@@ -44,8 +45,8 @@ def broken(doc, mutate):
 def only_reason(result):
     assert len(result.quarantined) == 1 and not result.documents, result.quarantined
     q = result.quarantined[0]
-    assert q["task_id"] == 77 and "task 77" in q["reason"] and q["task"]["id"] == 77
-    return q["reason"]
+    assert q.task_id == 77 and "task 77" in q.reason and q.record["id"] == 77
+    return q.reason
 
 
 def region(result, rid):
@@ -178,7 +179,7 @@ def test_duplicate_tasks(tmp_path, schema, doc):
     b["id"] = 78
     r = run(tmp_path, [a, b], schema)
     assert r.counts == {"inputs": 2, "imported": 1, "quarantined": 1, "skipped": 0}
-    assert "task 78" in r.quarantined[0]["reason"] and "duplicate task" in r.quarantined[0]["reason"]
+    assert "task 78" in r.quarantined[0].reason and "duplicate task" in r.quarantined[0].reason
 
 
 def test_cancelled_and_unannotated_tasks_never_become_gold(tmp_path, schema, doc, bundled_documents):
@@ -186,7 +187,7 @@ def test_cancelled_and_unannotated_tasks_never_become_gold(tmp_path, schema, doc
     empty = export_task(bundled_documents[1], [])
     r = run(tmp_path, [cancelled, empty], schema)
     assert r.counts == {"inputs": 2, "imported": 0, "quarantined": 0, "skipped": 2}
-    reasons = sorted(s["reason"] for s in r.skipped)
+    reasons = sorted(s.reason for s in r.skipped)
     assert "no annotations" in reasons[0] or "no annotations" in reasons[1]
     assert any("only cancelled annotations" in x for x in reasons)
 
@@ -202,7 +203,7 @@ def test_disagreement_waits_for_adjudication_and_ground_truth_wins(tmp_path, sch
     other = Document(doc.id, doc.text, doc.entities[:1], [], {})
     task = export_task(doc, [annotation(doc), annotation(other, "bilal@annotate.test")])
     r = run(tmp_path, [task], schema)
-    assert r.counts["skipped"] == 1 and "annotate adjudicate" in r.skipped[0]["reason"]
+    assert r.counts["skipped"] == 1 and "annotate adjudicate" in r.skipped[0].reason
     task["annotations"][1]["ground_truth"] = True
     r = run(tmp_path, [task], schema)
     assert r.counts["imported"] == 1 and len(r.documents[0].entities) == 1
@@ -283,7 +284,7 @@ def test_unreadable_export_file_is_listed_as_a_file_not_counted_as_a_task(tmp_pa
     r = import_exports([p], Routing(schema))
     assert r.counts == {"inputs": 0, "imported": 0, "quarantined": 0, "skipped": 0}
     assert len(r.unreadable) == 1
-    reason = r.unreadable[0]["reason"]
+    reason = r.unreadable[0].reason
     assert "not a JSON export" in reason and str(p) in reason and "line 1" in reason
 
 
@@ -297,7 +298,7 @@ def test_a_newer_export_supersedes_an_older_one(tmp_path, schema, doc, bundled_d
     r = import_exports(sorted(tmp_path.glob("export-*.json")), Routing(schema))
     assert r.counts == {"inputs": 3, "imported": 1, "quarantined": 0, "skipped": 2}
     assert len(r.documents[0].entities) == 2  # the newer annotation
-    assert any("superseded by the newer export" in s["reason"] and "export-2-new.json" in s["reason"]
+    assert any("superseded by the newer export" in s.reason and "export-2-new.json" in s.reason
                for s in r.skipped)
 
 

@@ -7,9 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from annotate.dataset import gold_documents, write_gold
+from annotate.gold import import_exports
 from annotate.ingest import make_document
-from annotate.lsexport import Routing, import_exports
 from annotate.model import TATWEEL, Argument, Document, Entity, Event, Span
+from annotate.studio.config import Routing
 
 from .exports import annotation, export_task
 

@@ -7,9 +7,9 @@ import pytest
 
 from annotate.conformance import guideline_problems
 from annotate.dataset import BUILD_FILE, gold_documents
+from annotate.gold import build_gold, export_files
 from annotate.ingest import ingest
-from annotate.lsexport import Routing
-from annotate.pipeline import build_gold, export_files
+from annotate.studio.config import Routing
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "gold"

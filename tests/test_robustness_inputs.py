@@ -339,7 +339,7 @@ def test_an_unreadable_export_stops_the_build(tmp_path, doc, bundled_documents, 
     assert "Not built: 1 export file(s) could not be read" in res.output and "--skip-unreadable" in res.output
     assert (gold / BUILD_FILE).read_bytes() == before
     q = quarantine_lines(tmp_path / "gold.quarantine.jsonl")
-    assert q[0]["file"] == str(new) and reason in q[0]["reason"]
+    assert q[0]["source"] == str(new) and reason in q[0]["reason"]
     # asked for explicitly, the build goes on without the file and records it
     res = cli("import", tmp_path / "exports", "-o", gold, "--skip-unreadable")
     assert res.exit_code == 0 and "1 file unreadable" in res.output

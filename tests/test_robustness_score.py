@@ -472,7 +472,7 @@ def test_predictions_for_the_whole_set_score_one_split_without_rejections(schema
 
 
 def test_label_studio_tasks_without_gold_are_not_scored_and_not_rejected(gold_set, schema, tmp_path):
-    from annotate.tasks import build_tasks
+    from annotate.studio.tasks import build_tasks
 
     path, docs = gold_set
     extra = Document("f" * 16, TEXT + " اليوم", [span("داعش", "ORG", "e1")])  # a task nobody annotated yet

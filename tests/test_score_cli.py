@@ -177,7 +177,7 @@ def test_layered_conll_files_keep_nested_entities(tmp_path):
 
 
 def test_label_studio_predictions_are_scored(gold_dir, gold_docs, schema, tmp_path):
-    from annotate.tasks import build_tasks
+    from annotate.studio.tasks import build_tasks
 
     tasks, rejected = build_tasks(gold_docs, schema, {d.id: d for d in gold_docs}, "m1")
     assert not rejected

@@ -10,7 +10,7 @@ from annotate.cli import main
 from annotate.schema import parse_schema
 from annotate.studio.client import StudioError, connect, existing_doc_ids, pull_export, push_tasks
 from annotate.studio.connection import Connection
-from annotate.tasks import build_tasks
+from annotate.studio.tasks import build_tasks
 
 pytestmark = pytest.mark.studio
 
@@ -276,9 +276,10 @@ def test_all_bundled_articles_annotated_on_the_server_load_with_load_dataset(
 
     from annotate.baseline import extract
     from annotate.dataset import write_gold
-    from annotate.lsexport import Routing, import_exports
+    from annotate.gold import import_exports
     from annotate.predictions import annotations_from_record
-    from annotate.tasks import results_for
+    from annotate.studio.config import Routing
+    from annotate.studio.tasks import results_for
 
     title = _title()
     by_id = {d.id: d for d in bundled_documents}

@@ -15,7 +15,7 @@ from annotate.cli import main
 from annotate.ingest import make_document
 from annotate.studio.client import StudioError, connect, push_tasks
 from annotate.studio.connection import Connection
-from annotate.tasks import build_tasks
+from annotate.studio.tasks import build_tasks
 from tests.faultproxy import FaultProxy, Rule
 
 pytestmark = pytest.mark.studio

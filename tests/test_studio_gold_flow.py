@@ -12,7 +12,7 @@ from annotate.cli import main
 from annotate.dataset import gold_documents
 from annotate.predictions import document_to_record
 from annotate.studio.client import connect, pull_export, push_tasks
-from annotate.tasks import build_tasks, results_for
+from annotate.studio.tasks import build_tasks, results_for
 
 pytestmark = pytest.mark.studio
 

@@ -5,11 +5,11 @@ from click.testing import CliRunner
 from label_studio_sdk.label_interface import LabelInterface
 
 from annotate.cli import main
-from annotate.lsconfig import labeling_config
 from annotate.model import Argument, Entity, Event, Span
 from annotate.predictions import read_predictions
 from annotate.schema import parse_schema
-from annotate.tasks import PredictionValidator, build_tasks, results_for
+from annotate.studio.config import labeling_config
+from annotate.studio.tasks import PredictionValidator, build_tasks, results_for
 
 
 def test_config_is_valid_rtl_and_symbol_granular(schema):

@@ -22,8 +22,8 @@ from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
 from ..atomic import atomic_write_text
-from ..lsconfig import instructions_html, labeling_config
 from ..schema import Schema
+from .config import instructions_html, labeling_config
 from .connection import Connection
 
 DEFAULT_PROJECT = "Arabic news entities and events"
@@ -407,7 +407,7 @@ def load_annotations(conn: Connection, project_id: int, annotator: str, document
                      ) -> AnnotationLoadReport:
     """Create one annotation completed by `annotator` on each task whose document has one in `documents`
     (doc id -> annotated Document), unless that user has annotated the task already."""
-    from ..tasks import results_for
+    from .tasks import results_for
 
     client = connect(conn)
     user, created_user = ensure_user(client, conn, annotator)

@@ -1,7 +1,8 @@
 """Documents (with optional predictions) -> Label Studio tasks, and a document's annotations -> LS results.
 
-Relation JSON is built here rather than with the SDK's region helpers, whose serializer nests relations
-inside regions in a shape the Label Studio backend does not read back.
+This is the one writer of Label Studio's result JSON (tasks, predictions, loaded annotations, adjudication
+reviews). Relation JSON is built here rather than with the SDK's region helpers, whose serializer nests
+relations inside regions in a shape the Label Studio backend does not read back.
 """
 
 from __future__ import annotations
@@ -11,17 +12,18 @@ from dataclasses import dataclass
 
 from label_studio_sdk.label_interface import LabelInterface
 
-from .lsconfig import ENTITY, TEXT, TRIGGER, labeling_config
-from .model import Document, Rejected
-from .schema import Schema
+from ..model import Document, Rejected
+from ..schema import Schema
+from .config import ENTITY, TEXT, TRIGGER, labeling_config
 
-
-class TaskValidationError(ValueError):
-    pass
+TASK_FIELDS = ("text", "doc_id", "source", "headline", "date", "meta")
+SHOWN_METADATA = ("source", "headline", "date")  # top-level task fields annotators see in the data manager
 
 
 def task_data(doc: Document) -> dict:
-    meta = {k: v for k, v in doc.metadata.items() if k not in ("headline", "date", "source")}
+    """The task's data: the exact text, the document id, and the document's metadata (the fields annotators
+    filter by at the top level, the rest under `meta`). `metadata_of_task` is the inverse."""
+    meta = {k: v for k, v in doc.metadata.items() if k not in SHOWN_METADATA}
     return {
         "text": doc.text,
         "doc_id": doc.id,
@@ -32,16 +34,36 @@ def task_data(doc: Document) -> dict:
     }
 
 
-def results_for(doc: Document) -> list[dict]:
-    """LS result list: entity and trigger regions, per-trigger attribute choices, trigger->entity relations."""
+def metadata_of_task(data: dict, text_field: str = "text") -> dict:
+    """A document's metadata back from its task data, in the shape it had before `task_data`: a round trip
+    through Label Studio leaves every key where it was. Fields another tool added to the task are kept too."""
+    out = {k: v for k, v in data.items() if k not in (text_field, "doc_id", "meta")}
+    meta = data.get("meta")
+    if isinstance(meta, dict):
+        out.update(meta)
+    elif meta is not None:
+        out["meta"] = meta
+    return out
+
+
+def results_for(doc: Document, notes: dict[str, str] | None = None) -> list[dict]:
+    """LS result list: entity and trigger regions, per-trigger attribute choices, trigger->entity relations.
+    `notes` (region id -> text) become region notes, as the adjudication review's CONFLICT marks."""
     out: list[dict] = []
+    notes = notes or {}
+
+    def region(rid: str, control: str, start: int, end: int, label: str) -> dict:
+        r = {"id": rid, "from_name": control, "to_name": TEXT, "type": "labels",
+             "value": {"start": start, "end": end, "text": doc.text[start:end], "labels": [label]}}
+        if rid in notes:
+            r["meta"] = {"text": [notes[rid]]}
+        return r
+
     for e in doc.entities:
-        out.append({"id": e.id, "from_name": ENTITY, "to_name": TEXT, "type": "labels",
-                    "value": {"start": e.start, "end": e.end, "text": doc.text[e.start:e.end], "labels": [e.type]}})
+        out.append(region(e.id, ENTITY, e.start, e.end, e.type))
     for v in doc.events:
         s, t = v.trigger.start, v.trigger.end
-        out.append({"id": v.id, "from_name": TRIGGER, "to_name": TEXT, "type": "labels",
-                    "value": {"start": s, "end": t, "text": doc.text[s:t], "labels": [v.type]}})
+        out.append(region(v.id, TRIGGER, s, t, v.type))
         for name, value in v.attributes.items():
             out.append({"id": v.id, "from_name": name, "to_name": TEXT, "type": "choices",
                         "value": {"start": s, "end": t, "text": doc.text[s:t], "choices": [value]}})

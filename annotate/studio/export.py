@@ -1,125 +1,28 @@
-"""Label Studio exports -> Documents, with every fault named and every task accounted for.
+"""Label Studio exports -> one Document per annotation, with every fault named by task, region and field.
 
 Reads full JSON exports (a list of tasks, or an envelope with a `tasks` list), single tasks, and JSON_MIN
 exports (one flat record per annotation; relations are not part of that format). Labels are routed by the
 schema: a label that is an entity type makes an entity, a label that is an event type makes a trigger.
 For another project's export, `routing_from_config` reads the labels from its labeling config instead.
 
-Each input task ends up in exactly one bucket: imported (a gold Document), quarantined (a fault, with its
-reason) or skipped (nothing to import: no annotations, only cancelled ones, or unresolved disagreement).
-A file that cannot be read as an export holds no task that could be counted: it is listed as unreadable.
+This module knows Label Studio's format (files, tasks, annotations, regions, relations); which annotation
+becomes gold, and the accounting of a whole import, are `annotate.gold`'s.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .conformance import schema_problems
-from .jsonl import lone_surrogate
-from .lsconfig import ENTITY, TRIGGER
-from .model import TATWEEL, Argument, Document, Entity, Event, Provenance, Span, SpanError, document_id
-from .schema import Schema
+from ..conformance import schema_problems
+from ..jsonl import lone_surrogate
+from ..model import TATWEEL, Argument, Document, Entity, Event, Provenance, Span, SpanError, document_id
+from .config import Routing
 
 CONFLICT_MARK = "CONFLICT"
 TEXT_MISMATCH_POLICIES = ("offsets", "quarantine")  # what a value.text that disagrees with its offsets does
-
-
-@dataclass(frozen=True)
-class Routing:
-    """Which labels are entities and which are triggers; which Text field holds the document."""
-    schema: Schema
-    text_field: str = "text"
-    strict_relations: bool = True  # our schema: relations run between a trigger and an entity
-    # Labels control name -> the labels it offers; None: this toolkit's own config (`entity`, `trigger`).
-    control_labels: dict[str, frozenset[str]] | None = field(default=None, hash=False)
-
-    def kind(self, label: str) -> str | None:
-        if label in self.schema.entity_types:
-            return "entity"
-        if label in self.schema.event_types:
-            return "trigger"
-        return None
-
-    def controls(self) -> dict[str, frozenset[str]]:
-        if self.control_labels is not None:
-            return self.control_labels
-        return {ENTITY: frozenset(self.schema.entity_types), TRIGGER: frozenset(self.schema.event_types)}
-
-    def control_problem(self, control: str, label: str) -> str | None:
-        """Why `label` may not sit under `control` (an entity type under the trigger control, say), if so."""
-        controls = self.controls()
-        if label in controls.get(control, ()):
-            return None
-        owners = ", ".join(repr(c) for c, labels in sorted(controls.items()) if label in labels)
-        return f"label {label!r} is under control {control!r} but belongs to control {owners}"
-
-
-class ConfigError(ValueError):
-    pass
-
-
-def routing_from_config(xml: str, name: str = "imported-config") -> Routing:
-    """Routing for any text-span project, read from its labeling config: every Labels control is kept;
-    a control named like `trigger`/`event` holds triggers, the others hold entities."""
-    from label_studio_sdk.label_interface import LabelInterface
-    from label_studio_sdk.label_interface.interface import LabelStudioXMLSyntaxErrorSentryIgnored
-
-    try:
-        li = LabelInterface(xml)
-    except LabelStudioXMLSyntaxErrorSentryIgnored as exc:
-        raise ConfigError(f"not a valid labeling config (XML): {exc}") from None
-    entity_labels: list[str] = []
-    trigger_labels: list[str] = []
-    control_labels: dict[str, frozenset[str]] = {}
-    text_field = "text"
-    for control in li.controls:
-        if control.tag.lower() not in ("labels", "hypertextlabels"):
-            continue
-        target = trigger_labels if any(k in control.name.lower() for k in ("trigger", "event")) else entity_labels
-        target += [label for label in control.labels if label not in target]
-        control_labels[control.name] = frozenset(control.labels)
-    for obj in li.objects:
-        if obj.tag.lower() in ("text", "hypertext") and obj.value_is_variable:
-            text_field = obj.value_name
-            break
-    roles = []
-    for tag in li.find_tags(match_fn=lambda t: getattr(t, "tag", "").lower() == "relation"):
-        value = tag.attr.get("value")
-        if value and value not in roles:
-            roles.append(value)
-    if not control_labels:
-        raise ConfigError("no Labels control: a text-span project's config has one or more <Labels>")
-    schema = Schema.from_labels(name, entity_labels, trigger_labels, roles)
-    return Routing(schema, text_field, strict_relations=bool(trigger_labels), control_labels=control_labels)
-
-
-@dataclass
-class TaskRecord:
-    task_id: str
-    task: dict
-    source: str
-
-
-@dataclass
-class ImportResult:
-    documents: list[Document] = field(default_factory=list)
-    quarantined: list[dict] = field(default_factory=list)
-    skipped: list[dict] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    inputs: int = 0  # tasks read: imported + quarantined + skipped
-    unreadable: list[dict] = field(default_factory=list)  # export files that could not be read at all
-    # every usable annotation per task, annotator by annotator (agreement and adjudication read these)
-    annotations: dict[str, list[Document]] = field(default_factory=dict)
-    sources: dict[str, str] = field(default_factory=dict)  # export path -> sha256
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return {"inputs": self.inputs, "imported": len(self.documents), "quarantined": len(self.quarantined),
-                "skipped": len(self.skipped)}
 
 
 class ExportError(ValueError):
@@ -347,7 +250,7 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
         return None, errors, warnings
     events = [Event(rid, label, span, choices.get(rid, {}), tuple(arguments[rid]))
               for rid, (span, label) in triggers.items()]
-    meta = {"task_id": task.get("id"), "source": source}
+    meta = {"task_id": task.get("id")}  # the export file is in the provenance, not the metadata
     if loose_relations:
         meta["relations"] = loose_relations
     entity_choices = {rid: c for rid, c in choices.items() if rid in entities}
@@ -378,7 +281,7 @@ def _utf16_slice(text: str, start: int, end: int) -> str | None:
         return None
 
 
-# --- choosing the gold annotation --------------------------------------------------------------------------------
+# --- reviews: what an adjudication left on a task -----------------------------------------------------------
 
 
 def has_conflict_note(region) -> bool:
@@ -396,101 +299,11 @@ def is_review(annotation: dict) -> bool:
     return isinstance(result, list) and any(has_conflict_note(r) for r in result)
 
 
-def annotation_signature(doc: Document) -> tuple:
-    """What two annotations must share to be the same annotation (ids and provenance do not count)."""
-    ents = doc.entity_by_id()
-    return (
-        tuple(sorted((e.start, e.end, e.type) for e in doc.entities)),
-        tuple(sorted((v.trigger.start, v.trigger.end, v.type, tuple(sorted(v.attributes.items())),
-                      tuple(sorted((a.role, ents[a.entity].start, ents[a.entity].end, ents[a.entity].type)
-                                   for a in v.arguments))) for v in doc.events)),
-    )
+# --- one task: which document it holds, and its annotations as Documents ------------------------------------------
 
 
-def choose_gold(candidates: list[tuple[dict, Document]]) -> tuple[Document | None, str]:
-    """The gold-annotation rule (README, "Which annotation becomes gold"):
-    1. a ground-truth annotation wins (the most recently updated one if several);
-    2. else a single annotation is the gold;
-    3. else annotations that are all the same become one gold with every annotator in its provenance;
-    4. else nothing: the task needs adjudication.
-    """
-    ground = [(a, d) for a, d in candidates if a.get("ground_truth")]
-    if ground:
-        ground.sort(key=lambda ad: str(ad[0].get("updated_at") or ad[0].get("created_at") or ""))
-        return ground[-1][1], "ground truth"
-    if len(candidates) == 1:
-        return candidates[0][1], "single annotation"
-    signatures = {annotation_signature(d) for _, d in candidates}
-    if len(signatures) == 1:
-        first = candidates[0][1]
-        prov = Provenance(tuple(x for _, d in candidates for x in d.provenance.annotators),
-                          tuple(x for _, d in candidates for x in d.provenance.annotation_ids),
-                          first.provenance.source, first.provenance.source_sha256)
-        first.provenance = prov
-        return first, f"{len(candidates)} identical annotations"
-    return None, f"{len(candidates)} annotations disagree and none is ground truth; run `annotate adjudicate`"
-
-
-# --- the whole import -----------------------------------------------------------------------------------------------
-
-
-def import_exports(paths: Iterable[str | Path], routing: Routing,
-                   reference_texts: dict[str, str] | None = None,
-                   progress: Callable[[int], None] | None = None,
-                   on_text_mismatch: str = "offsets") -> ImportResult:
-    """Read exports into gold Documents. `reference_texts` (doc id -> pushed text) catches edited tasks;
-    `on_text_mismatch` is what a value.text that disagrees with its offsets does (TEXT_MISMATCH_POLICIES).
-
-    Several exports of one project taken over time overlap: a document found in more than one file is taken
-    from the last file it appears in with annotations (pass files oldest first; `annotate pull` names sort that
-    way) and its other copies are skipped as superseded. The same document twice in one file is a duplicate task.
-    """
-    if on_text_mismatch not in TEXT_MISMATCH_POLICIES:
-        raise ValueError(f"on_text_mismatch must be one of {TEXT_MISMATCH_POLICIES}, not {on_text_mismatch!r}")
-    result = ImportResult()
-    files: list[tuple[str, str, list]] = []
-    for path in paths:
-        try:
-            tasks, digest = read_export_file(path)
-        except ExportError as exc:
-            result.unreadable.append({"source": str(path), "file": str(path), "reason": str(exc)})
-            if progress:
-                progress(1)
-            continue
-        files.append((str(path), digest, tasks))
-    # A copy without any annotation never supersedes an annotated one: a fresh project pulled beside the
-    # committed exports must not erase the gold it has not seen.
-    last_file: dict[str, int] = {}
-    annotated: set[str] = set()
-    for k, (_, _, tasks) in enumerate(files):
-        for task in tasks:
-            key = _document_key(task, routing)
-            if key is None:
-                continue
-            has_annotations = bool(task.get("annotations"))
-            if has_annotations or key not in annotated:
-                last_file[key] = k
-            if has_annotations:
-                annotated.add(key)
-    seen: dict[str, str] = {}  # document -> where it was read
-    for k, (path, digest, tasks) in enumerate(files):
-        result.sources[path] = digest
-        for index, task in enumerate(tasks):
-            result.inputs += 1
-            key = _document_key(task, routing)
-            if key is not None and last_file[key] != k:
-                result.skipped.append({"source": f"{path}#{index}", "task_id": task.get("id"),
-                                       "reason": f"task {task.get('id')} ({path}#{index}): superseded by the "
-                                                 f"newer export {files[last_file[key]][0]}"})
-                continue
-            _import_task(task, f"{path}#{index}", path, digest, routing, reference_texts, seen, result,
-                         on_text_mismatch)
-        if progress:
-            progress(1)
-    return result
-
-
-def _document_key(task, routing: Routing) -> str | None:
+def document_key(task, routing: Routing) -> str | None:
+    """The document a task holds: its data.doc_id, else the content id of its text (None: no usable text)."""
     if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
         return None
     text = task["data"].get(routing.text_field)
@@ -499,84 +312,73 @@ def _document_key(task, routing: Routing) -> str | None:
     return str(task["data"].get("doc_id") or document_id(text))
 
 
-def _import_task(task, where, path, digest, routing, reference_texts, seen, result, on_text_mismatch) -> None:
-    task_id = task.get("id", "?") if isinstance(task, dict) else "?"
-    label = f"task {task_id} ({where})"
+def _is_content_id(doc_id: str) -> bool:
+    return len(doc_id) == 16 and all(c in "0123456789abcdef" for c in doc_id)
 
-    def quarantine(reason: str) -> None:
-        result.quarantined.append({"source": where, "task_id": task_id, "reason": f"{label}: {reason}", "task": task})
 
+def task_fault(task, routing: Routing, reference_texts: dict[str, str] | None) -> str | None:
+    """Why a task cannot be read as a document at all (shape, text, edited text), if it cannot."""
     if not isinstance(task, dict):
-        quarantine(f"a task must be an object, got {json_type(task)}")
-        return
+        return f"a task must be an object, got {json_type(task)}"
     if not isinstance(task.get("data"), dict):
-        quarantine("field 'data' is missing" if task.get("data") is None else
-                   f"field 'data' must be an object, got {json_type(task['data'])}")
-        return
+        return ("field 'data' is missing" if task.get("data") is None else
+                f"field 'data' must be an object, got {json_type(task['data'])}")
     surrogate = lone_surrogate(task)
     if surrogate:  # checked first: such a string cannot be hashed, compared to UTF-8 files, or written out
-        quarantine(surrogate)
-        return
+        return surrogate
     text = task["data"].get(routing.text_field)
     if not isinstance(text, str) or not text:
-        quarantine(f"field data.{routing.text_field} is missing or empty")
-        return
-    doc_id = _document_key(task, routing)
+        return f"field data.{routing.text_field} is missing or empty"
+    doc_id = document_key(task, routing)
     reference = (reference_texts or {}).get(doc_id)
     if reference is not None and reference != text:
-        quarantine(f"data.{routing.text_field} differs from the pushed document {doc_id}")
-        return
+        return f"data.{routing.text_field} differs from the pushed document {doc_id}"
     if reference is None and "doc_id" in task["data"] and _is_content_id(doc_id) and document_id(text) != doc_id:
-        quarantine(f"data.{routing.text_field} differs from the pushed document {doc_id} (its hash does not match)")
-        return
-    if doc_id in seen:
-        quarantine(f"duplicate task: document {doc_id} was already read from {seen[doc_id]}")
-        return
-    seen[doc_id] = where
+        return f"data.{routing.text_field} differs from the pushed document {doc_id} (its hash does not match)"
+    return None
+
+
+@dataclass
+class TaskAnnotations:
+    """A task's annotations read as Documents: usable ones with their raw annotation, or why there are none."""
+    candidates: list[tuple[dict, Document]] = field(default_factory=list)
+    fault: str | None = None  # a malformed annotation: the whole task is quarantined
+    empty: str | None = None  # nothing to import (no annotation, or only cancelled ones)
+    warnings: list[str] = field(default_factory=list)
+
+
+def task_annotations(task: dict, doc_id: str, path: str, digest: str, routing: Routing,
+                     on_text_mismatch: str = "offsets") -> TaskAnnotations:
+    """Every live annotation of a (well-formed, see `task_fault`) task as a Document carrying the task's
+    metadata and its provenance (annotator, annotation id, export file and digest)."""
+    from .tasks import metadata_of_task
+
     annotations = task.get("annotations")
     if annotations is None:
         annotations = []
     if not isinstance(annotations, list):
-        quarantine(f"field annotations must be a list, got {json_type(annotations)}")
-        return
+        return TaskAnnotations(fault=f"field annotations must be a list, got {json_type(annotations)}")
     not_objects = [f"annotations[{k}] is {json_type(a)}" for k, a in enumerate(annotations) if not isinstance(a, dict)]
     if not_objects:
-        quarantine("; ".join(not_objects) + ", not an annotation object")
-        return
-    live = [a for a in annotations if not a.get("was_cancelled")]
+        return TaskAnnotations(fault="; ".join(not_objects) + ", not an annotation object")
     if not annotations:
-        result.skipped.append({"source": where, "task_id": task_id, "reason": f"{label}: no annotations"})
-        return
+        return TaskAnnotations(empty="no annotations")
+    live = [a for a in annotations if not a.get("was_cancelled")]
     if not live:
-        result.skipped.append({"source": where, "task_id": task_id,
-                               "reason": f"{label}: only cancelled annotations ({len(annotations)})"})
-        return
-    candidates = []
+        return TaskAnnotations(empty=f"only cancelled annotations ({len(annotations)})")
+    out = TaskAnnotations()
     faults = []
+    metadata = metadata_of_task(task["data"], routing.text_field)
     for ann in live:
         doc, errors, warnings = annotation_to_document(task, ann, routing, doc_id, path, on_text_mismatch)
         who = f"annotation {ann.get('id')} by {annotator_name(ann)}"
-        result.warnings += [f"{label} {who}: {w}" for w in warnings]
+        out.warnings += [f"{who}: {w}" for w in warnings]
         if errors:
-            faults.append(f"{who}: " + "; ".join(errors))  # quarantine() puts the task in front
-        else:
-            doc.provenance = Provenance(doc.provenance.annotators, doc.provenance.annotation_ids, path, digest)
-            doc.metadata.update({k: v for k, v in task["data"].items() if k not in (routing.text_field, "doc_id")})
-            candidates.append((ann, doc))
-    # Agreement and adjudication compare the independent passes: a review (ground truth, or a merge still
-    # carrying CONFLICT notes) is the adjudicated result, not one more pass.
-    result.annotations[doc_id] = [d for a, d in candidates if not is_review(a)]
+            faults.append(f"{who}: " + "; ".join(errors))
+            continue
+        provenance = Provenance(doc.provenance.annotators, doc.provenance.annotation_ids, path, digest)
+        out.candidates.append((ann, replace(doc, metadata={**metadata, **doc.metadata}, provenance=provenance)))
     if faults:
         # A faulty annotation never silently falls back to another one: the whole task waits for a fix.
-        quarantine(" | ".join(faults))
-        return
-    gold, why = choose_gold(candidates)
-    if gold is None:
-        result.skipped.append({"source": where, "task_id": task_id, "reason": f"{label}: {why}"})
-        return
-    gold.metadata["gold_rule"] = why
-    result.documents.append(gold)
-
-
-def _is_content_id(doc_id: str) -> bool:
-    return len(doc_id) == 16 and all(c in "0123456789abcdef" for c in doc_id)
+        out.fault = " | ".join(faults)
+    return out

@@ -1,4 +1,5 @@
-"""Schema -> Label Studio labeling config (XML) and annotator instructions (HTML).
+"""Schema <-> Label Studio labeling config (XML): the config and annotator instructions a schema makes, and the
+routing of labels to entities and triggers (for our config, or read from any other project's config).
 
 The control names here are the contract between tasks, exports and the config: entity spans live in the
 `entity` Labels control, triggers in `trigger`, roles are `Relations` from a trigger region to an entity
@@ -9,9 +10,10 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import dataclass, field
 from xml.sax.saxutils import quoteattr
 
-from .schema import Schema
+from ..schema import Schema
 
 TEXT = "text"
 ENTITY = "entity"
@@ -120,3 +122,72 @@ def _markdown_to_html(md: str) -> str:
     if in_list:
         out.append("</ul>")
     return "\n".join(out)
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Which labels are entities and which are triggers; which Text field holds the document."""
+    schema: Schema
+    text_field: str = "text"
+    strict_relations: bool = True  # our schema: relations run between a trigger and an entity
+    # Labels control name -> the labels it offers; None: this toolkit's own config (`entity`, `trigger`).
+    control_labels: dict[str, frozenset[str]] | None = field(default=None, hash=False)
+
+    def kind(self, label: str) -> str | None:
+        if label in self.schema.entity_types:
+            return "entity"
+        if label in self.schema.event_types:
+            return "trigger"
+        return None
+
+    def controls(self) -> dict[str, frozenset[str]]:
+        if self.control_labels is not None:
+            return self.control_labels
+        return {ENTITY: frozenset(self.schema.entity_types), TRIGGER: frozenset(self.schema.event_types)}
+
+    def control_problem(self, control: str, label: str) -> str | None:
+        """Why `label` may not sit under `control` (an entity type under the trigger control, say), if so."""
+        controls = self.controls()
+        if label in controls.get(control, ()):
+            return None
+        owners = ", ".join(repr(c) for c, labels in sorted(controls.items()) if label in labels)
+        return f"label {label!r} is under control {control!r} but belongs to control {owners}"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def routing_from_config(xml: str, name: str = "imported-config") -> Routing:
+    """Routing for any text-span project, read from its labeling config: every Labels control is kept;
+    a control named like `trigger`/`event` holds triggers, the others hold entities."""
+    from label_studio_sdk.label_interface import LabelInterface
+    from label_studio_sdk.label_interface.interface import LabelStudioXMLSyntaxErrorSentryIgnored
+
+    try:
+        li = LabelInterface(xml)
+    except LabelStudioXMLSyntaxErrorSentryIgnored as exc:
+        raise ConfigError(f"not a valid labeling config (XML): {exc}") from None
+    entity_labels: list[str] = []
+    trigger_labels: list[str] = []
+    control_labels: dict[str, frozenset[str]] = {}
+    text_field = "text"
+    for control in li.controls:
+        if control.tag.lower() not in ("labels", "hypertextlabels"):
+            continue
+        target = trigger_labels if any(k in control.name.lower() for k in ("trigger", "event")) else entity_labels
+        target += [label for label in control.labels if label not in target]
+        control_labels[control.name] = frozenset(control.labels)
+    for obj in li.objects:
+        if obj.tag.lower() in ("text", "hypertext") and obj.value_is_variable:
+            text_field = obj.value_name
+            break
+    roles = []
+    for tag in li.find_tags(match_fn=lambda t: getattr(t, "tag", "").lower() == "relation"):
+        value = tag.attr.get("value")
+        if value and value not in roles:
+            roles.append(value)
+    if not control_labels:
+        raise ConfigError("no Labels control: a text-span project's config has one or more <Labels>")
+    schema = Schema.from_labels(name, entity_labels, trigger_labels, roles)
+    return Routing(schema, text_field, strict_relations=bool(trigger_labels), control_labels=control_labels)
