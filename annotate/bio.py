@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from .chunks import entities_strict
 from .tokenize import Token, tokenize
 
 TypedSpan = tuple[int, int, str]  # (start, end, type), character offsets
@@ -82,23 +83,10 @@ def to_bio_layers(tokens: Sequence[Token], spans: Sequence[TypedSpan], min_layer
 
 
 def spans_from_bio(tokens: Sequence[Token], tags: Sequence[str]) -> list[TypedSpan]:
-    """Character spans from one IOB2 layer (strict: an I- without a matching B-/I- before it starts nothing)."""
-    out: list[TypedSpan] = []
-    cur_start = cur_type = None
-    cur_end = 0
-    for tok, tag in zip(tokens, tags):
-        prefix, label = (tag[0], tag[2:]) if tag != "O" else ("O", None)
-        if prefix == "I" and cur_type == label:
-            cur_end = tok.end
-            continue
-        if cur_type is not None:
-            out.append((cur_start, cur_end, cur_type))
-            cur_type = None
-        if prefix == "B":
-            cur_start, cur_end, cur_type = tok.start, tok.end, label
-    if cur_type is not None:
-        out.append((cur_start, cur_end, cur_type))
-    return out
+    """Character spans from one IOB2 layer, decoded exactly as the scorer decodes IOB2 (seqeval's strict mode,
+    `chunks.entities_strict`): an I- without a matching B-/I- before it starts nothing."""
+    return [(tokens[i].start, tokens[j - 1].end, label) for _, i, j, label in sorted(entities_strict([tags], "IOB2"),
+                                                                                      key=lambda c: c[1])]
 
 
 def spans_from_bio_layers(tokens: Sequence[Token], layers: Sequence[Sequence[str]]) -> list[TypedSpan]:

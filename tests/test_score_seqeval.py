@@ -7,9 +7,9 @@ import pytest
 from seqeval.metrics import classification_report, f1_score
 from seqeval.scheme import IOB2, IOBES
 
+from annotate.chunks import TagError, entities_default, entities_strict_iob2
 from annotate.model import Document, Entity, Event, Span
 from annotate.score.scorer import entity_tables, score_documents
-from annotate.score.seqspans import TagError, entities_default, entities_strict_iob2
 
 warnings.filterwarnings("ignore")
 

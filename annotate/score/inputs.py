@@ -20,12 +20,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..chunks import ALLOWED_PREFIXES, SCHEMES, detect_scheme, prefix_of, tag_problem
 from ..model import Document, Rejected
 from ..predictions import PredictionError, document_to_record, prediction_from_record, read_predictions
 from ..schema import Schema
 from ..studio.config import Routing
 from ..studio.export import annotation_to_document, annotator_name, read_export_file
-from .seqspans import ALLOWED_PREFIXES, SCHEMES, detect_scheme, prefix_of, tag_problem
 from .violations import Violation, schema_violations
 
 

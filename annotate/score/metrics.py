@@ -15,20 +15,19 @@ import numpy as np
 
 
 def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    den = den.astype(np.float64)
-    mask = den == 0.0
-    den[mask] = 1
-    out = num / den
-    out[mask] = 0.0
-    return out
+    den = np.asarray(den, dtype=np.float64)
+    safe = np.where(den == 0.0, 1.0, den)
+    return np.where(den == 0.0, 0.0, num / safe)
 
 
-def _prf(tp: np.ndarray, pred: np.ndarray, true: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    precision = _divide(tp, pred)
-    recall = _divide(tp, true)
+def prf_arrays(tp, npred, ntrue) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The one precision / recall / F1 of the toolkit, on arrays of any shape (elementwise), zero division -> 0:
+    every table, the agreement between annotators and the bootstrap's resamples come from here."""
+    tp = np.asarray(tp, dtype=np.float64)
+    precision = _divide(tp, npred)
+    recall = _divide(tp, ntrue)
     denom = precision + recall
-    denom[denom == 0.0] = 1
-    f1 = 2 * precision * recall / denom
+    f1 = np.where(denom == 0.0, 0.0, 2 * precision * recall / np.where(denom == 0.0, 1.0, denom))
     return precision, recall, f1
 
 
@@ -47,10 +46,10 @@ def prf_table(true_by_type: dict[str, set[Hashable]], pred_by_type: dict[str, se
 
 
 def prf_from_counts(names: list[str], tp: np.ndarray, npred: np.ndarray, ntrue: np.ndarray) -> dict:
-    p, r, f = _prf(tp, npred, ntrue)
+    p, r, f = prf_arrays(tp, npred, ntrue)
     per_type = {n: _row(p[i], r[i], f[i], tp[i], npred[i], ntrue[i]) for i, n in enumerate(names)}
     T, P, S = (np.array([x.sum()]) for x in (tp, npred, ntrue))
-    mp, mr, mf = _prf(T, P, S)
+    mp, mr, mf = prf_arrays(T, P, S)
     micro = _row(mp[0], mr[0], mf[0], T[0], P[0], S[0])
     if names:
         macro = {"precision": float(np.average(p)), "recall": float(np.average(r)), "f1": float(np.average(f)),
@@ -69,5 +68,5 @@ def prf_from_counts(names: list[str], tp: np.ndarray, npred: np.ndarray, ntrue: 
 
 
 def simple_prf(tp: int, npred: int, ntrue: int) -> dict:
-    p, r, f = _prf(np.array([tp]), np.array([npred]), np.array([ntrue]))
+    p, r, f = prf_arrays(np.array([tp]), np.array([npred]), np.array([ntrue]))
     return _row(p[0], r[0], f[0], tp, npred, ntrue)

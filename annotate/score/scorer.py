@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..bio import aligned_tokens, to_bio_layers
+from ..chunks import entities
 from ..model import Document
-from .metrics import prf_from_counts, prf_table, simple_prf
-from .seqspans import entities
+from .matching import ARGUMENT_KINDS, ERROR_KINDS, argument_key, classify_mentions, entity_mentions
+from .metrics import prf_arrays, prf_from_counts, prf_table, simple_prf
 from .violations import Void
 
 HEADLINES = ("entities.strict.micro.f1", "triggers.classification.f1", "arguments.classification.f1")
-ARGUMENT_KINDS = ("identification", "classification", "identification_with_trigger", "classification_with_trigger")
 NO_EVENT_TYPES = "not applicable: the schema defines no event types"
 
 
@@ -94,11 +94,8 @@ def _argument_sets(doc: Document, void: set[Void]) -> dict[str, set[tuple]]:
                 for kind in ARGUMENT_KINDS:
                     out[kind].add(("schema violation", v.id, k))
                 continue
-            e = ents[a.entity]
-            out["identification"].add((v.type, e.start, e.end))
-            out["classification"].add((v.type, a.role, e.start, e.end))
-            out["identification_with_trigger"].add((v.trigger.start, v.trigger.end, v.type, e.start, e.end))
-            out["classification_with_trigger"].add((v.trigger.start, v.trigger.end, v.type, a.role, e.start, e.end))
+            for kind in ARGUMENT_KINDS:
+                out[kind].add(argument_key(v, ents[a.entity], a.role, kind))
     return out
 
 
@@ -107,42 +104,6 @@ def _trigger_set(doc: Document, k: int, void: set[Void]) -> set[tuple]:
     of its own, so it cannot match even for identification."""
     return {(k, v.trigger.start, v.trigger.end, v.type) if ("event", v.id) not in void
             else (k, "schema violation", v.id, v.type) for v in doc.events}
-
-
-Mention = tuple[int, int, str]  # (start, end, type)
-ERROR_KINDS = ("correct", "wrong_type", "wrong_boundary", "missed", "spurious", "wrong_type_predicted")
-
-
-def classify_mentions(gold: set[Mention], pred: set[Mention]) -> list[tuple[str, Mention | None, Mention | None]]:
-    """Pair every gold and every predicted mention exactly once, as (kind, gold, predicted):
-    correct (same span and type), wrong_type (same span, another type), wrong_boundary (same type,
-    overlapping span), then missed (gold left alone) and spurious (prediction left alone). A prediction
-    already used for a correct match cannot also explain another gold mention, so a missed inner mention of
-    the same type as a correct outer one is missed, and a second type on a correct span is spurious."""
-    out: list[tuple[str, Mention | None, Mention | None]] = [("correct", m, m) for m in sorted(gold & pred)]
-    free = set(pred - gold)
-    by_span: dict[tuple[int, int], list[Mention]] = defaultdict(list)
-    for m in sorted(free):
-        by_span[m[:2]].append(m)
-    left: list[Mention] = []
-    for g in sorted(gold - pred):
-        same_span = by_span.get(g[:2])
-        if same_span:
-            p = same_span.pop(0)
-            free.discard(p)
-            out.append(("wrong_type", g, p))
-        else:
-            left.append(g)
-    for g in left:
-        overlapping = [p for p in free if p[2] == g[2] and p[0] < g[1] and g[0] < p[1]]
-        if overlapping:
-            p = max(overlapping, key=lambda p: (min(p[1], g[1]) - max(p[0], g[0]), -p[0], -p[1]))
-            free.discard(p)
-            out.append(("wrong_boundary", g, p))
-        else:
-            out.append(("missed", g, None))
-    out += [("spurious", None, p) for p in sorted(free)]
-    return out
 
 
 def _error_breakdown(pairs: list[tuple[Document, Document]], max_examples: int = 5) -> dict:
@@ -162,9 +123,7 @@ def _error_breakdown(pairs: list[tuple[Document, Document]], max_examples: int =
             b["examples"][kind].append({"doc": doc.id, "start": s, "end": e, "text": doc.text[s:e], "note": note})
 
     for gold, pred in pairs:
-        g = {(e.start, e.end, e.type) for e in gold.entities}
-        p = {(e.start, e.end, e.type) for e in pred.entities}
-        for kind, gm, pm in classify_mentions(g, p):
+        for kind, gm, pm in classify_mentions(entity_mentions(gold), entity_mentions(pred)):
             if kind == "spurious":
                 b = bucket(pm[2])
                 b["spurious"] += 1
@@ -289,11 +248,8 @@ def bootstrap(per_document: dict[str, dict[str, list[int]]], resamples: int = 10
 
 
 def _f1(sums: np.ndarray) -> np.ndarray:
-    tp, npred, ntrue = sums[..., 0], sums[..., 1], sums[..., 2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(npred > 0, tp / np.where(npred > 0, npred, 1), 0.0)
-        r = np.where(ntrue > 0, tp / np.where(ntrue > 0, ntrue, 1), 0.0)
-        return np.where(p + r > 0, 2 * p * r / np.where(p + r > 0, p + r, 1), 0.0)
+    """F1 of (tp, npred, ntrue) count triples along the last axis."""
+    return prf_arrays(sums[..., 0], sums[..., 1], sums[..., 2])[2]
 
 
 def paired_bootstrap(new: dict[str, dict[str, list[int]]], old: dict[str, dict[str, list[int]]],
