@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 
 from .agreement import latest_per_annotator
 from .model import Argument, Document, Entity, Event, Span
-from .studio.config import ENTITY, TEXT, TRIGGER
+from .score.matching import LINK, argument_keys, classify_mentions, entity_mentions, trigger_mentions
 from .studio.export import CONFLICT_MARK
+from .studio.tasks import results_for
 from .surface import SurfaceSpanError, resolve_span
 
 CONTEXT = 30
@@ -66,17 +67,11 @@ class Items:
 
     @classmethod
     def of(cls, doc: Document) -> Items:
-        ents = doc.entity_by_id()
-        args, attrs = set(), {}
-        for v in doc.events:
-            tkey = (v.trigger.start, v.trigger.end, v.type)
-            for a in v.arguments:
-                e = ents[a.entity]
-                args.add((tkey, (e.start, e.end, e.type), a.role))
-            for name, value in v.attributes.items():
-                attrs[(tkey, name)] = value
-        return cls(frozenset((e.start, e.end, e.type) for e in doc.entities),
-                   frozenset((v.trigger.start, v.trigger.end, v.type) for v in doc.events), frozenset(args), attrs)
+        """The annotation's items, keyed as the scorer keys them (`score.matching`)."""
+        attrs = {((v.trigger.start, v.trigger.end, v.type), name): value
+                 for v in doc.events for name, value in v.attributes.items()}
+        return cls(frozenset(entity_mentions(doc)), frozenset(trigger_mentions(doc)),
+                   frozenset(argument_keys(doc, LINK)), attrs)
 
 
 def _quote(text: str, key: SpanKey) -> str:
@@ -100,13 +95,15 @@ def _context(text: str, start: int, end: int) -> str:
     return f"…{left}[{text[start:end]}]{right}…"
 
 
+# The scorer's error kinds, in the words of an adjudication log.
+_KIND = {"wrong_type": "type", "wrong_boundary": "boundary", "missed": "missing"}
+
+
 def _classify(span: SpanKey, others: set[SpanKey]) -> str:
-    s, e, label = span
-    if any((s2, e2) == (s, e) for s2, e2, _ in others):
-        return "type"
-    if any(lab == label and s < e2 and s2 < e for s2, e2, lab in others):
-        return "boundary"
-    return "missing"
+    """How a span one annotator marked differs from what the others marked: the scorer's classification of
+    that span as a gold mention against the others' as predictions."""
+    kind = next(k for k, g, _ in classify_mentions({span}, set(others)) if g == span)
+    return _KIND[kind]
 
 
 def compare(docs: list[Document]) -> tuple[list[str], Items, list[Disagreement]]:
@@ -163,40 +160,35 @@ def compare(docs: list[Document]) -> tuple[list[str], Items, list[Disagreement]]
 
 
 def adjudicate_task(docs: list[Document]) -> Adjudication:
-    """Merge annotations of one document by several people (one Document per person) into a review result."""
+    """Merge annotations of one document by several people (one Document per person) into a review result:
+    every item anyone marked, the disputed regions carrying a CONFLICT note (written by `studio.tasks`)."""
     people, _agreed, disagreements = compare(docs)
     text = docs[0].text
     disputed = {d.key: d for d in disagreements}
-    result: list[dict] = []
-    region_of: dict[tuple, str] = {}
-
-    def region(what: str, key: SpanKey) -> str:
-        if (what, key) in region_of:
-            return region_of[(what, key)]
-        rid = f"{'t' if what == 'trigger' else 'e'}{len(region_of) + 1}"
-        region_of[(what, key)] = rid
-        s, e, label = key
-        r = {"id": rid, "from_name": TRIGGER if what == "trigger" else ENTITY, "to_name": TEXT, "type": "labels",
-             "value": {"start": s, "end": e, "text": text[s:e], "labels": [label]}}
-        d = disputed.get(item_key(text, what, key))
-        if d:
-            r["meta"] = {"text": [f"{CONFLICT_MARK} ({d.kind}): {d.detail}"]}
-        result.append(r)
-        return rid
-
     items = [Items.of(d) for d in docs]
-    for what in ("entity", "trigger"):
-        for key in sorted(frozenset.union(*[i.entities if what == "entity" else i.triggers for i in items])):
-            region(what, key)
-    for tkey, ekey, role in sorted(frozenset.union(*[i.arguments for i in items])):
-        result.append({"type": "relation", "from_id": region("trigger", tkey), "to_id": region("entity", ekey),
-                       "direction": "right", "labels": [role]})
-    for tkey, name in sorted({k for i in items for k in i.attributes}):
-        chosen = next(i.attributes[(tkey, name)] for i in items if (tkey, name) in i.attributes)
-        result.append({"id": region("trigger", tkey), "from_name": name, "to_name": TEXT, "type": "choices",
-                       "value": {"start": tkey[0], "end": tkey[1], "text": text[tkey[0]:tkey[1]],
-                                 "choices": [chosen]}})
-    return Adjudication(docs[0].id, people, result, disagreements)
+    entity_keys = sorted(frozenset.union(*[i.entities for i in items]))
+    trigger_keys = sorted(frozenset.union(*[i.triggers for i in items]))
+    links = sorted(frozenset.union(*[i.arguments for i in items]))
+    entities = [Entity(f"e{n + 1}", s, e, t) for n, (s, e, t) in enumerate(entity_keys)]
+    eid = {(e.start, e.end, e.type): e.id for e in entities}
+    tid = {key: f"t{n + 1}" for n, key in enumerate(trigger_keys)}
+    events = []
+    for key in trigger_keys:
+        attrs = {}
+        for i in items:  # the first annotator's value; a differing one is an attribute disagreement
+            for (t, name), value in i.attributes.items():
+                if t == key:
+                    attrs.setdefault(name, value)
+        events.append(Event(tid[key], key[2], Span(key[0], key[1]), dict(sorted(attrs.items())),
+                            tuple(Argument(role, eid[ekey]) for t, ekey, role in links if t == key)))
+    notes = {}
+    for what, keys, ids in (("entity", entity_keys, eid), ("trigger", trigger_keys, tid)):
+        for key in keys:
+            d = disputed.get(item_key(text, what, key))
+            if d:
+                notes[ids[key]] = f"{CONFLICT_MARK} ({d.kind}): {d.detail}"
+    union = Document(docs[0].id, text, entities, events)
+    return Adjudication(docs[0].id, people, results_for(union, notes), disagreements)
 
 
 def adjudicate(annotations: dict[str, list[Document]]) -> list[Adjudication]:

@@ -1,9 +1,11 @@
-"""Inter-annotator agreement for tasks annotated by two or more people.
+"""Inter-annotator agreement for tasks annotated by two or more people, measured by the extractor scorer.
 
-Span F1 (exact) is computed by seqeval on tokens cut at the union of both annotators' boundaries. Nested
-spans are spread over layers assigned on the union of both annotations, so the same span always sits in the
-same layer for both people and exact matching never depends on how the other spans nest. Overlap F1,
-argument F1, token-level Cohen's kappa and Krippendorff's alpha (nominal) are computed here directly.
+Each pair of annotators is scored with `score.scorer.score_documents`, one annotator taken as gold and the
+other as the prediction (F1 is symmetric), so every figure here is the very metric an extractor report shows
+under the same name: entities in seqeval's strict and default modes on tokens cut at both annotators'
+boundaries, triggers and arguments as the scorer keys them (`score.matching`). The pooled figures are what a
+score report prints as the human ceiling beside each headline (`overall.metrics`, keyed like the report).
+Overlap F1 (same type, overlapping span), token-level Cohen's kappa and Krippendorff's alpha are added here.
 """
 
 from __future__ import annotations
@@ -11,93 +13,18 @@ from __future__ import annotations
 import itertools
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 
-from seqeval.metrics import classification_report
-
-from .bio import aligned_tokens, assign_layers, to_bio_layers
+from .bio import aligned_tokens, to_bio_layers
 from .model import Document
+from .score.matching import argument_keys, entity_mentions, overlaps_same_type
+from .score.metrics import f1_from, prf_table, ratio
+from .score.scorer import score_documents
 
-TRIGGER = "TRIGGER"
-
-
-def _shared_layers(tokens, a_spans, b_spans) -> tuple[list[list[str]], list[list[str]]]:
-    union = sorted(set(a_spans) | set(b_spans))
-    layer_of = dict(zip(union, assign_layers(union)))
-    n = max(layer_of.values(), default=0) + 1
-    out = []
-    for spans in (a_spans, b_spans):
-        rows = []
-        for layer in range(n):
-            rows.append(to_bio_layers(tokens, [s for s in set(spans) if layer_of[s] == layer])[0])
-        out.append(rows)
-    return out[0], out[1]
-
-
-def _prf(tp: int, n_pred: int, n_true: int) -> dict:
-    p = tp / n_pred if n_pred else 0.0
-    r = tp / n_true if n_true else 0.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return {"precision": p, "recall": r, "f1": f, "tp": tp, "fp": n_pred - tp, "fn": n_true - tp,
-            "support": n_true}
-
-
-def _seqeval_table(y_a: list[list[str]], y_b: list[list[str]]) -> dict:
-    """Per-label and micro F1 from seqeval (default mode), A taken as reference; F1 is symmetric."""
-    if not any(t != "O" for seq in y_a + y_b for t in seq):
-        return {"per_label": {}, "micro": _prf(0, 0, 0)}
-    report = classification_report(y_a, y_b, output_dict=True, zero_division=0)
-    per_label = {}
-    for label, row in report.items():
-        if label.endswith(" avg"):
-            continue
-        per_label[label] = {"precision": float(row["precision"]), "recall": float(row["recall"]),
-                            "f1": float(row["f1-score"]), "support": int(row["support"])}
-    micro = report["micro avg"]
-    return {"per_label": per_label, "micro": {"precision": float(micro["precision"]),
-                                              "recall": float(micro["recall"]), "f1": float(micro["f1-score"]),
-                                              "support": int(micro["support"])}}
-
-
-def _overlap_table(pairs: list[tuple[list, list]]) -> dict:
-    """Overlap F1 per label: a span counts as found when the other side has a same-label span overlapping it."""
-    found_a, found_b, n_a, n_b = Counter(), Counter(), Counter(), Counter()
-    for a_spans, b_spans in pairs:
-        for mine, theirs, found, n in ((a_spans, b_spans, found_a, n_a), (b_spans, a_spans, found_b, n_b)):
-            for s, e, label in mine:
-                n[label] += 1
-                if any(lab == label and s < e2 and s2 < e for s2, e2, lab in theirs):
-                    found[label] += 1
-    out = {}
-    for label in sorted(set(n_a) | set(n_b)):
-        p = found_b[label] / n_b[label] if n_b[label] else 0.0
-        r = found_a[label] / n_a[label] if n_a[label] else 0.0
-        out[label] = {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
-                      "support": n_a[label]}
-    tot_p = sum(found_b.values()) / sum(n_b.values()) if sum(n_b.values()) else 0.0
-    tot_r = sum(found_a.values()) / sum(n_a.values()) if sum(n_a.values()) else 0.0
-    micro = {"precision": tot_p, "recall": tot_r, "f1": 2 * tot_p * tot_r / (tot_p + tot_r) if tot_p + tot_r else 0.0,
-             "support": sum(n_a.values())}
-    return {"per_label": out, "micro": micro}
-
-
-def _per_role(rows: list[tuple[str, int, int, int]]) -> dict:
-    """Argument classification F1 per role from (role, tp, n_b, n_a) rows, A taken as reference."""
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for role, tp, n_pred, n_true in rows:
-        t = totals[role]
-        t[0], t[1], t[2] = t[0] + tp, t[1] + n_pred, t[2] + n_true
-    return {role: _prf(*t) for role, t in sorted(totals.items())}
-
-
-def argument_tuples(doc: Document, with_role: bool) -> set[tuple]:
-    ents = doc.entity_by_id()
-    out = set()
-    for v in doc.events:
-        for a in v.arguments:
-            e = ents[a.entity]
-            key = (v.trigger.start, v.trigger.end, e.start, e.end)
-            out.add(key + ((v.type, a.role) if with_role else ()))
-    return out
+# The headline-style keys the ceiling is given under: each one is the same lookup in a score report.
+CEILING_METRICS = ("entities.strict.micro.f1", "entities.default.micro.f1", "triggers.identification.f1",
+                   "triggers.classification.f1", "arguments.identification.f1", "arguments.classification.f1",
+                   "arguments.identification_with_trigger.f1", "arguments.classification_with_trigger.f1")
 
 
 def cohen_kappa(a: list[str], b: list[str]) -> float | None:
@@ -147,92 +74,113 @@ def latest_per_annotator(docs: list[Document]) -> dict[str, Document]:
     return out
 
 
+def _lookup(report: dict, key: str):
+    node = report
+    for part in key.split("."):
+        node = node[part]
+    return node
+
+
+def _summary(a_docs: list[Document], b_docs: list[Document]) -> dict:
+    """One comparison, A as gold and B as prediction, with the scorer (plus overlap and per-role tables)."""
+    score = score_documents(a_docs, {d.id: d for d in b_docs}).report
+    strict = score["entities"]["strict"]
+    a_sets: dict[str, set] = defaultdict(set)
+    b_sets: dict[str, set] = defaultdict(set)
+    found_a, found_b = Counter(), Counter()  # mentions of one side that the other side overlaps
+    for da, db in zip(a_docs, b_docs):
+        ea, eb = entity_mentions(da), entity_mentions(db)
+        for m in ea:
+            a_sets[m[2]].add((da.id, m))
+            found_a[m[2]] += overlaps_same_type(m, eb)
+        for m in eb:
+            b_sets[m[2]].add((db.id, m))
+            found_b[m[2]] += overlaps_same_type(m, ea)
+
+    def overlap_row(found_in_b: int, n_b: int, found_in_a: int, n_a: int) -> dict:
+        # precision: B's mentions that A overlaps; recall: A's mentions that B overlaps
+        p, r = ratio(found_in_b, n_b), ratio(found_in_a, n_a)
+        return {"precision": p, "recall": r, "f1": float(f1_from(p, r)), "support": n_a}
+
+    labels = sorted(set(a_sets) | set(b_sets))
+    overlap = {t: overlap_row(found_b[t], len(b_sets[t]), found_a[t], len(a_sets[t])) for t in labels}
+    overlap_micro = overlap_row(sum(found_b.values()), sum(len(v) for v in b_sets.values()),
+                                sum(found_a.values()), sum(len(v) for v in a_sets.values()))
+    roles_a: dict[str, set] = defaultdict(set)
+    roles_b: dict[str, set] = defaultdict(set)
+    for da, db in zip(a_docs, b_docs):
+        for key in argument_keys(da, "classification"):
+            roles_a[key[1]].add((da.id, key))
+        for key in argument_keys(db, "classification"):
+            roles_b[key[1]].add((db.id, key))
+    trig = score["triggers"]
+    return {
+        "score": score,
+        "entities": {"exact": {"per_label": strict["per_type"], "micro": strict["micro"]},
+                     "overlap": {"per_label": overlap, "micro": overlap_micro}},
+        "triggers": {"identification": {"per_label": {}, "micro": trig["identification"]},
+                     "classification": {"per_label": trig["classification"].get("per_type", {}),
+                                        "micro": {k: v for k, v in trig["classification"].items()
+                                                  if k != "per_type"}}},
+        "arguments": dict(score["arguments"]),
+        "arguments_per_role": prf_table(roles_a, roles_b)["per_type"],
+    }
+
+
 def agreement(annotations: dict[str, list[Document]]) -> dict:
-    """Agreement over every task with two or more annotators; pooled figures in `overall`."""
-    per_pair: dict[tuple[str, str], dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    """Agreement over every task with two or more annotators: per pair, and pooled over all pairs in
+    `overall` (its `metrics` are the human ceiling, keyed as in a score report)."""
+    pairs_docs: dict[tuple[str, str], tuple[list[Document], list[Document]]] = defaultdict(lambda: ([], []))
+    kappa_labels: dict[tuple[str, str], tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
     alpha_units: list[list[str]] = []
     tasks = 0
-    for doc_id, docs in sorted(annotations.items()):
+    for _doc_id, docs in sorted(annotations.items()):
         by_person = latest_per_annotator(docs)
         if len(by_person) < 2:
             continue
         tasks += 1
         people = sorted(by_person)
-        all_spans = [(e.start, e.end) for d in by_person.values() for e in d.entities] + \
-                    [(v.trigger.start, v.trigger.end) for d in by_person.values() for v in d.events]
-        text = next(iter(by_person.values())).text
-        tokens = aligned_tokens(text, all_spans)
+        spans = [(e.start, e.end) for d in by_person.values() for e in d.entities] + \
+                [(v.trigger.start, v.trigger.end) for d in by_person.values() for v in d.events]
+        tokens = aligned_tokens(next(iter(by_person.values())).text, spans)
         labels = {p: _outer_labels(tokens, by_person[p]) for p in people}
-        for k in range(len(tokens)):
-            alpha_units.append([labels[p][k] for p in people])
+        alpha_units += [[labels[p][k] for p in people] for k in range(len(tokens))]
         for a, b in itertools.combinations(people, 2):
-            da, db = by_person[a], by_person[b]
-            acc = per_pair[(a, b)]
-            acc["tasks"].append(doc_id)
-            ea = [(e.start, e.end, e.type) for e in da.entities]
-            eb = [(e.start, e.end, e.type) for e in db.entities]
-            la, lb = _shared_layers(tokens, ea, eb)
-            acc["ent_a"] += la
-            acc["ent_b"] += lb
-            acc["ent_spans"].append((ea, eb))
-            ta = [(v.trigger.start, v.trigger.end, v.type) for v in da.events]
-            tb = [(v.trigger.start, v.trigger.end, v.type) for v in db.events]
-            la, lb = _shared_layers(tokens, ta, tb)
-            acc["trig_a"] += la
-            acc["trig_b"] += lb
-            ia = [(s, e, TRIGGER) for s, e, _ in ta]
-            ib = [(s, e, TRIGGER) for s, e, _ in tb]
-            la, lb = _shared_layers(tokens, ia, ib)
-            acc["trig_id_a"] += la
-            acc["trig_id_b"] += lb
-            for with_role, key in ((False, "arg_id"), (True, "arg_cls")):
-                sa, sb = argument_tuples(da, with_role), argument_tuples(db, with_role)
-                acc[key].append((len(sa & sb), len(sb), len(sa)))
-            sa, sb = argument_tuples(da, True), argument_tuples(db, True)
-            for role in {t[-1] for t in sa | sb}:
-                ra, rb = {t for t in sa if t[-1] == role}, {t for t in sb if t[-1] == role}
-                acc["arg_roles"].append((role, len(ra & rb), len(rb), len(ra)))
-            acc["kappa_a"] += labels[a]
-            acc["kappa_b"] += labels[b]
-
-    def summarise(acc) -> dict:
-        args = {}
-        for key, name in (("arg_id", "identification"), ("arg_cls", "classification")):
-            tp, npred, ntrue = (sum(x[i] for x in acc[key]) for i in range(3))
-            args[name] = _prf(tp, npred, ntrue)
-        return {
-            "tasks": len(acc["tasks"]),
-            "entities": {"exact": _seqeval_table(acc["ent_a"], acc["ent_b"]),
-                         "overlap": _overlap_table(acc["ent_spans"])},
-            "triggers": {"identification": _seqeval_table(acc["trig_id_a"], acc["trig_id_b"]),
-                         "classification": _seqeval_table(acc["trig_a"], acc["trig_b"])},
-            "arguments": args,
-            "token_kappa": cohen_kappa(acc["kappa_a"], acc["kappa_b"]),
-        }
-
+            pairs_docs[(a, b)][0].append(by_person[a])
+            pairs_docs[(a, b)][1].append(by_person[b])
+            kappa_labels[(a, b)][0].extend(labels[a])
+            kappa_labels[(a, b)][1].extend(labels[b])
     pairs = []
-    pooled: dict[str, list] = defaultdict(list)
-    for (a, b), acc in sorted(per_pair.items()):
-        pairs.append({"a": a, "b": b, **summarise(acc)})
-        for key, values in acc.items():
-            pooled[key] += values
-    out = {"tasks": tasks, "pairs": pairs, "overall": {}}
+    pooled_a: list[Document] = []
+    pooled_b: list[Document] = []
+    for (a, b), (a_docs, b_docs) in sorted(pairs_docs.items()):
+        summary = _summary(a_docs, b_docs)
+        summary.pop("score")
+        pairs.append({"a": a, "b": b, "tasks": len(a_docs), **summary,
+                      "token_kappa": cohen_kappa(*kappa_labels[(a, b)])})
+        # pooled over pairs: a document id per pair, so the same article compared twice counts twice
+        pooled_a += [replace(d, id=f"{a}~{b}/{d.id}") for d in a_docs]
+        pooled_b += [replace(d, id=f"{a}~{b}/{d.id}") for d in b_docs]
+    out: dict = {"tasks": tasks, "pairs": pairs, "overall": {}}
     if pairs:
-        pooled_summary = summarise(pooled)
+        pooled = _summary(pooled_a, pooled_b)
+        all_a = [x for a_list, _ in kappa_labels.values() for x in a_list]
+        all_b = [x for _, b_list in kappa_labels.values() for x in b_list]
         out["overall"] = {
-            "entities_exact_f1": pooled_summary["entities"]["exact"]["micro"]["f1"],
-            "entities_overlap_f1": pooled_summary["entities"]["overlap"]["micro"]["f1"],
-            "triggers_identification_f1": pooled_summary["triggers"]["identification"]["micro"]["f1"],
-            "triggers_classification_f1": pooled_summary["triggers"]["classification"]["micro"]["f1"],
-            "arguments_identification_f1": pooled_summary["arguments"]["identification"]["f1"],
-            "arguments_classification_f1": pooled_summary["arguments"]["classification"]["f1"],
-            "token_kappa": pooled_summary["token_kappa"],
+            "entities_exact_f1": pooled["entities"]["exact"]["micro"]["f1"],
+            "entities_overlap_f1": pooled["entities"]["overlap"]["micro"]["f1"],
+            "triggers_identification_f1": pooled["triggers"]["identification"]["micro"]["f1"],
+            "triggers_classification_f1": pooled["triggers"]["classification"]["micro"]["f1"],
+            "arguments_identification_f1": pooled["arguments"]["identification"]["f1"],
+            "arguments_classification_f1": pooled["arguments"]["classification"]["f1"],
+            "token_kappa": cohen_kappa(all_a, all_b),
             "krippendorff_alpha": krippendorff_alpha_nominal(alpha_units),
+            "metrics": {key: _lookup(pooled["score"], key) for key in CEILING_METRICS},
         }
-        out["per_label"] = {"entities_exact": pooled_summary["entities"]["exact"]["per_label"],
-                            "entities_overlap": pooled_summary["entities"]["overlap"]["per_label"],
-                            "triggers_classification": pooled_summary["triggers"]["classification"]["per_label"],
-                            "arguments_classification": _per_role(pooled["arg_roles"])}
+        out["per_label"] = {"entities_exact": pooled["entities"]["exact"]["per_label"],
+                            "entities_overlap": pooled["entities"]["overlap"]["per_label"],
+                            "triggers_classification": pooled["triggers"]["classification"]["per_label"],
+                            "arguments_classification": pooled["arguments_per_role"]}
     return out
 
 

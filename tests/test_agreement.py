@@ -65,3 +65,32 @@ def test_nested_same_type_spans_match_exactly():
 
 def test_single_annotator_tasks_are_not_compared():
     assert agreement({"d": [person("amal", [])]}) == {"tasks": 0, "pairs": [], "overall": {}}
+
+
+def test_the_human_ceiling_is_the_scorer_metric_it_is_shown_beside():
+    """Two annotators scored against each other by the extractor scorer give exactly the ceiling figures,
+    key by key; a report prints them beside the matching headline."""
+    from annotate.score.report import markdown
+    from annotate.score.scorer import score_documents
+
+    e1, e2 = at("مسرور بارزاني", "PER", "e1"), at("كارل هاريس", "PER", "e2")
+    amal = person("amal", [e1, e2, at("أربيل", "GPE", "e3")],
+                  [meet([Argument("Entity", "e1"), Argument("Entity", "e2"), Argument("Place", "e3")])])
+    other_trigger = Event("v1", "Contact.Meet", Span(TEXT.index("في"), TEXT.index("في") + 2), {"realis": "actual"},
+                          (Argument("Entity", "e1"), Argument("Place", "e3")))
+    bilal = person("bilal", [e1, at("كارل هاريس", "ORG", "e2"), at("أربيل", "GPE", "e3")], [other_trigger])
+    report = agreement({amal.id: [amal, bilal]})
+    ceiling = report["overall"]["metrics"]
+    direct = score_documents([amal], {bilal.id: bilal}).report
+    assert ceiling["entities.strict.micro.f1"] == direct["entities"]["strict"]["micro"]["f1"] == pytest.approx(2 / 3)
+    assert ceiling["arguments.classification.f1"] == direct["arguments"]["classification"]["f1"]
+    assert ceiling["arguments.classification_with_trigger.f1"] == \
+        direct["arguments"]["classification_with_trigger"]["f1"] == 0.0
+    # the argument ceiling no longer requires the trigger span: the same two arguments on another trigger agree
+    assert ceiling["arguments.classification.f1"] == pytest.approx(0.8)
+    shown = markdown({**direct, "human_ceiling": {**report["overall"], "tasks": 1},
+                      "gold": {"path": "g", "fingerprint": "f", "schema": "s", "schema_fingerprint": "x"},
+                      "predictions": {"source": "p", "documents": 1, "rejected": 0}, "documents": direct["documents"],
+                      "toolkit_version": "t"})
+    assert f"arguments classification F1 {ceiling['arguments.classification.f1']:.3f}" in shown
+    assert f"entities strict F1 {ceiling['entities.strict.micro.f1']:.3f}" in shown

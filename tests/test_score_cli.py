@@ -44,7 +44,9 @@ def gold_dir(gold_docs, schema, tmp_path_factory):
     path = tmp_path_factory.mktemp("g") / "gold"
     agreement = {"tasks": 3, "pairs": [{"a": "x", "b": "y"}],
                  "overall": {"entities_exact_f1": 0.91, "triggers_classification_f1": 0.8,
-                             "arguments_classification_f1": 0.7}}
+                             "arguments_classification_f1": 0.7,
+                             "metrics": {"entities.strict.micro.f1": 0.91, "triggers.classification.f1": 0.8,
+                                         "arguments.classification.f1": 0.7}}}
     write_gold(gold_docs, schema, path, agreement=agreement)
     return path
 

@@ -26,9 +26,19 @@ def prf_arrays(tp, npred, ntrue) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     tp = np.asarray(tp, dtype=np.float64)
     precision = _divide(tp, npred)
     recall = _divide(tp, ntrue)
+    return precision, recall, f1_from(precision, recall)
+
+
+def f1_from(precision, recall) -> np.ndarray:
+    """The harmonic mean of precision and recall (0 when both are 0), elementwise."""
+    precision, recall = np.asarray(precision, dtype=np.float64), np.asarray(recall, dtype=np.float64)
     denom = precision + recall
-    f1 = np.where(denom == 0.0, 0.0, 2 * precision * recall / np.where(denom == 0.0, 1.0, denom))
-    return precision, recall, f1
+    return np.where(denom == 0.0, 0.0, 2 * precision * recall / np.where(denom == 0.0, 1.0, denom))
+
+
+def ratio(part, whole) -> float:
+    """part / whole, 0 when whole is 0 (a precision or a recall counted on its own)."""
+    return float(_divide(np.asarray(part, dtype=np.float64), whole))
 
 
 def _row(p, r, f, tp, npred, ntrue) -> dict:

@@ -159,12 +159,19 @@ def notes(report: dict) -> list[str]:
 
 
 def _ceiling(report: dict) -> str:
-    c = report.get("human_ceiling")
-    if not c:
+    """The agreement between annotators on each headline metric, measured by the same scorer under the same
+    key (`agreement.CEILING_METRICS`); a gold set whose agreement predates that shows no ceiling rather than
+    a figure of another metric."""
+    c = report.get("human_ceiling") or {}
+    metrics = c.get("metrics") or {}
+    shown = [(name, metrics[key]) for name, key in (("entities strict", "entities.strict.micro.f1"),
+                                                     ("triggers classification", "triggers.classification.f1"),
+                                                     ("arguments classification", "arguments.classification.f1"))
+             if metrics.get(key) is not None]
+    if not shown:
         return ""
-    return (f"Human ceiling (inter-annotator agreement over {c.get('tasks', '?')} task(s)): entities "
-            f"{_f(c.get('entities_exact_f1'))}, triggers {_f(c.get('triggers_classification_f1'))}, arguments "
-            f"{_f(c.get('arguments_classification_f1'))}.")
+    return (f"Human ceiling (annotators scored against each other with this scorer, over {c.get('tasks', '?')} "
+            "task(s)): " + ", ".join(f"{name} F1 {_f(v)}" for name, v in shown) + ".")
 
 
 def _md_table(header: list[str], rows: list[list[str]], bold: int | None = None) -> list[str]:
