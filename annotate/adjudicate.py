@@ -16,6 +16,7 @@ Two ways to resolve:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .agreement import latest_per_annotator
 from .model import Argument, Document, Entity, Event, Span
@@ -339,3 +340,36 @@ def resolve_all(annotations: dict[str, list[Document]], entries: list[dict]) -> 
     if problems:
         raise DecisionError("\n".join(problems))
     return out
+
+
+LOG_HEADER = """\
+# Adjudication decision log (`annotate adjudicate EXPORT --log FILE`).
+# One entry per disagreement between the annotation passes. Fill in `decision` and `reason`:
+#   entity / trigger / argument items: keep | drop
+#   attribute items: the value to keep (e.g. actual)
+# Entries with `add:` (entity | trigger | argument) add what every annotator missed, and entries with `remove:`
+# take out an item every annotator made (a shared mistake); spans by surface text and
+# occurrence, e.g. {doc: ID, add: entity, type: PER, text: "كارل هاريس", occurrence: 2, reason: ...}.
+# Running the command again keeps every decision, reason and addition already written here.
+"""
+
+
+def read_log(path: str | Path) -> list[dict]:
+    """The entries of a decision log; DecisionError names the file when it is not one."""
+    import yaml
+
+    try:
+        entries = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise DecisionError(f"{path}: not a readable YAML decision log ({exc})") from None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise DecisionError(f"{path}: a decision log is a YAML list of entries")
+    return entries
+
+
+def write_log(path: str | Path, entries: list[dict]) -> None:
+    import yaml
+
+    from .atomic import atomic_write_text
+
+    atomic_write_text(path, LOG_HEADER + yaml.safe_dump(entries, allow_unicode=True, sort_keys=False, width=110))

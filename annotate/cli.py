@@ -119,12 +119,15 @@ def config_cmd(schema_path, output):
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Tasks JSON to write.")
 @click.option("--predictions", "predictions_path", type=click.Path(exists=True, dir_okay=False),
               help="Predictions JSONL to attach as Label Studio pre-annotations.")
+@click.option("--extractor", default=None, help="Or run this extractor (a command, or package.module:function) "
+              "for the pre-annotations, e.g. annotate.baseline:extract.")
 @click.option("--model-version", default="predictions", show_default=True, help="model_version of predictions.")
 @click.option("--keep-boilerplate", is_flag=True, help="Do not drop site boilerplate lines.")
 @click.option("--quarantine", type=click.Path(dir_okay=False), help="Where rejected inputs go "
               "(default: OUTPUT with .quarantine.jsonl).")
 @schema_option
-def tasks_cmd(articles, output, predictions_path, model_version, keep_boilerplate, quarantine, schema_path):
+def tasks_cmd(articles, output, predictions_path, extractor, model_version, keep_boilerplate, quarantine,
+              schema_path):
     """Convert articles (.txt files, folders, JSONL) into Label Studio import JSON, one task per article.
 
     Only CRLF/CR line ends and a BOM are normalised; boilerplate lines are dropped and listed.
@@ -133,39 +136,38 @@ def tasks_cmd(articles, output, predictions_path, model_version, keep_boilerplat
     Example:
       annotate tasks gold/articles -o tasks.json
       annotate tasks gold/articles --predictions preds.jsonl -o tasks.json
+      annotate tasks gold/articles --extractor annotate.baseline:extract -o tasks.json
     """
+    from .extractor import ExtractorError
     from .ingest import expand_inputs
-    from .predictions import read_predictions
-    from .studio.tasks import build_tasks
+    from .pipeline import make_tasks
 
+    if predictions_path and extractor:
+        raise click.UsageError("give --predictions or --extractor, not both")
+    source = ("predictions", predictions_path) if predictions_path else ("extractor", extractor) if extractor else None
     schema = _schema(schema_path)
-    with click.progressbar(length=len(expand_inputs(articles)), label="Reading articles", file=sys.stderr) as bar:
-        result = ingest(articles, strip=not keep_boilerplate, progress=bar.update)
-    rejected = list(result.rejected)
+    try:
+        with click.progressbar(length=len(expand_inputs(articles)), label="Reading articles",
+                               file=sys.stderr) as bar:
+            made = make_tasks(articles, schema, not keep_boilerplate, source, model_version, bar.update)
+    except ExtractorError as exc:
+        raise click.ClickException(str(exc)) from None
+    result, tasks = made.read, made.tasks
     for doc in result.documents:
         dropped = doc.metadata.get("boilerplate_dropped", [])
         if dropped:
             shown = "; ".join(f"line {d['line']} [{d['rule']}] {d['text'].strip()[:40]}" for d in dropped)
             click.echo(f"{doc.metadata['source']}: dropped {len(dropped)} boilerplate line(s): {shown}", err=True)
-    predictions = None
-    n_pred_lines_bad = 0
-    if predictions_path:
-        predictions, bad = read_predictions(predictions_path, result.documents, schema)
-        n_pred_lines_bad = len(bad)
-        rejected += bad
-    tasks, bad_preds = build_tasks(result.documents, schema, predictions, model_version)
-    rejected += bad_preds
     if tasks:  # a run with nothing to write leaves the previous tasks file as it was
         atomic_write_json(output, tasks)
     qpath = Path(quarantine) if quarantine else Path(output).with_suffix(".quarantine.jsonl")
-    note = _quarantine(qpath, rejected)
-    with_preds = sum(1 for t in tasks if "predictions" in t)
+    note = _quarantine(qpath, made.rejected)
     written = f"{len(tasks)} task(s) written to {output}" if tasks else f"no task, so {output} was left as it was"
     summary = (f"{result.inputs} article input(s): {written}, {len(result.rejected)} article(s) quarantined{note}; "
                f"{result.dropped_lines} boilerplate line(s) dropped")
-    if predictions_path:
-        summary += (f"; {with_preds} task(s) with predictions, "
-                    f"{n_pred_lines_bad + len(bad_preds)} prediction(s) quarantined")
+    if source:
+        summary += (f"; {made.with_predictions} task(s) with predictions, "
+                    f"{len(made.prediction_rejects)} prediction(s) quarantined")
     click.echo(summary)
     if not tasks:
         sys.exit(EXIT_ERROR)
@@ -548,37 +550,32 @@ def adjudicate_cmd(exports, output, push, reviewer, log_path, resolve, schema_pa
       annotate adjudicate EXPORT --log gold/adjudication.yaml             # write the log to decide in
       annotate adjudicate EXPORT --log gold/adjudication.yaml --resolve --reviewer rana@example.org
     """
-    import yaml
-
-    from .adjudicate import DecisionError, adjudicate, log_entries, resolve_all
+    from .adjudicate import DecisionError, adjudicate, log_entries, read_log, write_log
 
     if resolve and not (log_path and reviewer):
         raise click.UsageError("--resolve needs --log FILE and --reviewer EMAIL")
     result = _read_exports(exports, _routing(schema_path, config_path))
     for q in result.quarantined[:10]:
         click.echo(f"  quarantined {q.reason[:300]}", err=True)
-    task_ids = {doc_id: docs[0].metadata.get("task_id") for doc_id, docs in result.annotations.items() if docs}
+    try:
+        entries = read_log(log_path) if log_path and Path(log_path).exists() else []
+    except DecisionError as exc:
+        raise click.ClickException(str(exc)) from None
     if resolve:
-        from .studio.client import set_ground_truth
+        from .pipeline import resolve_reviews
         from .studio.connection import load_connection
-        from .studio.tasks import results_for
 
-        entries = _read_log(log_path)
         try:
-            resolved = resolve_all(result.annotations, entries)
+            done = _studio_call(resolve_reviews, _studio_call(load_connection), result, entries, reviewer)
         except DecisionError as exc:
             problems = str(exc).splitlines()
             for line in problems:
                 click.echo(f"  {line}", err=True)
             raise click.ClickException(f"{log_path}: {len(problems)} document(s) cannot be resolved yet; "
                                        "nothing was pushed") from None
-        todo = [(task_ids[d], results_for(doc)) for d, doc in resolved.items() if task_ids.get(d)]
-        updated, created = _studio_call(set_ground_truth, _studio_call(load_connection), reviewer, todo)
-        n_decided = sum(1 for e in entries if e.get("decision") not in (None, ""))
-        n_added = sum(1 for e in entries if "add" in e)
-        click.echo(f"{len(resolved)} task(s) resolved from {log_path} ({n_decided} decision(s), {n_added} "
-                   f"addition(s)): ground truth by {reviewer}, {updated} review annotation(s) updated, "
-                   f"{created} created. Pull again and import to rebuild the gold set.")
+        click.echo(f"{done.tasks} task(s) resolved from {log_path} ({done.decisions} decision(s), {done.changes} "
+                   f"addition(s) or removal(s)): ground truth by {reviewer}, {done.updated} review annotation(s) "
+                   f"updated, {done.created} created. Pull again and import to rebuild the gold set.")
         return
     adjudications = adjudicate(result.annotations)
     records = []
@@ -589,52 +586,21 @@ def adjudicate_cmd(exports, output, push, reviewer, log_path, resolve, schema_pa
     if output:
         atomic_write_json(output, records)
     if log_path:
-        from .atomic import atomic_write_text
-
-        previous = _read_log(log_path) if Path(log_path).exists() else []
-        entries = log_entries(adjudications, previous)
-        atomic_write_text(log_path, LOG_HEADER + yaml.safe_dump(entries, allow_unicode=True, sort_keys=False,
-                                                                 width=110))
+        entries = log_entries(adjudications, entries)
+        write_log(log_path, entries)
         open_items = sum(1 for e in entries if "item" in e and e.get("decision") in (None, ""))
         click.echo(f"Decision log {log_path}: {len(entries)} entr(y/ies), {open_items} still undecided", err=True)
     pushed = ""
     if push and adjudications:
-        from .studio.client import push_reviews
+        from .pipeline import push_reviews_for
         from .studio.connection import load_connection
 
-        reviews = [(task_ids[a.doc_id], a.result, a.clean) for a in adjudications if task_ids.get(a.doc_id)]
-        created, present = _studio_call(push_reviews, _studio_call(load_connection), reviews, reviewer)
+        created, present = _studio_call(push_reviews_for, _studio_call(load_connection), result, adjudications,
+                                        reviewer)
         pushed = f"; {created} review annotation(s) pushed" + (f", {present} already there" if present else "")
     clean = sum(1 for a in adjudications if a.clean)
     click.echo(f"{len(adjudications)} task(s) with two or more annotators: {clean} fully agreed, "
                f"{len(adjudications) - clean} with {len(records)} disagreement(s){pushed}")
-
-
-LOG_HEADER = """\
-# Adjudication decision log (`annotate adjudicate EXPORT --log FILE`).
-# One entry per disagreement between the annotation passes. Fill in `decision` and `reason`:
-#   entity / trigger / argument items: keep | drop
-#   attribute items: the value to keep (e.g. actual)
-# Entries with `add:` (entity | trigger | argument) add what every annotator missed, and entries with `remove:`
-# take out an item every annotator made (a shared mistake); spans by surface text and
-# occurrence, e.g. {doc: ID, add: entity, type: PER, text: "كارل هاريس", occurrence: 2, reason: ...}.
-# Running the command again keeps every decision, reason and addition already written here.
-"""
-
-
-def _read_log(path) -> list[dict]:
-    import yaml
-
-    try:
-        entries = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise click.ClickException(f"{path}: not a readable YAML decision log ({exc})") from None
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise click.ClickException(f"{path}: a decision log is a YAML list of entries")
-    return entries
-
-
-# --- scoring ---------------------------------------------------------------------------------------------------
 
 
 @main.command("score")
@@ -688,8 +654,10 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
       annotate score --gold gold/dataset --extractor annotate.baseline:extract --baseline old.json
       annotate score --conll output.conll --scheme IOBES
     """
+    from . import sources
     from .atomic import atomic_write_text
-    from .score import inputs
+    from .extractor import ExtractorError
+    from .score import conll
     from .score import report as rep
     from .score.run import compare_with_baseline, conll_report, document_report, read_report
 
@@ -697,21 +665,21 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
         thresholds = [rep.parse_threshold(x) for x in fail_under]
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    sources = [x for x in (pred_path, ls_path, extractor, conll_path, gold_conll) if x]
-    if len(sources) != 1:
+    given = [x for x in (pred_path, ls_path, extractor, conll_path, gold_conll) if x]
+    if len(given) != 1:
         raise click.UsageError("give exactly one of --predictions, --labelstudio, --extractor, --conll, "
                                "--gold-conll/--pred-conll")
     if bool(gold_conll) != bool(pred_conll):
         raise click.UsageError("--gold-conll and --pred-conll go together")
     if (scheme != "auto" or suffix) and not (conll_path or gold_conll):
         raise click.UsageError("--scheme and --suffix apply to CoNLL input; documents are scored on their spans")
-    tag_format = inputs.TagFormat(None if scheme == "auto" else scheme, suffix)
+    tag_format = conll.TagFormat(None if scheme == "auto" else scheme, suffix)
     try:
         baseline = read_report(baseline_path) if baseline_path else None  # a bad baseline fails before any work
         if conll_path:
-            report = conll_report(inputs.conlleval_sequences(conll_path, tag_format), conll_path)
+            report = conll_report(conll.conlleval_sequences(conll_path, tag_format), conll_path)
         elif gold_conll:
-            report = conll_report(inputs.layered_sequences(gold_conll, pred_conll, tag_format),
+            report = conll_report(conll.layered_sequences(gold_conll, pred_conll, tag_format),
                                   f"{gold_conll} vs {pred_conll}")
         else:
             if not gold_path:
@@ -731,16 +699,16 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
                 gold = [d for d in known if d.id in in_split]
             schema = info.schema
             if pred_path:
-                preds = inputs.from_jsonl(pred_path, known, schema)
+                preds = sources.load_predictions("predictions", pred_path, known, schema)
             elif ls_path:
-                preds = inputs.from_label_studio(ls_path, known, schema, annotator, model_version)
-            elif inputs.is_callable_spec(extractor):
-                click.echo(f"Running {extractor} on {len(gold)} document(s) ...", err=True)
-                preds = inputs.from_callable(extractor, gold, schema)
+                preds = sources.load_predictions("labelstudio", ls_path, known, schema, annotator=annotator,
+                                                 model_version=model_version)
             else:
-                with click.progressbar(length=len(gold), label="Extracting", file=sys.stderr) as bar:
-                    preds = inputs.from_command(extractor, gold, schema, timeout, progress=bar.update)
-            preds = inputs.restricted(preds, {d.id for d in gold})
+                with click.progressbar(length=len(gold), label=f"Extracting with {extractor}",
+                                       file=sys.stderr) as bar:
+                    preds = sources.load_predictions("extractor", extractor, gold, schema, timeout=timeout,
+                                                     progress=bar.update)
+            preds = sources.restricted(preds, {d.id for d in gold})
             if preds.not_scored:
                 click.echo(f"{preds.not_scored} prediction(s) not scored: their documents are not in the gold set"
                            + (f" or not in split {split}" if split else ""), err=True)
@@ -752,7 +720,7 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
             report = document_report(gold, info, preds, resamples)
             for w in report["predictions"]["warnings"]:
                 click.echo(f"Warning: {w}", err=True)
-    except (inputs.ExtractorError, inputs.ConllError, FileNotFoundError, ValueError) as exc:
+    except (ExtractorError, conll.ConllError, FileNotFoundError, ValueError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(rep.EXIT_INPUT)
     if baseline_path:
@@ -817,21 +785,16 @@ def baseline_cmd(articles, output):
     import json
 
     from .baseline import extract
-    from .model import Document
+    from .extractor import ExtractorError, read_documents
 
     if articles:
         result = ingest(articles)
         docs = result.documents
     else:
-        docs = []
-        for n, line in enumerate(sys.stdin, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                docs.append(Document(str(rec["id"]), rec["text"], metadata=rec.get("metadata") or {}))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise click.ClickException(f"stdin line {n}: expected an object with 'id' and 'text' ({exc})") from None
+        try:
+            docs = list(read_documents(sys.stdin))
+        except ExtractorError as exc:
+            raise click.ClickException(str(exc)) from None
     lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in extract(docs)]
     if output:
         from .atomic import atomic_write_text

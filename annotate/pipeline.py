@@ -1,5 +1,5 @@
-"""Multi-step jobs built from the library's steps: the main job end to end, loading annotation files, scoring
-the baseline."""
+"""Multi-step jobs built from the library's steps: articles -> tasks, the main job end to end, loading
+annotation files, scoring the baseline. The CLI and the main job call these; neither repeats them."""
 
 from __future__ import annotations
 
@@ -10,9 +10,48 @@ from pathlib import Path
 from . import __version__
 from .atomic import atomic_write_json, write_jsonl
 from .gold import GoldBuild, build_gold, export_files
-from .ingest import ingest
+from .ingest import IngestResult, ingest
+from .model import Rejected
 from .schema import Schema
 from .studio.config import Routing
+
+BASELINE = "annotate.baseline:extract"
+
+
+@dataclass
+class TasksRun:
+    """Articles read, and the Label Studio tasks made of them (with pre-annotations when a source was given)."""
+    read: IngestResult
+    tasks: list[dict]
+    prediction_rejects: list[Rejected]  # predictions refused on reading or by the labeling config
+
+    @property
+    def rejected(self) -> list[Rejected]:
+        return list(self.read.rejected) + self.prediction_rejects
+
+    @property
+    def with_predictions(self) -> int:
+        return sum(1 for t in self.tasks if "predictions" in t)
+
+
+def make_tasks(articles, schema: Schema, strip: bool = True, source: tuple[str, str] | None = None,
+               model_version: str = "predictions", progress: Callable[[int], None] | None = None) -> TasksRun:
+    """Articles (files, folders, JSONL) -> one Label Studio task each; `source` = (kind, spec) of
+    `sources.SOURCES` (a predictions file, an extractor) gives validated pre-annotations."""
+    from .sources import load_predictions
+    from .studio.tasks import build_tasks
+
+    read = ingest(articles, strip=strip, progress=progress)
+    predictions, bad = None, []
+    if source:
+        loaded = load_predictions(source[0], source[1], read.documents, schema)
+        # a pre-annotation that breaks the schema is refused here (the labeling config could not show it)
+        broken = {v.doc for v in loaded.violations}
+        bad = list(loaded.rejected) + [Rejected(f"predictions for {v.doc}", f"document {v.doc}: {v.message}")
+                                       for v in loaded.violations]
+        predictions = {k: d for k, d in loaded.documents.items() if k not in broken}
+    tasks, refused = build_tasks(read.documents, schema, predictions, model_version)
+    return TasksRun(read, tasks, bad + refused)
 
 
 @dataclass
@@ -25,12 +64,12 @@ def score_baseline(gold_dir: str | Path, out_dir: str | Path, resamples: int = 1
     """Score the bundled baseline extractor against the gold set; JSON, Markdown and HTML reports in out_dir."""
     from .atomic import atomic_write_text
     from .dataset import gold_documents
-    from .score import inputs
     from .score import report as rep
     from .score.run import document_report
+    from .sources import load_predictions
 
     gold, info = gold_documents(gold_dir)
-    preds = inputs.from_callable("annotate.baseline:extract", gold, info.schema)
+    preds = load_predictions("extractor", BASELINE, gold, info.schema)
     report = document_report(gold, info, preds, resamples)
     out = Path(out_dir)
     atomic_write_text(out / "report.json", rep.dumps(report))
@@ -51,28 +90,24 @@ def main_job(schema: Schema, articles: str | Path, home: str | Path, port: int, 
     """Local Label Studio up; the articles pushed with baseline pre-annotations; the project pulled (kept only
     when it holds annotations); the gold set rebuilt from every export in annotations_dir; the baseline scored
     against it. Safe to repeat: nothing is pushed twice."""
-    from .baseline import extract
-    from .predictions import annotations_from_record
     from .score.report import headline_table
     from .studio.client import pull_export, push_tasks
     from .studio.connection import load_connection
     from .studio.server import LocalStudio
-    from .studio.tasks import build_tasks
 
     studio = LocalStudio(home, port)
     say(f"[1/6] Label Studio on {studio.url} (first start migrates its SQLite database, ~1 min) ...")
     studio.up()
     conn = load_connection(studio.connection_file)
-    read = ingest([articles])
+    made = make_tasks([articles], schema, source=("extractor", BASELINE),
+                      model_version=f"annotate-baseline-{__version__}")
+    read, tasks, bad = made.read, made.tasks, made.prediction_rejects
     docs = read.documents
     if read.rejected:
         write_jsonl(Path(home) / "articles.quarantine.jsonl", [r.to_json() for r in read.rejected])
     say(f"[2/6] {read.inputs} article(s): {len(docs)} read, {len(read.rejected)} rejected"
         + (f" (reasons in {Path(home) / 'articles.quarantine.jsonl'})" if read.rejected else "")
-        + f", {read.dropped_lines} boilerplate line(s) dropped; baseline pre-annotations ...")
-    by_id = {d.id: d for d in docs}
-    predictions = {r["id"]: annotations_from_record(r, by_id[r["id"]]) for r in extract(docs)}
-    tasks, bad = build_tasks(docs, schema, predictions, f"annotate-baseline-{__version__}")
+        + f", {read.dropped_lines} boilerplate line(s) dropped; baseline pre-annotations on {made.with_predictions}")
     if bad:
         write_jsonl(Path(home) / "predictions.quarantine.jsonl", [r.to_json() for r in bad])
     atomic_write_json(Path(home) / "tasks.json", tasks)
@@ -132,3 +167,41 @@ def load_annotation_file(conn, schema: Schema, path: str | Path, annotator: str,
     read = read_annotation_file(path, [Document(t.doc_id, t.text) for t in tasks], schema)
     loaded = load_annotations(conn, project_id, annotator, read.documents, ground_truth, progress)
     return read, loaded
+
+
+def _task_ids(result) -> dict[str, object]:
+    """Document id -> the Label Studio task it was read from."""
+    return {doc_id: docs[0].metadata.get("task_id") for doc_id, docs in result.annotations.items() if docs}
+
+
+def push_reviews_for(conn, result, adjudications, reviewer: str | None) -> tuple[int, int]:
+    """A review annotation on each compared task (clean merges as ground truth), owned by `reviewer`."""
+    from .studio.client import push_reviews
+
+    ids = _task_ids(result)
+    return push_reviews(conn, [(ids[a.doc_id], a.result, a.clean) for a in adjudications if ids.get(a.doc_id)],
+                        reviewer)
+
+
+@dataclass
+class Resolution:
+    tasks: int
+    decisions: int
+    changes: int  # add and remove entries
+    updated: int
+    created: int
+
+
+def resolve_reviews(conn, result, entries: list[dict], reviewer: str) -> Resolution:
+    """Apply a decision log to every compared task and write the resolved annotations as the reviewer's
+    ground truth. DecisionError (listing every open item of every document) before anything is pushed."""
+    from .adjudicate import resolve_all
+    from .studio.client import set_ground_truth
+    from .studio.tasks import results_for
+
+    resolved = resolve_all(result.annotations, entries)
+    ids = _task_ids(result)
+    updated, created = set_ground_truth(conn, reviewer, [(ids[d], results_for(doc)) for d, doc in resolved.items()
+                                                         if ids.get(d)])
+    return Resolution(len(resolved), sum(1 for e in entries if e.get("decision") not in (None, "")),
+                      sum(1 for e in entries if "add" in e or "remove" in e), updated, created)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from .. import __version__
-from .inputs import TagSequences
+from .conll import TagSequences
 from .report import lookup
 from .scorer import HEADLINES, bootstrap, entity_tables, paired_bootstrap, score_documents
 from .violations import voided

@@ -1,0 +1,148 @@
+"""Where predictions come from, as one table of loaders: a predictions JSONL, a Label Studio file (its
+predictions, or one annotator's annotations), or an extractor (a command or a callable). `annotate score` and
+`annotate tasks --predictions/--extractor` both load through `load_predictions`.
+
+Every source ends as `dict[doc_id, Document]` plus a list of rejected records, so the scorer never sees a
+malformed prediction and the report says how many were rejected and why. Schema violations are not
+rejections: the document is kept and each violation is listed, to be scored as an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .extractor import call_function, is_callable_spec, run_command
+from .model import Document, Rejected
+from .predictions import PredictionError, document_to_record, prediction_from_record, read_predictions
+from .schema import Schema
+from .score.violations import Violation, schema_violations
+from .studio.config import Routing
+from .studio.export import annotation_to_document, annotator_name, read_export_file
+
+
+@dataclass
+class Predictions:
+    documents: dict[str, Document]
+    rejected: list[Rejected]
+    source: str
+    violations: list[Violation] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    not_scored: int = 0  # well-formed records of documents outside the scored set (another split, no gold yet)
+
+
+def _checked(documents: dict[str, Document], rejected: list[Rejected], source: str, schema: Schema,
+             ) -> Predictions:
+    """Malformed records were rejected on reading (with no schema, so that a schema violation does not
+    discard the whole document); the schema is checked here, element by element."""
+    violations = [v for d in documents.values() for v in schema_violations(d, schema)]
+    return Predictions(documents, rejected, source, violations)
+
+
+def from_jsonl(path: str | Path, gold: list[Document], schema: Schema) -> Predictions:
+    docs, rejected = read_predictions(path, gold, None)
+    return _checked(docs, rejected, str(path), schema)
+
+
+def from_label_studio(path: str | Path, gold: list[Document], schema: Schema, annotator: str | None = None,
+                      model_version: str | None = None) -> Predictions:
+    """Predictions (or, with `annotator`, that person's annotations) from a Label Studio tasks file/export."""
+    tasks, _ = read_export_file(path)
+    by_text = {g.text: g for g in gold}
+    by_id = {g.id: g for g in gold}
+    routing = Routing(schema)
+    out: dict[str, Document] = {}
+    rejected: list[Rejected] = []
+    not_in_gold = 0
+    for k, t in enumerate(tasks):
+        if not isinstance(t, dict) or not isinstance(t.get("data") or {}, dict):
+            rejected.append(Rejected(f"{path} task #{k}", f"task #{k} is not a Label Studio task object with a "
+                                     f"'data' object: {str(t)[:80]!r}", None))
+            continue
+        data = t.get("data") or {}
+        where = f"{path} task {t.get('id', '?')}"
+        g = by_id.get(str(data.get("doc_id"))) or by_text.get(data.get("text"))
+        if g is None:
+            # an export holds every task of the project, the gold set only those annotated so far
+            not_in_gold += 1
+            continue
+        if data.get("text") != g.text:
+            rejected.append(Rejected(where, f"task text differs from gold document {g.id}", None))
+            continue
+        if annotator:
+            items = [a for a in t.get("annotations") or [] if annotator_name(a) == annotator
+                     and not a.get("was_cancelled")]
+        else:
+            items = [p for p in t.get("predictions") or []
+                     if model_version is None or p.get("model_version") == model_version]
+        if not items:
+            continue
+        chosen = items[-1]
+        doc, errors, _ = annotation_to_document({**t, "data": {**data, "text": g.text}}, chosen, routing, g.id,
+                                                str(path))
+        if errors:
+            rejected.append(Rejected(where, "; ".join(errors), None))
+            continue
+        out[g.id] = doc
+    checked = _checked(out, rejected, str(path), schema)
+    checked.not_scored = not_in_gold
+    return checked
+
+
+def _check_records(records: list[tuple[str, object]], gold: list[Document], schema: Schema, source: str,
+                   rejected: list[Rejected]) -> Predictions:
+    """(where, record) pairs from an extractor, each record a predictions JSONL object or a Document."""
+    by_id = {g.id: g for g in gold}
+    out: dict[str, Document] = {}
+    for where, rec in records:
+        if isinstance(rec, Document):
+            rec = document_to_record(rec)
+        try:
+            pred = prediction_from_record(rec, by_id, out, None)
+        except PredictionError as exc:
+            rejected.append(Rejected(where, str(exc), rec if isinstance(rec, dict) else {"value": repr(rec)[:200]}))
+            continue
+        out[pred.id] = pred
+    return _checked(out, rejected, source, schema)
+
+
+def restricted(preds: Predictions, ids: set[str]) -> Predictions:
+    """The predictions of the documents being scored (one split); the others count as not scored."""
+    kept = {k: d for k, d in preds.documents.items() if k in ids}
+    return Predictions(kept, preds.rejected, preds.source, [v for v in preds.violations if v.doc in ids],
+                       preds.warnings, preds.not_scored + len(preds.documents) - len(kept))
+
+
+def from_command(command: str, gold: list[Document], schema: Schema, timeout: float = 600.0,
+                 progress: Callable[[int], None] | None = None) -> Predictions:
+    out = run_command(command, gold, timeout, progress)
+    checked = _check_records(out.records, gold, schema, f"extractor `{command}`", out.rejected)
+    checked.warnings += out.warnings
+    return checked
+
+
+def from_callable(spec: str, gold: list[Document], schema: Schema) -> Predictions:
+    return _check_records(call_function(spec, gold), gold, schema, spec, [])
+
+
+def from_extractor(spec: str, gold: list[Document], schema: Schema, timeout: float = 600.0,
+                   progress: Callable[[int], None] | None = None) -> Predictions:
+    """A callable `package.module:function`, else a command."""
+    if is_callable_spec(spec):
+        return from_callable(spec, gold, schema)
+    return from_command(spec, gold, schema, timeout, progress)
+
+
+# The prediction sources by the option that names them; options a source does not take are not passed.
+SOURCES: dict[str, Callable[..., Predictions]] = {
+    "predictions": from_jsonl,
+    "labelstudio": from_label_studio,
+    "extractor": from_extractor,
+}
+
+
+def load_predictions(kind: str, spec: str, documents: list[Document], schema: Schema, **options) -> Predictions:
+    """Predictions from the source `kind` (a key of SOURCES) named by `spec` (a path or an extractor)."""
+    return SOURCES[kind](spec, documents, schema, **options)
+
