@@ -164,3 +164,36 @@ def test_a_rebuilt_gold_set_never_loads_stale_rows(schema, bundled_documents, tm
         write_gold(docs[:n], schema, tmp_path / "gold")
         ds = datasets.load_dataset(str(tmp_path / "gold"), cache_dir=str(tmp_path / "hf"))
         assert ds["test"].num_rows == n
+
+
+def test_documents_are_immutable_and_metadata_keeps_its_shape_through_every_round_trip(schema, bundled_documents,
+                                                                                      tmp_path):
+    """Article -> task -> export -> gold Document -> dataset -> Document: every metadata key the article had is
+    where it was with the same value (the import only adds task_id and gold_rule), and a Document cannot be
+    changed in place."""
+    import dataclasses
+    import json
+
+    import pytest
+
+    from annotate.dataset import gold_documents, write_gold
+    from annotate.gold import import_exports
+    from annotate.studio.config import Routing
+
+    from .exports import annotation, export_task
+
+    doc = next(d for d in bundled_documents if d.metadata.get("boilerplate_dropped"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        doc.entities = ()
+    with pytest.raises(TypeError, match="read-only"):
+        doc.metadata["source"] = "elsewhere"
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps([export_task(doc, [annotation(doc)], task_id=5)], ensure_ascii=False),
+                    encoding="utf-8")
+    imported = import_exports([path], Routing(schema)).documents[0]
+    write_gold([imported], schema, tmp_path / "gold")
+    (back,), _ = gold_documents(tmp_path / "gold")
+    for got in (imported, back):
+        assert {k: got.metadata[k] for k in doc.metadata} == dict(doc.metadata)
+        assert set(got.metadata) - set(doc.metadata) == {"task_id", "gold_rule"}
+        assert got.provenance.source == str(path)

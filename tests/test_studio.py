@@ -107,16 +107,6 @@ def test_bad_key_gives_clear_error_without_the_key(conn, schema, tasks):
     assert "0" * 40 not in str(err.value)
 
 
-def test_server_down_says_how_to_start_one(schema, tasks):
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    down = Connection(f"http://127.0.0.1:{port}", "k" * 40, "test")
-    with pytest.raises(StudioError, match="not reachable.*annotate studio up"):
-        push_tasks(down, schema, tasks, _title())
-
 
 def test_missing_project_is_a_clear_error(conn, tmp_path):
     with pytest.raises(StudioError, match="no project titled 'nope-"):
@@ -226,47 +216,6 @@ def test_credentials_are_private_and_down_only_stops_its_own_server(studio, tmp_
     assert studio.status().running
 
 
-def test_5xx_answers_are_retried_then_reported(tmp_path):
-    """A loopback server that fails before it answers: the client retries with backoff, then gives up clearly."""
-    import http.server
-    import threading
-
-    from annotate.studio.client import call, connect
-
-    state = {"requests": 0, "fail_first": 4}
-
-    class Flaky(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server naming)
-            state["requests"] += 1
-            if state["requests"] <= state["fail_first"]:
-                self.send_response(503)
-                self.end_headers()
-                return
-            body = b'{"count": 0, "next": null, "previous": null, "results": []}'
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        conn = Connection(f"http://127.0.0.1:{server.server_address[1]}", "k" * 40, "test")
-        client = connect(conn)
-        projects = call(conn, "list projects", lambda: list(client.projects.list()), backoff=0.05)
-        assert projects == [] and state["requests"] == 5
-        state.update(requests=0, fail_first=10 ** 6)
-        with pytest.raises(StudioError, match="list projects: Label Studio answered HTTP 503"):
-            call(conn, "list projects", lambda: list(client.projects.list()), attempts=2, backoff=0.05)
-        assert state["requests"] >= 2
-    finally:
-        server.shutdown()
-
 
 def test_all_bundled_articles_annotated_on_the_server_load_with_load_dataset(
         conn, schema, bundled_documents, annotators, tmp_path, monkeypatch):
@@ -304,44 +253,3 @@ def test_all_bundled_articles_annotated_on_the_server_load_with_load_dataset(
         assert got == sorted((e.start, e.end, e.type) for e in want.entities)
         assert len(row["events"]) == len(want.events)
         assert row["annotators"] == [annotators[0].email]
-
-
-def test_main_job_end_to_end_and_repeatable(studio, conn, schema, annotators, tmp_path):
-    """`annotate main` against the session's server: push with baseline pre-annotations, pull (stored only once
-    something is annotated), rebuild the gold set, score the baseline; a second run pushes nothing twice."""
-    from annotate.pipeline import main_job
-
-    title = _title()
-    said: list[str] = []
-    gold, reports = tmp_path / "gold", tmp_path / "reports"
-    first = main_job(schema, "gold/articles", studio.home, studio.port, gold, tmp_path / "ann", title, said.append,
-                     reports)
-    assert first is None and not gold.exists() and not (tmp_path / "ann").exists()
-    text = "\n".join(said)
-    assert "5 task(s) imported, 0 already there, 0 prediction(s) rejected" in text
-    assert "nothing written (no annotation in the project yet)" in text and "No gold set yet" in text
-    assert f"{studio.url}/projects/" in text and conn.api_key not in text
-    client = connect(conn)
-    project = next(p for p in client.projects.list() if p.title == title)
-    server_tasks = list(client.tasks.list(project=project.id, fields="all"))
-    assert all(t.total_predictions == 1 for t in server_tasks)  # baseline pre-annotations arrived
-    task = server_tasks[0]
-    client.annotations.create(id=task.id, completed_by=annotators[1].id,
-                              result=_results_for_text(task.data["text"], [("البيشمركة", "entity", "ORG")]))
-    said.clear()
-    second = main_job(schema, "gold/articles", studio.home, studio.port, gold, tmp_path / "ann", title, said.append,
-                      reports)
-    text = "\n".join(said)
-    assert "0 task(s) imported, 5 already there" in text
-    assert second.info is not None and second.result.counts == {"inputs": 5, "imported": 1, "quarantined": 0,
-                                                                "skipped": 4}
-    from annotate.dataset import gold_documents
-
-    docs, _ = gold_documents(gold)
-    assert [d.id for d in docs] == [task.data["doc_id"]]
-    assert [e.type for e in docs[0].entities] == ["ORG"]
-    # with a gold set in place the baseline is scored against it and the headline table printed
-    assert "Baseline extractor against the gold set" in text and "entities (strict IOB2)" in text
-    report = json.loads((reports / "report.json").read_text(encoding="utf-8"))
-    assert report["gold"]["fingerprint"] == second.info.fingerprint
-    assert (reports / "summary.md").exists() and (reports / "report.html").exists()

@@ -1,6 +1,6 @@
 import json
+from dataclasses import replace
 
-import pytest
 from click.testing import CliRunner
 from label_studio_sdk.label_interface import LabelInterface
 
@@ -46,7 +46,6 @@ def _predicted(doc):
     j = doc.text.index("اجتماع")
     ent = Entity("e1", i, i + len("الكاظمي"), "PER")
     ev = Event("v1", "Contact.Meet", Span(j, j + len("اجتماع")), {"realis": "actual"}, (Argument("Entity", "e1"),))
-    from dataclasses import replace
     return replace(doc, entities=[ent], events=[ev])
 
 
@@ -65,13 +64,15 @@ def test_predictions_become_sdk_valid_tasks(schema, bundled_documents):
 
 
 def test_prediction_rejected_by_config_is_quarantined_not_written(schema, bundled_documents):
-    doc = _predicted(bundled_documents[0]) if "اجتماع" in bundled_documents[0].text else None
-    if doc is None:
-        pytest.skip("first article has no meeting")
-    bad = results_for(doc)
-    bad[-1]["labels"] = ["NotARole"]
+    doc = next(d for d in bundled_documents if "اجتماع" in d.text and "الكاظمي" in d.text)
+    good = _predicted(doc)
+    bad = replace(good, events=[replace(good.events[0], arguments=(Argument("NotARole", "e1"),))])
     v = PredictionValidator(schema)
-    assert any("NotARole" in e for e in v.errors({"result": bad}))
+    assert any("NotARole" in e for e in v.errors({"result": results_for(bad)}))
+    tasks, rejected = build_tasks(bundled_documents, schema, {doc.id: bad}, "baseline-1")
+    assert len(tasks) == 5 and not any("predictions" in t for t in tasks)  # the document still goes in
+    (r,) = rejected
+    assert doc.id in r.reason and "NotARole" in r.reason and r.record["result"] == results_for(bad)
 
 
 def test_predictions_jsonl_errors_name_line_and_field(tmp_path, schema, bundled_documents):
