@@ -16,3 +16,13 @@ def annotation(doc, annotator="amal@annotate.test", **flags):
 
 def export_task(doc, annotations, task_id=None):
     return {"id": task_id or next(_ids), "data": task_data(doc), "annotations": annotations, "predictions": []}
+
+
+def results_for_text(text, picks):
+    """LS results for (surface string, control, label) picks: one labels region each, ids r0, r1, ..."""
+    out = []
+    for k, (surface, control, label) in enumerate(picks):
+        start = text.index(surface)
+        out.append({"id": f"r{k}", "from_name": control, "to_name": "text", "type": "labels",
+                    "value": {"start": start, "end": start + len(surface), "text": surface, "labels": [label]}})
+    return out

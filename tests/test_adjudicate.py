@@ -1,23 +1,9 @@
 import pytest
 
 from annotate.adjudicate import DecisionError, adjudicate_task, compare, log_entries, resolve_all, resolve_task
-from annotate.model import Argument, Document, Entity, Event, Provenance, Span
+from annotate.model import Argument
 
-TEXT = "استقبل مسرور بارزاني الجنرال كارل هاريس في أربيل"
-
-
-def at(word, label, rid):
-    s = TEXT.index(word)
-    return Entity(rid, s, s + len(word), label)
-
-
-def person(name, entities, events=()):
-    return Document("d" * 16, TEXT, list(entities), list(events), {}, Provenance((name,), ("1",)))
-
-
-def meet(args, realis="actual"):
-    s = TEXT.index("استقبل")
-    return Event("v1", "Contact.Meet", Span(s, s + 6), {"realis": realis}, tuple(args))
+from .annotators import TEXT, at, meet, person
 
 
 def test_adjudication_merges_agreement_and_classifies_disagreements():

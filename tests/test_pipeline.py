@@ -7,20 +7,13 @@ import pytest
 
 from annotate.studio.client import connect
 
+from .exports import results_for_text
+
 pytestmark = pytest.mark.studio
 
 
 def _title():
     return f"main-{uuid.uuid4().hex[:8]}"
-
-
-def _results_for_text(text, picks):
-    out = []
-    for k, (surface, control, label) in enumerate(picks):
-        start = text.index(surface)
-        out.append({"id": f"r{k}", "from_name": control, "to_name": "text", "type": "labels",
-                    "value": {"start": start, "end": start + len(surface), "text": surface, "labels": [label]}})
-    return out
 
 
 def test_main_job_end_to_end_and_repeatable(studio, conn, schema, annotators, tmp_path):
@@ -44,7 +37,7 @@ def test_main_job_end_to_end_and_repeatable(studio, conn, schema, annotators, tm
     assert all(t.total_predictions == 1 for t in server_tasks)  # baseline pre-annotations arrived
     task = server_tasks[0]
     client.annotations.create(id=task.id, completed_by=annotators[1].id,
-                              result=_results_for_text(task.data["text"], [("البيشمركة", "entity", "ORG")]))
+                              result=results_for_text(task.data["text"], [("البيشمركة", "entity", "ORG")]))
     said.clear()
     second = main_job(schema, "gold/articles", studio.home, studio.port, gold, tmp_path / "ann", title, said.append,
                       reports)

@@ -12,21 +12,13 @@ from annotate.studio.client import StudioError, connect, existing_doc_ids, pull_
 from annotate.studio.connection import Connection
 from annotate.studio.tasks import build_tasks
 
+from .exports import results_for_text
+
 pytestmark = pytest.mark.studio
 
 
 def _title():
     return f"test-{uuid.uuid4().hex[:8]}"
-
-
-def _results_for_text(text, picks):
-    """LS results for (surface string, label) picks: entity regions, one trigger, relation and realis."""
-    out = []
-    for k, (surface, control, label) in enumerate(picks):
-        start = text.index(surface)
-        out.append({"id": f"r{k}", "from_name": control, "to_name": "text", "type": "labels",
-                    "value": {"start": start, "end": start + len(surface), "text": surface, "labels": [label]}})
-    return out
 
 
 def test_push_annotate_pull_round_trip(conn, schema, tasks, annotators, tmp_path):
@@ -41,7 +33,7 @@ def test_push_annotate_pull_round_trip(conn, schema, tasks, annotators, tmp_path
     assert text == next(t["data"]["text"] for t in tasks if t["data"]["doc_id"] == task.data["doc_id"])
     expected = {}
     for user, label in zip(annotators, ["PER", "JOB_TITLE"]):
-        result = _results_for_text(text, [("الكاظمي", "entity", label), ("اجتماع", "trigger", "Contact.Meet")])
+        result = results_for_text(text, [("الكاظمي", "entity", label), ("اجتماع", "trigger", "Contact.Meet")])
         trigger = result[1]
         result.append({"id": "r1", "from_name": "realis", "to_name": "text", "type": "choices",
                        "value": {**{k: trigger["value"][k] for k in ("start", "end", "text")}, "choices": ["actual"]}})
@@ -154,12 +146,12 @@ def test_agree_adjudicate_review_and_import_with_two_annotators(studio_env, sche
     amal, bilal = annotators
     for user in (amal, bilal):
         text = agreed_task.data["text"]
-        res = _results_for_text(text, [("العراق", "entity", "GPE"), ("داعش", "entity", "ORG")])
+        res = results_for_text(text, [("العراق", "entity", "GPE"), ("داعش", "entity", "ORG")])
         client.annotations.create(id=agreed_task.id, result=res, completed_by=user.id)
     text = disputed_task.data["text"]
-    client.annotations.create(id=disputed_task.id, completed_by=amal.id, result=_results_for_text(
+    client.annotations.create(id=disputed_task.id, completed_by=amal.id, result=results_for_text(
         text, [("البيشمركة", "entity", "ORG"), ("الكاظمي", "entity", "PER")]))
-    client.annotations.create(id=disputed_task.id, completed_by=bilal.id, result=_results_for_text(
+    client.annotations.create(id=disputed_task.id, completed_by=bilal.id, result=results_for_text(
         text, [("البيشمركة", "entity", "GPE"), ("الكاظمي", "entity", "PER")]))
     export = pull_export(conn, tmp_path / "ann", title).path
     runner = CliRunner()
