@@ -71,10 +71,6 @@ class Entity:
     end: int
     type: str
 
-    @property
-    def span(self) -> Span:
-        return Span(self.start, self.end)
-
 
 @dataclass(frozen=True)
 class Argument:
