@@ -276,9 +276,12 @@ def studio_status(home, port):
 @click.option("--ground-truth", is_flag=True, help="With --annotations: mark the loaded annotations as ground truth.")
 @click.option("--quarantine", type=click.Path(dir_okay=False), default=None,
               help="Where rejected annotation records go (default: ANNOTATIONS with .quarantine.jsonl).")
+@click.option("--show-instructions/--no-show-instructions", default=None,
+              help="Open the guidelines on every task (a project setting; off when the project is created, and the "
+                   "Instructions button always shows them). Given on an existing project, it changes the setting.")
 @schema_option
 def push_cmd(tasks_file, title, project_id, update_config, chunk_size, annotations_path, annotator, ground_truth,
-             quarantine, schema_path):
+             quarantine, show_instructions, schema_path):
     """Create the project (config and guidelines from the schema) and import tasks not already in it; and/or
     load annotations made elsewhere as a named annotator's work.
 
@@ -290,6 +293,7 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, annotatio
     Example:
       annotate tasks gold/articles -o tasks.json && annotate push tasks.json
       annotate push --annotations pass-a.jsonl --annotator amal@example.org
+      annotate push tasks.json --show-instructions     # open the guidelines on every task
     """
     from .studio.client import DEFAULT_PROJECT, push_tasks
     from .studio.connection import load_connection
@@ -298,6 +302,9 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, annotatio
         raise click.UsageError("give TASKS_FILE, --annotations FILE --annotator EMAIL, or both")
     if bool(annotations_path) != bool(annotator):
         raise click.UsageError("--annotations and --annotator go together")
+    if show_instructions is not None and not tasks_file:
+        raise click.UsageError("--show-instructions/--no-show-instructions go with TASKS_FILE (a repeated push "
+                               "imports nothing new and only changes the setting)")
     schema = _schema(schema_path)
     title = title or DEFAULT_PROJECT
     tasks = _read_tasks_file(tasks_file) if tasks_file else None  # a bad file fails before the server is asked
@@ -306,7 +313,8 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, annotatio
     if tasks is not None:
         with click.progressbar(length=len(tasks), label="Importing tasks", file=sys.stderr) as bar:
             report = _studio_call(push_tasks, conn, schema, tasks, title, update_config, chunk_size,
-                                  progress=bar.update, project_id=project_id)
+                                  progress=bar.update, project_id=project_id,
+                                  show_instructions=show_instructions)
         state = "created" if report.project_created else ("config updated" if report.config_updated else "existing")
         click.echo(f"Project {report.project_id} ({state}) on {conn.url}: {report.submitted} task(s) in "
                    f"{tasks_file}: {report.imported} imported ({report.with_predictions} with predictions), "
