@@ -938,5 +938,50 @@ def export_cmd(gold, fmt, output, split):
                + (" (listed above)" if report.not_held else ""))
 
 
+# --- a leaderboard of score reports (issue 12) ------------------------------------------------------------------
+
+
+@main.command("compare")
+@click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--markdown", "md_out", type=click.Path(dir_okay=False), help="Write the leaderboard as Markdown "
+              "(e.g. $GITHUB_STEP_SUMMARY).")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False), help="Write an HTML page with a chart.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the leaderboard as JSON.")
+@click.option("--resamples", default=1000, show_default=True, help="Paired-bootstrap resamples.")
+def compare_cmd(reports, md_out, html_out, json_out, resamples):
+    """Rank several `annotate score --json` reports made against the same gold set.
+
+    Each headline metric (entities strict F1, triggers F1, arguments F1) names its best system; every other
+    system gets its difference from the best with a paired-bootstrap 95% interval over documents. Reports of
+    different gold sets (another fingerprint) or other documents are refused (exit 1).
+
+    \b
+    Example:
+      annotate compare reports/baseline.json reports/crf.json reports/llm.json --markdown leaderboard.md \\
+          --html leaderboard.html
+    """
+    from .atomic import atomic_write_text
+    from .score.compare import CompareError, html_page, leaderboard, markdown, read_system, text_table
+
+    if len(reports) < 2:
+        raise click.UsageError("give two or more reports to compare")
+    try:
+        board = leaderboard([read_system(p) for p in reports], resamples)
+    except CompareError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    click.echo(text_table(board))
+    if md_out:
+        atomic_write_text(md_out, markdown(board))
+    if html_out:
+        atomic_write_text(html_out, html_page(board))
+    if json_out:
+        atomic_write_json(json_out, board)
+    worse = sum(1 for r in board["systems"] for c in r["metrics"].values() if c.get("significantly_worse"))
+    best = ", ".join(f"{k.split('.')[0]} {board['best'][k]}" for k in board["metrics"])
+    click.echo(f"Compared {len(board['systems'])} report(s) on gold {board['gold']['fingerprint']} "
+               f"({board['documents']} document(s)): best {best}; {worse} result(s) significantly worse than the best")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
