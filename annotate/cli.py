@@ -983,5 +983,44 @@ def compare_cmd(reports, md_out, html_out, json_out, resamples):
                f"({board['documents']} document(s)): best {best}; {worse} result(s) significantly worse than the best")
 
 
+# --- where an annotation round stands (issue 12) ----------------------------------------------------------------
+
+
+@main.command("status")
+@click.option("--project", "titles", multiple=True, help="Only the project with this title (repeatable).")
+@click.option("--project-id", "project_ids", type=int, multiple=True, help="Only the project with this id "
+              "(repeatable). Default: every project on the server.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the status as JSON.")
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for each project's export.")
+@schema_option
+def status_cmd(titles, project_ids, json_out, timeout, schema_path):
+    """Who has done what on the Label Studio server: per project, tasks total, annotated, skipped and in review;
+    per annotator, tasks done, median lead time and the share of their tasks that has an agreement figure
+    (another annotator did it too); and the current pairwise agreement, computed as `annotate agree` does.
+
+    One snapshot export per project, never a request per task.
+
+    \b
+    Example:
+      annotate status
+      annotate status --project-id 3 --json status.json
+    """
+    from .studio.connection import load_connection
+    from .studio.status import server_status, status_table, to_json
+
+    schema = _schema(schema_path)
+    conn = _studio_call(load_connection)
+    statuses = _studio_call(server_status, conn, schema, list(project_ids), list(titles), timeout)
+    if statuses:
+        click.echo(status_table(statuses))
+    if json_out:
+        atomic_write_json(json_out, to_json(statuses, conn.url))
+    people = {a.annotator for s in statuses for a in s.annotators}
+    click.echo(f"{_plural(len(statuses), 'project')} on {conn.url}: {sum(s.tasks for s in statuses)} task(s), "
+               f"{sum(s.annotated for s in statuses)} annotated, {sum(s.skipped for s in statuses)} skipped, "
+               f"{sum(s.in_review for s in statuses)} in review; {len(people)} annotator(s)"
+               + (f"; written to {json_out}" if json_out else ""))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
