@@ -38,7 +38,7 @@ CSS = """
 #errors-in-context .ln{display:inline-block;width:2.2em;border-bottom:3px solid #333;vertical-align:middle}
 #errors-in-context .ln.k-wrong_type{border-bottom-width:5px}
 #ev-filters label{margin-right:0.9em;white-space:nowrap}
-:target{outline:2px solid #0077b6;outline-offset:3px}
+:target{outline:2px solid #0077b6;outline-offset:3px;scroll-margin-top:35vh}
 """
 
 SCRIPT = """
