@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections import Counter
 
@@ -150,3 +151,18 @@ def test_error_view_renders_rtl_and_filters_work(report_files, chromium, tmp_pat
     assert shot.stat().st_size > 50_000
     if os.environ.get("ANNOTATE_ERROR_VIEW_SCREENSHOT"):
         shutil.copyfile(shot, os.environ["ANNOTATE_ERROR_VIEW_SCREENSHOT"])
+
+
+def test_a_large_gold_set_draws_the_documents_with_most_errors(report_files):
+    from annotate.score import errorview
+
+    report, _ = report_files
+    docs = report["in_context"]["documents"]
+    errors = [sum(m["kind"] != "correct" for m in d["marks"]) for d in docs]
+    page = errorview.section(report, limit=2)
+    assert page.count('<section class="doc"') == 2 and "2 of 5 documents are drawn here" in page
+    worst = sorted(range(5), key=lambda k: (-errors[k], k))[:2]
+    assert all(f'id="doc-{k}"' in page for k in worst)
+    table = errorview.examples_table(report, limit=2)
+    linked = {int(href.split("-")[0][1:]) for href in re.findall(r'href="#(d\d+-[^"]+)"', table)}
+    assert linked and linked <= set(worst)  # examples of documents not drawn get no dead link

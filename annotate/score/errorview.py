@@ -18,6 +18,9 @@ KIND_LABELS = {"correct": "correct", "wrong_type": "wrong type", "wrong_boundary
 KIND_STYLE = {"correct": "solid", "wrong_type": "double", "wrong_boundary": "dashed", "missed": "dotted",
               "spurious": "dotted"}
 STEP = 5  # px between the lines of two nesting layers
+# A page of every document of a large gold set would weigh tens of MiB (about 3 MiB per 100,000 tokens): beyond
+# this many documents the view shows those with the most errors, and the JSON report still carries them all.
+MAX_DOCUMENTS = 100
 
 CSS = """
 #errors-in-context .doc{border:1px solid #ddd;border-radius:6px;padding:0.5em 1em;margin:1em 0}
@@ -166,12 +169,27 @@ def _filters(view: dict) -> str:
     return (f'<div id="ev-filters"><p><b>Types:</b> {type_boxes}</p><p><b>Error kinds:</b> {kind_boxes}</p></div>')
 
 
-def section(report: dict) -> str:
+def shown_documents(view: dict, limit: int = MAX_DOCUMENTS) -> list[tuple[int, dict]]:
+    """(index in the report, document) of the documents the page draws: all of them, or the `limit` with the
+    most errors, kept in the report's order."""
+    docs = list(enumerate(view.get("documents", [])))
+    if len(docs) <= limit:
+        return docs
+    errors = {k: sum(1 for m in d["marks"] if m["kind"] != "correct") for k, d in docs}
+    keep = set(sorted(errors, key=lambda k: (-errors[k], k))[:limit])
+    return [(k, d) for k, d in docs if k in keep]
+
+
+def section(report: dict, limit: int = MAX_DOCUMENTS) -> str:
     """The whole section (empty when the report has no `in_context`, e.g. CoNLL input)."""
     view = report.get("in_context")
     if not view:
         return ""
-    docs = "".join(_document_html(k, d, view["colours"]) for k, d in enumerate(view["documents"]))
+    shown = shown_documents(view, limit)
+    docs = "".join(_document_html(k, d, view["colours"]) for k, d in shown)
+    if len(shown) < len(view["documents"]):
+        docs = (f"<p><b>{len(shown)} of {len(view['documents'])} documents are drawn here, those with the most "
+                "errors; the JSON report carries every document under <code>in_context</code>.</b></p>" + docs)
     legend = ("<p>Lines <b>under</b> the text are gold spans, lines <b>over</b> it are predicted spans; the colour is "
               "the type, and nested spans get one line each. Solid: correct; double: wrong type; dashed: wrong "
               "boundary; dotted on a red tint: missed; dotted on a yellow tint: spurious. Hover a span for its "
@@ -181,10 +199,10 @@ def section(report: dict) -> str:
             f'{docs}</div><script>{SCRIPT}</script>')
 
 
-def examples_table(report: dict) -> str:
-    """The error examples, each linked to its place in the errors-in-context view."""
+def examples_table(report: dict, limit: int = MAX_DOCUMENTS) -> str:
+    """The error examples, each linked to its place in the errors-in-context view (when its document is drawn)."""
     view = report.get("in_context") or {}
-    index = {d["id"]: k for k, d in enumerate(view.get("documents", []))}
+    index = {d["id"]: k for k, d in shown_documents(view, limit)}
     rows = []
     for t, e in report.get("errors", {}).items():
         for kind, items in e.get("examples", {}).items():
