@@ -118,3 +118,15 @@ def test_export_errors_are_one_line(tmp_path):
     result = CliRunner().invoke(main, ["export", GOLD, "--format", "brat", "-o", str(tmp_path / "file")])
     assert result.exit_code == 2 and "brat writes a folder" in result.output
     assert "Traceback" not in result.output
+    # a brat folder of an earlier export is replaced, not mixed with the new one; any other folder is refused
+    (tmp_path / "brat").mkdir()
+    (tmp_path / "brat" / "notes.txt").write_text("mine")
+    result = CliRunner().invoke(main, ["export", GOLD, "--format", "brat", "-o", str(tmp_path / "brat")])
+    assert result.exit_code == 1 and "is not empty" in result.output
+    assert _export("brat", tmp_path / "brat2") and _export("brat", tmp_path / "brat2")
+    (tmp_path / "brat2" / "documents.tsv").write_text("old-doc\told\n" + (tmp_path / "brat2" / "documents.tsv")
+                                                       .read_text())
+    (tmp_path / "brat2" / "old-doc.ann").write_text("T1\tPER 0 1\tx\n")
+    (tmp_path / "brat2" / "old-doc.txt").write_text("x")
+    _export("brat", tmp_path / "brat2")
+    assert not (tmp_path / "brat2" / "old-doc.ann").exists() and len(list((tmp_path / "brat2").glob("*.ann"))) == 5

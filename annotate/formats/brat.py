@@ -48,6 +48,11 @@ def _t_line(tid: str, label: str, text: str, start: int, end: int) -> str:
     return f"{tid}\t{label} {offsets}\t{' '.join(text[s:e] for s, e in frags)}"
 
 
+def _value(value: str) -> str:
+    """An attribute value as one brat token: an A line is split at whitespace."""
+    return re.sub(r"\s+", "_", value)
+
+
 def document_ann(doc: Document) -> tuple[str, int]:
     """The .ann text of one document and how many spans needed fragments (a line break inside)."""
     lines: list[str] = []
@@ -73,7 +78,7 @@ def document_ann(doc: Document) -> tuple[str, int]:
         notes.append((f"E{k}", v.id))
         for name, value in sorted(v.attributes.items()):
             n_attr += 1
-            lines.append(f"A{n_attr}\t{name} E{k} {value}")
+            lines.append(f"A{n_attr}\t{name} E{k} {_value(value)}")
     lines += [f"#{n}\tAnnotatorNotes {ref}\tid={our_id}" for n, (ref, our_id) in enumerate(notes, 1)]
     return "\n".join(lines) + "\n", fragmented
 
@@ -104,8 +109,24 @@ def file_stems(docs: list[Document]) -> dict[str, str]:
     return out
 
 
+def _clear_previous(out_dir: Path) -> None:
+    """A folder of an earlier export is emptied of its documents (one left over would be read back as gold);
+    any other non-empty folder is refused."""
+    if not out_dir.exists() or not any(out_dir.iterdir()):
+        return
+    if not (out_dir / INDEX).exists():
+        raise ValueError(f"{out_dir} is not empty and holds no {INDEX} of an earlier brat export; give a new or "
+                         "empty folder")
+    for line in (out_dir / INDEX).read_text(encoding="utf-8").splitlines():
+        stem = line.partition("\t")[0]
+        if stem and "/" not in stem:
+            for suffix in (".txt", ".ann"):
+                (out_dir / f"{stem}{suffix}").unlink(missing_ok=True)
+
+
 def write_brat(docs: list[Document], out_dir: str | Path, schema: Schema) -> ExportReport:
     out_dir = Path(out_dir)
+    _clear_previous(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stems = file_stems(docs)
     fragmented = 0
@@ -117,6 +138,10 @@ def write_brat(docs: list[Document], out_dir: str | Path, schema: Schema) -> Exp
     atomic_write_text(out_dir / INDEX, "".join(f"{stems[d.id]}\t{d.id}\n" for d in docs))
     atomic_write_text(out_dir / "annotation.conf", annotation_conf(schema))
     report = ExportReport("brat", out_dir, len(docs), counts(docs))
+    spaced = sum(1 for d in docs for v in d.events for x in v.attributes.values() if re.search(r"\s", x))
+    if spaced:
+        report.not_held.append(f"{spaced} attribute value(s) with whitespace: written with '_' in its place "
+                               "(a brat A line is split at whitespace)")
     if fragmented:
         report.not_held.append(f"{fragmented} span(s) hold a line break: written as brat fragments, one per line "
                                "(read back whole by read_brat)")
