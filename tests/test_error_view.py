@@ -100,15 +100,14 @@ def test_error_view_renders_rtl_and_filters_work(report_files, chromium, tmp_pat
     doc0 = report["in_context"]["documents"][0]
     s0, e0 = doc0["sentences"][0]
     assert first.inner_text().strip() == doc0["text"][s0:e0]  # the article's own text, marks and all
-    # right-to-left layout: the sentence's first word is drawn right of its last word
-    boxes = page.evaluate("""() => { const p = document.querySelector('#errors-in-context p.sent');
-        const r = document.createRange(); const w = document.createTreeWalker(p, NodeFilter.SHOW_TEXT);
-        const nodes = []; let n; while ((n = w.nextNode())) if (n.textContent.trim()) nodes.push(n);
-        r.selectNodeContents(nodes[0]); const a = r.getBoundingClientRect();
-        r.selectNodeContents(nodes[nodes.length - 1]); const b = r.getBoundingClientRect();
-        return [a.right, b.left, a.top, b.top]; }""")
-    if abs(boxes[2] - boxes[3]) < 2:  # same line: first word right of the last
-        assert boxes[0] > boxes[1]
+    # right-to-left layout: the sentence's first word starts at the right edge of its block
+    first_right, block_right, block_left = page.evaluate("""() => {
+        const p = document.querySelector('#errors-in-context p.sent');
+        const w = document.createTreeWalker(p, NodeFilter.SHOW_TEXT); let n = w.nextNode();
+        while (n && !n.textContent.trim()) n = w.nextNode();
+        const r = document.createRange(); r.selectNodeContents(n);
+        const b = p.getBoundingClientRect(); return [r.getBoundingClientRect().right, b.right, b.left]; }""")
+    assert abs(first_right - block_right) < 3 and first_right - block_left > 200
 
     missed, spurious = "#errors-in-context .m.k-missed", "#errors-in-context .m.k-spurious"
     assert _state(page, missed) and all(_state(page, missed))
