@@ -278,9 +278,12 @@ def studio_status(home, port):
 @click.option("--ground-truth", is_flag=True, help="With --annotations: mark the loaded annotations as ground truth.")
 @click.option("--quarantine", type=click.Path(dir_okay=False), default=None,
               help="Where rejected annotation records go (default: ANNOTATIONS with .quarantine.jsonl).")
+@click.option("--show-instructions/--no-show-instructions", default=None,
+              help="Open the guidelines on every task (a project setting; off when the project is created, and the "
+                   "Instructions button always shows them). Given on an existing project, it changes the setting.")
 @schema_option
 def push_cmd(tasks_file, title, project_id, update_config, chunk_size, annotations_path, annotator, ground_truth,
-             quarantine, schema_path):
+             quarantine, show_instructions, schema_path):
     """Create the project (config and guidelines from the schema) and import tasks not already in it; and/or
     load annotations made elsewhere as a named annotator's work.
 
@@ -292,6 +295,7 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, annotatio
     Example:
       annotate tasks gold/articles -o tasks.json && annotate push tasks.json
       annotate push --annotations pass-a.jsonl --annotator amal@example.org
+      annotate push tasks.json --show-instructions     # open the guidelines on every task
     """
     from .studio.client import DEFAULT_PROJECT, push_tasks
     from .studio.connection import load_connection
@@ -300,6 +304,9 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, annotatio
         raise click.UsageError("give TASKS_FILE, --annotations FILE --annotator EMAIL, or both")
     if bool(annotations_path) != bool(annotator):
         raise click.UsageError("--annotations and --annotator go together")
+    if show_instructions is not None and not tasks_file:
+        raise click.UsageError("--show-instructions/--no-show-instructions go with TASKS_FILE (a repeated push "
+                               "imports nothing new and only changes the setting)")
     schema = _schema(schema_path)
     title = title or DEFAULT_PROJECT
     tasks = _read_tasks_file(tasks_file) if tasks_file else None  # a bad file fails before the server is asked
@@ -308,7 +315,8 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, annotatio
     if tasks is not None:
         with click.progressbar(length=len(tasks), label="Importing tasks", file=sys.stderr) as bar:
             report = _studio_call(push_tasks, conn, schema, tasks, title, update_config, chunk_size,
-                                  progress=bar.update, project_id=project_id)
+                                  progress=bar.update, project_id=project_id,
+                                  show_instructions=show_instructions)
         state = "created" if report.project_created else ("config updated" if report.config_updated else "existing")
         click.echo(f"Project {report.project_id} ({state}) on {conn.url}: {report.submitted} task(s) in "
                    f"{tasks_file}: {report.imported} imported ({report.with_predictions} with predictions), "
@@ -834,6 +842,147 @@ def main_cmd(articles, home, port, gold_dir, ann_dir, reports_dir, about_path, t
 
     _studio_call(main_job, _schema(None), articles, home, port, gold_dir, ann_dir, title or DEFAULT_PROJECT,
                  click.echo, reports_dir, about_path)
+
+
+# --- the gold set in other formats (issue 12) -------------------------------------------------------------------
+
+
+@main.command("export")
+@click.argument("gold", type=click.Path(exists=True, file_okay=False))
+@click.option("--format", "fmt", required=True, type=click.Choice(["conll", "brat", "jsonl"]),
+              help="conll: token + one IOB2 column per nesting layer; brat: .txt + .ann per document; jsonl: "
+                   "predictions-format records with their text.")
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="The file to write (conll, jsonl) or the folder (brat).")
+@click.option("--split", default=None, help="Export one split of the gold set only.")
+def export_cmd(gold, fmt, output, split):
+    """Write the gold set for other tools, and say what the format cannot hold.
+
+    Layered CoNLL is read by `annotate score --gold-conll/--pred-conll`; JSONL by `annotate score
+    --predictions`; brat standoff by brat and by `annotate.formats.brat.read_brat`. Events, arguments and
+    attributes do not fit CoNLL, and no format here keeps document metadata: every such loss is listed.
+
+    \b
+    Example:
+      annotate export gold/dataset --format conll -o gold.conll
+      annotate export gold/dataset --format brat -o gold-brat/
+      annotate export gold/dataset --format jsonl -o gold.jsonl
+    """
+    from .dataset import GoldReadError, gold_documents
+
+    try:
+        docs, info = gold_documents(gold, split)
+    except (FileNotFoundError, GoldReadError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if split and split not in info.build.get("splits", {}):
+        raise click.UsageError(f"--split {split}: the gold set {gold} has no such split (it has: "
+                               f"{', '.join(info.build.get('splits', {})) or 'none'})")
+    if fmt == "brat" and Path(output).exists() and not Path(output).is_dir():
+        raise click.UsageError(f"-o {output}: brat writes a folder, and {output} is a file")
+    if fmt != "brat" and Path(output).is_dir():
+        raise click.UsageError(f"-o {output}: {fmt} writes one file, and {output} is a folder")
+    try:
+        if fmt == "conll":
+            from .formats.conll import write_conll
+            report = write_conll(docs, output)
+        elif fmt == "brat":
+            from .formats.brat import write_brat
+            report = write_brat(docs, output, info.schema)
+        else:
+            from .formats.jsonl import write_jsonl
+            report = write_jsonl(docs, output)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"{output}: {exc}") from None
+    for line in report.not_held:
+        click.echo(f"  not held by {fmt}: {line}", err=True)
+    written = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in report.written.items())
+    click.echo(f"Exported {len(docs)} document(s) of {gold} (fingerprint {info.fingerprint}) as {fmt} to {output}: "
+               f"{written}; {_plural(len(report.not_held), 'thing')} the format cannot hold"
+               + (" (listed above)" if report.not_held else ""))
+
+
+# --- a leaderboard of score reports (issue 12) ------------------------------------------------------------------
+
+
+@main.command("compare")
+@click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--markdown", "md_out", type=click.Path(dir_okay=False), help="Write the leaderboard as Markdown "
+              "(e.g. $GITHUB_STEP_SUMMARY).")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False), help="Write an HTML page with a chart.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the leaderboard as JSON.")
+@click.option("--resamples", default=1000, show_default=True, help="Paired-bootstrap resamples.")
+def compare_cmd(reports, md_out, html_out, json_out, resamples):
+    """Rank several `annotate score --json` reports made against the same gold set.
+
+    Each headline metric (entities strict F1, triggers F1, arguments F1) names its best system; every other
+    system gets its difference from the best with a paired-bootstrap 95% interval over documents. Reports of
+    different gold sets (another fingerprint) or other documents are refused (exit 1).
+
+    \b
+    Example:
+      annotate compare reports/baseline.json reports/crf.json reports/llm.json --markdown leaderboard.md \\
+          --html leaderboard.html
+    """
+    from .atomic import atomic_write_text
+    from .score.compare import CompareError, html_page, leaderboard, markdown, read_system, text_table
+
+    if len(reports) < 2:
+        raise click.UsageError("give two or more reports to compare")
+    try:
+        board = leaderboard([read_system(p) for p in reports], resamples)
+    except CompareError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    click.echo(text_table(board))
+    if md_out:
+        atomic_write_text(md_out, markdown(board))
+    if html_out:
+        atomic_write_text(html_out, html_page(board))
+    if json_out:
+        atomic_write_json(json_out, board)
+    worse = sum(1 for r in board["systems"] for c in r["metrics"].values() if c.get("significantly_worse"))
+    best = ", ".join(f"{k.split('.')[0]} {board['best'][k]}" for k in board["metrics"])
+    click.echo(f"Compared {len(board['systems'])} report(s) on gold {board['gold']['fingerprint']} "
+               f"({board['documents']} document(s)): best {best}; {worse} result(s) significantly worse than the best")
+
+
+# --- where an annotation round stands (issue 12) ----------------------------------------------------------------
+
+
+@main.command("status")
+@click.option("--project", "titles", multiple=True, help="Only the project with this title (repeatable).")
+@click.option("--project-id", "project_ids", type=int, multiple=True, help="Only the project with this id "
+              "(repeatable). Default: every project on the server.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the status as JSON.")
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for each project's export.")
+@schema_option
+def status_cmd(titles, project_ids, json_out, timeout, schema_path):
+    """Who has done what on the Label Studio server: per project, tasks total, annotated, skipped and in review;
+    per annotator, tasks done, median lead time and the share of their tasks that has an agreement figure
+    (another annotator did it too); and the current pairwise agreement, computed as `annotate agree` does.
+
+    One snapshot export per project, never a request per task.
+
+    \b
+    Example:
+      annotate status
+      annotate status --project-id 3 --json status.json
+    """
+    from .studio.connection import load_connection
+    from .studio.status import server_status, status_table, to_json
+
+    schema = _schema(schema_path)
+    conn = _studio_call(load_connection)
+    statuses = _studio_call(server_status, conn, schema, list(project_ids), list(titles), timeout)
+    if statuses:
+        click.echo(status_table(statuses))
+    if json_out:
+        atomic_write_json(json_out, to_json(statuses, conn.url))
+    people = {a.annotator for s in statuses for a in s.annotators}
+    click.echo(f"{_plural(len(statuses), 'project')} on {conn.url}: {sum(s.tasks for s in statuses)} task(s), "
+               f"{sum(s.annotated for s in statuses)} annotated, {sum(s.skipped for s in statuses)} skipped, "
+               f"{sum(s.in_review for s in statuses)} in review; {len(people)} annotator(s)"
+               + (f"; written to {json_out}" if json_out else ""))
 
 
 if __name__ == "__main__":  # pragma: no cover

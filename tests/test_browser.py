@@ -78,7 +78,13 @@ def test_span_selected_in_the_ui_reaches_the_gold_set_exactly(studio, conn, sche
     page.goto(f"{studio.url}/projects/{project}/data")
     page.get_by_text("Label All Tasks").first.click()
     page.wait_for_selector("[data-testid=bottombar-submit-button]", timeout=60000)
-    modal = page.locator(".lsf-modal-ls_visible")  # the project shows the guidelines when a task opens
+    # the guidelines do not open by themselves (the project default), but stay one click away
+    modal = page.locator(".lsf-modal-ls_visible")
+    instructions = page.get_by_role("button", name="Instructions")
+    instructions.wait_for(timeout=10000)
+    page.wait_for_timeout(2000)  # the modal, when a project asks for it, opens right after the task loads
+    assert modal.count() == 0
+    instructions.click()
     modal.wait_for(timeout=10000)
     assert "Annotation guidelines" in modal.inner_text()
     page.keyboard.press("Escape")

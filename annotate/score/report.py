@@ -15,6 +15,8 @@ import html
 import json
 from typing import Any
 
+from . import errorview
+
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_THRESHOLD, EXIT_REGRESSION = 0, 1, 2, 3, 4
 
 
@@ -230,9 +232,12 @@ def html_report(report: dict) -> str:
     if report.get("baseline"):
         sections.append(f"<h2>Against baseline {html.escape(report['baseline']['path'])}</h2>"
                         f"{_html_table(*baseline_table(report))}")
-    if examples:
+    if examples and report.get("in_context"):
+        sections.append(errorview.examples_table(report))  # each example links to its place in the text
+    elif examples:
         sections.append("<h2>Error examples</h2>"
                         + _html_table(["type", "kind", "document", "text", "note"], examples, rtl_column=3))
+    sections.append(errorview.section(report))
     ent = report["entities"]
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>annotate score report</title>

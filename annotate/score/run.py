@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .. import __version__
 from .conll import TagSequences
+from .context import in_context
 from .report import lookup
 from .scorer import HEADLINES, bootstrap, entity_tables, paired_bootstrap, score_documents
 from .violations import voided
@@ -41,6 +42,9 @@ def document_report(gold_docs, gold_info, predictions, resamples: int = 1000) ->
         "confidence": bootstrap(score.per_document, resamples, headlines=headlines) if resamples else {},
         "human_ceiling": (gold_info.agreement or {}).get("overall") or None,
         "per_document": score.per_document,
+        # every span of every document with its error kind, for the errors-in-context view
+        "in_context": in_context(gold_docs, predictions.documents, voided(predictions.violations), gold_info.schema,
+                                 gold_info.build.get("schema", "")),
     }
     if report["human_ceiling"] is not None:
         report["human_ceiling"] = {**report["human_ceiling"], "tasks": gold_info.agreement.get("tasks", 0)}

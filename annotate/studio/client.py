@@ -154,9 +154,12 @@ def _normalise_xml(xml: str) -> str:
 
 
 def ensure_project(client: LabelStudio, conn: Connection, schema: Schema, title: str,
-                   update_config: bool = False, project_id: int | None = None) -> tuple[object, bool, bool]:
+                   update_config: bool = False, project_id: int | None = None,
+                   show_instructions: bool | None = None) -> tuple[object, bool, bool]:
     """(project, created, config_updated). An existing project's config must match the schema's; a project
-    named by id must exist."""
+    named by id must exist. `show_instructions` opens the guidelines modal on every task: off when a project is
+    created (the guidelines stay one click away behind the Instructions button); True/False sets it on an
+    existing project, None leaves it as it is."""
     config = labeling_config(schema)
     if project_id is not None:
         project = get_project(client, conn, project_id, title)
@@ -167,11 +170,15 @@ def ensure_project(client: LabelStudio, conn: Connection, schema: Schema, title:
         project = create_once(
             conn, f"create project {title!r}",
             lambda: client.projects.create(title=title, label_config=config,
-                                           expert_instruction=instructions_html(schema), show_instruction=True,
+                                           expert_instruction=instructions_html(schema),
+                                           show_instruction=bool(show_instructions),
                                            description=f"schema {schema.name} v{schema.version} "
                                                        f"({schema.fingerprint})", request_options=NO_RETRY),
             lambda: find_project(client, conn, title))
         return project, True, False
+    if show_instructions is not None and bool(getattr(project, "show_instruction", False)) != show_instructions:
+        project = call(conn, f"set show_instruction of project {project.id}", client.projects.update, project.id,
+                       show_instruction=show_instructions)
     if _normalise_xml(project.label_config or "") == _normalise_xml(config):
         return project, False, False
     if not update_config:
@@ -196,13 +203,15 @@ def existing_doc_ids(client: LabelStudio, conn: Connection, project_id: int) -> 
 def push_tasks(conn: Connection, schema: Schema, tasks: list[dict], title: str = DEFAULT_PROJECT,
                update_config: bool = False, chunk_size: int = CHUNK_SIZE,
                progress: Callable[[int], None] | None = None,
-               after_chunk: Callable[[int], None] | None = None, project_id: int | None = None) -> PushReport:
+               after_chunk: Callable[[int], None] | None = None, project_id: int | None = None,
+               show_instructions: bool | None = None) -> PushReport:
     """Create/check the project, then import the tasks it does not have yet, in chunks."""
     for i, t in enumerate(tasks):
         if not isinstance(t, dict) or "doc_id" not in t.get("data", {}):
             raise StudioError(f"task {i}: data.doc_id is missing; build tasks with `annotate tasks`")
     client = connect(conn)
-    project, created, updated = ensure_project(client, conn, schema, title, update_config, project_id)
+    project, created, updated = ensure_project(client, conn, schema, title, update_config, project_id,
+                                               show_instructions)
     present = existing_doc_ids(client, conn, project.id)
     todo = [t for t in tasks if str(t["data"]["doc_id"]) not in present]
     skipped = len(tasks) - len(todo)
