@@ -62,19 +62,25 @@ def chromium():
         browser.close()
 
 
-def test_span_selected_in_the_ui_reaches_the_gold_set_exactly(studio, conn, schema, chromium, tmp_path):
-    doc = make_document(TEXT, "browser-test", None)
-    tasks, _ = build_tasks([doc], schema)
-    title = f"browser-{uuid.uuid4().hex[:8]}"
-    project = push_tasks(conn, schema, tasks, title).project_id
+def logged_in_page(chromium, studio, width: int, height: int):
+    """A page logged in to the session's Label Studio as the preset admin."""
     creds = json.loads((studio.home / "credentials.json").read_text())
-
-    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    page = chromium.new_page(viewport={"width": width, "height": height})
     page.goto(f"{studio.url}/user/login")
     page.fill("input[name=email]", creds["username"])
     page.fill("input[name=password]", creds["password"])
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/user/login" not in url, wait_until="commit", timeout=30000)
+    return page
+
+
+def test_span_selected_in_the_ui_reaches_the_gold_set_exactly(studio, conn, schema, chromium, tmp_path):
+    doc = make_document(TEXT, "browser-test", None)
+    tasks, _ = build_tasks([doc], schema)
+    title = f"browser-{uuid.uuid4().hex[:8]}"
+    project = push_tasks(conn, schema, tasks, title).project_id
+
+    page = logged_in_page(chromium, studio, 1400, 1000)
     page.goto(f"{studio.url}/projects/{project}/data")
     page.get_by_text("Label All Tasks").first.click()
     page.wait_for_selector("[data-testid=bottombar-submit-button]", timeout=60000)
@@ -126,14 +132,8 @@ def test_labeling_view_shows_a_gold_article(studio, conn, schema, chromium, tmp_
     loaded = load_annotations(conn, project, "reviewer@annotate.local", {doc.id: doc}, ground_truth=True)
     assert loaded.created == 1
     task_id = next(iter(connect(conn).tasks.list(project=project))).id
-    creds = json.loads((studio.home / "credentials.json").read_text())
 
-    page = chromium.new_page(viewport={"width": 1600, "height": 1100})
-    page.goto(f"{studio.url}/user/login")
-    page.fill("input[name=email]", creds["username"])
-    page.fill("input[name=password]", creds["password"])
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/user/login" not in url, wait_until="commit", timeout=30000)
+    page = logged_in_page(chromium, studio, 1600, 1100)
     page.goto(f"{studio.url}/projects/{project}/data?task={task_id}")
     page.wait_for_selector(".htx-highlight", timeout=60000)
     modal = page.locator(".lsf-modal-ls_visible")
