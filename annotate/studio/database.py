@@ -40,7 +40,7 @@ def mask_url(url: str) -> str:
     holds an unescaped '@' or '/', this masks too much rather than too little."""
     scheme, sep, rest = url.partition("://")
     if not sep:
-        return "***" if "@" in url else url  # no scheme: we cannot tell where a password would be
+        return "***"  # no scheme: we cannot tell which part would be a password, so none is shown
     at = rest.rfind("@")
     colon = rest.find(":")
     if at < 0 or colon < 0 or colon > at:
@@ -83,6 +83,9 @@ def parse_database_url(url: str, env: Mapping[str, str] | None = None) -> Postgr
         got = f"scheme '{parts.scheme}'" if parts.scheme else "no scheme"
         raise DatabaseError(f"database URL {shown} has {got}; only PostgreSQL is supported besides the default "
                             f"SQLite: {EXPECTED}")
+    if "@" in parts.path:  # before the port: the "port" would be the start of the password
+        raise DatabaseError(f"database URL {shown}: an '@' after the host (a password holding '/' or '@' must write "
+                            f"them as %2F and %40; expected {EXPECTED})")
     try:
         port = parts.port or DEFAULT_PORT
     except ValueError:
@@ -93,10 +96,7 @@ def parse_database_url(url: str, env: Mapping[str, str] | None = None) -> Postgr
     if not parts.username:
         problems.append("no user")
     name = unquote(parts.path.lstrip("/"))
-    # Parts are never quoted back: with an unescaped '/' in the password, they would hold pieces of it.
-    if "@" in parts.path:
-        problems.append("an '@' after the host (a password holding '/' or '@' must write them as %2F and %40)")
-    elif not name or "/" in name:
+    if not name or "/" in name:  # not quoted back: a name is no secret, but a mistyped URL may hold one
         problems.append("no database name" if not name else "a '/' in the database name")
     if parts.query or parts.fragment:
         problems.append("options after '?' or '#' are not supported (Label Studio takes only host, port, user, "
