@@ -2,8 +2,8 @@
 (its Unix socket stays in that folder), one database with its own password-protected user, stopped and removed
 at the end.
 
-PostgreSQL refuses to run as root; under root (CI on a fresh machine) the server runs as `nobody`, which owns the
-temporary folder.
+PostgreSQL refuses to run as root; under root (CI on a fresh machine) the server runs as `nobody` (or a system
+user made for it where there is none), which owns the temporary folder.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 UNPRIVILEGED = "nobody"
+FALLBACK_USER = "annotate-pg"
 
 
 class PostgresUnavailable(RuntimeError):
@@ -62,11 +63,23 @@ class PgServer:
         return f"postgresql://{self.user}:{self.password}@{self.host}:{self.port}/{self.database}"
 
 
+def _unprivileged_user() -> pwd.struct_passwd:
+    """`nobody`, or on a machine without it a system user made for the purpose."""
+    for name in (UNPRIVILEGED, FALLBACK_USER):
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            continue
+    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", FALLBACK_USER],
+                   check=True, capture_output=True)
+    return pwd.getpwnam(FALLBACK_USER)
+
+
 def _run_as() -> dict:
     """subprocess arguments that drop root to an unprivileged user (nothing to drop otherwise)."""
     if os.geteuid() != 0:
         return {}
-    who = pwd.getpwnam(UNPRIVILEGED)
+    who = _unprivileged_user()
     return {"user": who.pw_uid, "group": who.pw_gid, "extra_groups": []}
 
 
