@@ -188,7 +188,8 @@ port_option = click.option("--port", type=int, envvar="ANNOTATE_STUDIO_PORT", de
 database_option = click.option(
     "--database", "database_url", envvar="ANNOTATE_STUDIO_DATABASE", default=None, metavar="URL",
     help="Run Label Studio on this PostgreSQL database, postgresql://user:password@host:port/dbname (env "
-         "ANNOTATE_STUDIO_DATABASE; without a password in the URL, PGPASSWORD gives it). Default: SQLite in --home.")
+         "ANNOTATE_STUDIO_DATABASE; without a password in the URL, PGPASSWORD gives it). Default, or with "
+         "--database '': SQLite in --home.")
 project_option = click.option("--project", "title", default=None,
                               help="Project title (default: 'Arabic news entities and events').")
 
@@ -232,8 +233,8 @@ def studio_up(home, port, database_url, timeout):
     \b
     Example:
       annotate studio up --port 8080
-      export ANNOTATE_STUDIO_DATABASE=postgresql://annotate:secret@127.0.0.1:5432/annotate
-      annotate studio up
+      export PGPASSWORD=...     # the password stays out of the command line and the shell history
+      annotate studio up --database postgresql://annotate@127.0.0.1:5432/annotate
     """
     from .studio.database import database_from, describe
     from .studio.server import LocalStudio
@@ -859,7 +860,7 @@ def main_cmd(articles, home, port, database_url, gold_dir, ann_dir, reports_dir,
     \b
     Example:
       annotate main                 # what `bash .ci/main` runs
-      ANNOTATE_STUDIO_DATABASE=postgresql://annotate:secret@127.0.0.1:5432/annotate annotate main
+      PGPASSWORD=... ANNOTATE_STUDIO_DATABASE=postgresql://annotate@127.0.0.1:5432/annotate annotate main
     """
     from .pipeline import main_job
     from .studio.client import DEFAULT_PROJECT
