@@ -245,3 +245,11 @@ def test_up_again_reuses_the_server_but_refuses_another_database(pg, pg_studio, 
     with pytest.raises(ServerError, match="runs on PostgreSQL .*not on SQLite.*annotate studio down"):
         LocalStudio(pg_studio.home, pg_studio.port).up()
     assert pg_studio.status().running
+
+
+def test_an_empty_database_option_means_sqlite_even_with_the_variable_set():
+    from annotate.studio.database import ENV_VAR, database_from
+
+    env = {ENV_VAR: f"postgresql://u:{SECRET}@h/d"}
+    assert database_from("", env) is None and database_from(None, {}) is None
+    assert database_from(None, env).name == "d"
