@@ -185,6 +185,11 @@ home_option = click.option("--home", type=click.Path(file_okay=False), default="
                            help="Folder for the local server's data, log and credentials (git-ignored).")
 port_option = click.option("--port", type=int, envvar="ANNOTATE_STUDIO_PORT", default=8080, show_default=True,
                            help="Port on 127.0.0.1 (env ANNOTATE_STUDIO_PORT).")
+database_option = click.option(
+    "--database", "database_url", envvar="ANNOTATE_STUDIO_DATABASE", default=None, metavar="URL",
+    help="Run Label Studio on this PostgreSQL database, postgresql://user:password@host:port/dbname (env "
+         "ANNOTATE_STUDIO_DATABASE; without a password in the URL, PGPASSWORD gives it). Default, or with "
+         "--database '': SQLite in --home.")
 project_option = click.option("--project", "title", default=None,
                               help="Project title (default: 'Arabic news entities and events').")
 
@@ -192,21 +197,23 @@ project_option = click.option("--project", "title", default=None,
 def _studio_call(fn, *args, **kwargs):
     from .studio.client import StudioError
     from .studio.connection import ConnectionConfigError
+    from .studio.database import DatabaseError
     from .studio.server import ServerError
 
     try:
         return fn(*args, **kwargs)
-    except (StudioError, ConnectionConfigError, ServerError) as exc:
+    except (StudioError, ConnectionConfigError, ServerError, DatabaseError) as exc:
         raise click.ClickException(str(exc)) from None
 
 
 @main.group("studio")
 def studio_group():
-    """Run a local Label Studio on 127.0.0.1 (SQLite, outbound calls off).
+    """Run a local Label Studio on 127.0.0.1 (SQLite by default, or PostgreSQL; outbound calls off).
 
     \b
     Example:
       annotate studio up        # start (or find) the server, print URL and where the credentials are
+      PGPASSWORD=... annotate studio up --database postgresql://annotate@db.example.org:5432/annotate
       annotate studio status
       annotate studio down      # stop the server this folder started
     """
@@ -215,24 +222,32 @@ def studio_group():
 @studio_group.command("up")
 @home_option
 @port_option
+@database_option
 @click.option("--timeout", default=240.0, show_default=True, help="Seconds to wait for /health.")
-def studio_up(home, port, timeout):
+def studio_up(home, port, database_url, timeout):
     """Start the local Label Studio in the background and wait until it answers /health.
 
-    Starting twice is harmless: a running server is reused.
+    Starting twice is harmless: a running server is reused. Its data goes to SQLite in --home unless
+    --database (or ANNOTATE_STUDIO_DATABASE) names a PostgreSQL database, which is checked before the start.
 
     \b
     Example:
       annotate studio up --port 8080
+      export PGPASSWORD=...     # the password stays out of the command line and the shell history
+      annotate studio up --database postgresql://annotate@127.0.0.1:5432/annotate
     """
+    from .studio.database import database_from, describe
     from .studio.server import LocalStudio
 
-    studio = LocalStudio(home, port)
-    click.echo(f"Starting Label Studio on {studio.url} (first start runs database migrations, ~1 min) ...", err=True)
+    database = _studio_call(database_from, database_url)
+    studio = LocalStudio(home, port, database)
+    click.echo(f"Starting Label Studio on {studio.url} with {describe(database)} (first start runs database "
+               "migrations, ~1 min) ...", err=True)
     state = _studio_call(studio.up, timeout=timeout)
     creds = Path(home) / "credentials.json"
-    click.echo(f"Label Studio is up at {state.url} (pid {state.pid or 'not ours'}). Admin login and API token "
-               f"are in {creds} (mode 0600); the toolkit reads {state.connection_file}.")
+    on = state.database or "a database this folder did not record"
+    click.echo(f"Label Studio is up at {state.url} (pid {state.pid or 'not ours'}) on {on}. Admin login and API "
+               f"token are in {creds} (mode 0600); the toolkit reads {state.connection_file}.")
 
 
 @studio_group.command("down")
@@ -266,6 +281,8 @@ def studio_status(home, port):
     st = LocalStudio(home, port).status()
     owner = f"started from here, pid {st.pid}" if st.started_by_us else "not started from here"
     click.echo(f"{st.url}: {'answering' if st.running else 'not answering'} ({owner})")
+    if st.database:
+        click.echo(f"database: {st.database}" + ("" if st.started_by_us else " (as last started from here)"))
     if not st.running:
         sys.exit(EXIT_ERROR)
 
@@ -824,6 +841,7 @@ def baseline_cmd(articles, output):
 @click.option("--articles", default="gold/articles", show_default=True, type=click.Path(exists=True))
 @click.option("--home", type=click.Path(file_okay=False), default=".studio", show_default=True)
 @click.option("--port", type=int, envvar="ANNOTATE_STUDIO_PORT", default=8080, show_default=True)
+@database_option
 @click.option("--gold", "gold_dir", default="gold/dataset", show_default=True, type=click.Path(file_okay=False))
 @click.option("--annotations", "ann_dir", default="gold/annotations", show_default=True,
               type=click.Path(file_okay=False))
@@ -832,7 +850,7 @@ def baseline_cmd(articles, output):
 @click.option("--about", "about_path", default="gold/ABOUT.md", show_default=True, type=click.Path(dir_okay=False),
               help="Markdown for the dataset card (used when the file exists).")
 @project_option
-def main_cmd(articles, home, port, gold_dir, ann_dir, reports_dir, about_path, title):
+def main_cmd(articles, home, port, database_url, gold_dir, ann_dir, reports_dir, about_path, title):
     """The main job: local Label Studio up, project with the bundled articles and baseline pre-annotations,
     pull of the finished annotations, gold dataset rebuilt from every export, the baseline extractor scored
     against it, and where annotators go.
@@ -842,12 +860,15 @@ def main_cmd(articles, home, port, gold_dir, ann_dir, reports_dir, about_path, t
     \b
     Example:
       annotate main                 # what `bash .ci/main` runs
+      PGPASSWORD=... ANNOTATE_STUDIO_DATABASE=postgresql://annotate@127.0.0.1:5432/annotate annotate main
     """
     from .pipeline import main_job
     from .studio.client import DEFAULT_PROJECT
+    from .studio.database import database_from
 
+    database = _studio_call(database_from, database_url)
     _studio_call(main_job, _schema(None), articles, home, port, gold_dir, ann_dir, title or DEFAULT_PROJECT,
-                 click.echo, reports_dir, about_path)
+                 click.echo, reports_dir, about_path, database=database)
 
 
 # --- the gold set in other formats (issue 12) -------------------------------------------------------------------

@@ -14,6 +14,7 @@ from .ingest import IngestResult, ingest
 from .model import Rejected
 from .schema import Schema
 from .studio.config import Routing
+from .studio.database import PostgresDatabase
 
 BASELINE = "annotate.baseline:extract"
 
@@ -86,17 +87,23 @@ def text_table(header: list[str], rows: list[list[str]]) -> str:
 
 def main_job(schema: Schema, articles: str | Path, home: str | Path, port: int, gold_dir: str | Path,
              annotations_dir: str | Path, title: str, say: Callable[[str], None],
-             reports_dir: str | Path = "reports/baseline", about_path: str | Path | None = None) -> GoldBuild | None:
+             reports_dir: str | Path = "reports/baseline", about_path: str | Path | None = None,
+             database: PostgresDatabase | None = None) -> GoldBuild | None:
     """Local Label Studio up; the articles pushed with baseline pre-annotations; the project pulled (kept only
     when it holds annotations); the gold set rebuilt from every export in annotations_dir; the baseline scored
-    against it. Safe to repeat: nothing is pushed twice."""
+    against it. Safe to repeat: nothing is pushed twice.
+
+    Label Studio runs on `database`, or when None on the one ANNOTATE_STUDIO_DATABASE names, else on SQLite in
+    `home` (so a library caller gets what `annotate main` gets)."""
     from .score.report import headline_table
     from .studio.client import pull_export, push_tasks
     from .studio.connection import load_connection
+    from .studio.database import database_from, describe
     from .studio.server import LocalStudio
 
-    studio = LocalStudio(home, port)
-    say(f"[1/6] Label Studio on {studio.url} (first start migrates its SQLite database, ~1 min) ...")
+    database = database if database is not None else database_from(None)
+    studio = LocalStudio(home, port, database)
+    say(f"[1/6] Label Studio on {studio.url} with {describe(database)} (first start migrates it, ~1 min) ...")
     studio.up()
     conn = load_connection(studio.connection_file)
     made = make_tasks([articles], schema, source=("extractor", BASELINE),

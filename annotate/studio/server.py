@@ -1,7 +1,8 @@
 """A local Label Studio server: started in the background on 127.0.0.1, stopped only if we started it.
 
-Everything lives in one project-local folder (default `.studio/`, ignored by git): the SQLite data
-directory, the server log, the pid file, and `connection.json` (URL + API token, mode 0600).
+Everything lives in one project-local folder (default `.studio/`, ignored by git): the data directory (with the
+SQLite database unless a PostgreSQL one is given), the server log, the pid file, `database.json` (which database,
+password masked), and `connection.json` (URL + API token, mode 0600).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..atomic import atomic_write_json
+from . import database as dbs
+from .database import PostgresDatabase
 
 DEFAULT_HOME = Path(".studio")
 DEFAULT_PORT = 8080
@@ -37,6 +40,7 @@ class ServerState:
     running: bool
     started_by_us: bool
     connection_file: Path
+    database: str | None = None  # what the folder's record says the server runs on (password masked)
 
 
 def _credentials(home: Path) -> dict:
@@ -48,9 +52,10 @@ def _credentials(home: Path) -> dict:
     return creds
 
 
-def studio_environment(home: Path, creds: dict) -> dict:
-    """Environment for the label-studio process: preset admin, legacy token, and no outbound calls."""
-    env = dict(os.environ)
+def studio_environment(home: Path, creds: dict, database: PostgresDatabase | None = None) -> dict:
+    """Environment for the label-studio process: preset admin, legacy token, no outbound calls, and its database
+    (SQLite in the data folder unless `database` is given)."""
+    env = dbs.label_studio_env(os.environ, database)
     env.update({
         "LABEL_STUDIO_BASE_DATA_DIR": str((home / "data").resolve()),
         "LABEL_STUDIO_USERNAME": creds["username"],
@@ -62,7 +67,6 @@ def studio_environment(home: Path, creds: dict) -> dict:
         "COLLECT_ANALYTICS": "false",
         "SENTRY_DSN": "",
         "FRONTEND_SENTRY_DSN": "",
-        "DJANGO_DB": "sqlite",
     })
     # The API key must not leak into the server's own log through our environment.
     env.pop("LABEL_STUDIO_API_KEY", None)
@@ -107,10 +111,14 @@ def _is_our_process(pid: int, port: int) -> bool:
 
 
 class LocalStudio:
-    def __init__(self, home: str | Path = DEFAULT_HOME, port: int = DEFAULT_PORT):
+    """`database`: None for SQLite in the folder, or a PostgreSQL database (see `database.database_from`)."""
+
+    def __init__(self, home: str | Path = DEFAULT_HOME, port: int = DEFAULT_PORT,
+                 database: PostgresDatabase | None = None):
         self.home = Path(home)
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
+        self.database = database
 
     @property
     def pid_file(self) -> Path:
@@ -136,21 +144,28 @@ class LocalStudio:
 
     def status(self) -> ServerState:
         pid = self._pid()
-        return ServerState(self.url, pid, healthy(self.url), pid is not None, self.connection_file)
+        return ServerState(self.url, pid, healthy(self.url), pid is not None, self.connection_file,
+                           dbs.read_record(self.home))
 
     def up(self, timeout: float = 240.0, on_wait=None) -> ServerState:
-        """Start the server unless it already answers; idempotent."""
+        """Start the server unless it already answers; idempotent. A PostgreSQL database is checked (login)
+        before Label Studio starts; DatabaseError names the host, port and database when it cannot be reached."""
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / ".gitignore").write_text("*\n")
         creds = _credentials(self.home)
         self._write_connection(creds)
         if healthy(self.url):
+            self._refuse_other_database()
             return self.status()
+        if self.database:
+            dbs.check_reachable(self.database)
+        dbs.write_record(self.home, self.database)
         cmd = _label_studio_executable() + ["start", "--no-browser", "--internal-host", "127.0.0.1",
                                             "-p", str(self.port)]
         log = self.log_file.open("ab")
-        proc = subprocess.Popen(cmd, env=studio_environment(self.home, creds), stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.home)
+        env = studio_environment(self.home, creds, self.database)
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, cwd=self.home)
         atomic_write_json(self.pid_file, {"pid": proc.pid, "port": self.port})
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -164,6 +179,16 @@ class LocalStudio:
             time.sleep(1.0)
         self.down()
         raise ServerError(f"label-studio did not answer {self.url}/health within {timeout:.0f}s; see {self.log_file}")
+
+    def _refuse_other_database(self) -> None:
+        """Reusing our running server is fine only if it runs on the database asked for now: otherwise the user
+        would believe the data goes to PostgreSQL while it goes to SQLite, or the other way round."""
+        running_on = dbs.recorded_target(self.home)
+        if self._pid() is None or running_on is None or running_on == dbs.target(self.database):
+            return
+        raise ServerError(f"the Label Studio on {self.url} started from {self.home} runs on "
+                          f"{dbs.read_record(self.home)}, not on {dbs.describe(self.database)}; stop it first "
+                          "(annotate studio down) to switch databases")
 
     def down(self, timeout: float = 30.0) -> bool:
         """Stop the server this folder started; never touches a server someone else started."""
