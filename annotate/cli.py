@@ -690,12 +690,10 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
       annotate score --gold gold/dataset --extractor annotate.baseline:extract --baseline old.json
       annotate score --conll output.conll --scheme IOBES
     """
-    from . import sources
-    from .atomic import atomic_write_text
     from .extractor import ExtractorError
     from .score import conll
     from .score import report as rep
-    from .score.run import compare_with_baseline, conll_report, document_report, read_report
+    from .score.run import conll_report, read_report, stream_report
 
     try:
         thresholds = [rep.parse_threshold(x) for x in fail_under]
@@ -720,45 +718,79 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
         else:
             if not gold_path:
                 raise click.UsageError("--gold is required (a dataset folder from `annotate import`)")
-            from .dataset import gold_documents
+            from .goldstream import GoldSet
 
-            # a predictions file made for the whole gold set is valid input for one split of it: its records
-            # are checked against every gold document, and only the split is scored
-            known, info = gold_documents(gold_path)
-            gold = known
+            gold_set = GoldSet(gold_path)
             if split:
-                splits = info.build.get("splits", {})
+                splits = gold_set.build.get("splits", {})
                 if split not in splits:
                     raise click.UsageError(f"--split {split}: the gold set {gold_path} has no such split (it has: "
                                            f"{', '.join(splits) or 'none'})")
-                in_split = {d.id for d in gold_documents(gold_path, split)[0]}
-                gold = [d for d in known if d.id in in_split]
-            schema = info.schema
             if pred_path:
-                preds = sources.load_predictions("predictions", pred_path, known, schema)
-            elif ls_path:
-                preds = sources.load_predictions("labelstudio", ls_path, known, schema, annotator=annotator,
-                                                 model_version=model_version)
+                # gold set and predictions file both streamed (memory stays flat whatever their size)
+                streamed = stream_report(gold_set, pred_path, split, resamples)
+                report = streamed.report
+                _score_notes(report, streamed.rejected, streamed.violation_examples, split, quarantine_path)
             else:
-                with click.progressbar(length=len(gold), label=f"Extracting with {extractor}",
-                                       file=sys.stderr) as bar:
-                    preds = sources.load_predictions("extractor", extractor, gold, schema, timeout=timeout,
-                                                     progress=bar.update)
-            preds = sources.restricted(preds, {d.id for d in gold})
-            if preds.not_scored:
-                click.echo(f"{preds.not_scored} prediction(s) not scored: their documents are not in the gold set"
-                           + (f" or not in split {split}" if split else ""), err=True)
-            if preds.rejected:
-                _quarantine(Path(quarantine_path), preds.rejected)
-                click.echo(f"{len(preds.rejected)} prediction(s) rejected; reasons in {quarantine_path}", err=True)
-            for v in preds.violations[:10]:
-                click.echo(f"  schema violation, scored as an error: document {v.doc}: {v.message}", err=True)
-            report = document_report(gold, info, preds, resamples)
-            for w in report["predictions"]["warnings"]:
-                click.echo(f"Warning: {w}", err=True)
+                report = _score_in_memory(gold_set, split, ls_path, annotator, model_version, extractor, timeout,
+                                          resamples, quarantine_path)
     except (ExtractorError, conll.ConllError, FileNotFoundError, ValueError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(rep.EXIT_INPUT)
+    _score_outputs(report, baseline, baseline_path, resamples, json_out, md_out, html_out, quarantine_path,
+                   allow_rejected, thresholds)
+
+
+def _score_notes(report: dict, rejected, violations, split, quarantine_path) -> None:
+    """What a run tells on stderr about its predictions: not scored, rejected, schema violations, warnings."""
+    not_scored = report["predictions"]["not_scored"]
+    if not_scored:
+        click.echo(f"{not_scored} prediction(s) not scored: their documents are not in the gold set"
+                   + (f" or not in split {split}" if split else ""), err=True)
+    if rejected:
+        _quarantine(Path(quarantine_path), rejected)
+        click.echo(f"{len(rejected)} prediction(s) rejected; reasons in {quarantine_path}", err=True)
+    for v in violations[:10]:
+        click.echo(f"  schema violation, scored as an error: document {v.doc}: {v.message}", err=True)
+    for w in report["predictions"]["warnings"]:
+        click.echo(f"Warning: {w}", err=True)
+
+
+def _score_in_memory(gold_set, split, ls_path, annotator, model_version, extractor, timeout, resamples,
+                     quarantine_path) -> dict:
+    """A Label Studio file or an extractor: the gold documents are held in memory (an extractor is given them
+    all at once; a Label Studio file is matched by text as well as by id)."""
+    from . import sources
+    from .score.run import document_report
+
+    # a predictions file made for the whole gold set is valid input for one split of it: its records
+    # are checked against every gold document, and only the split is scored
+    known = list(gold_set.documents())
+    info = gold_set.info()
+    gold = known
+    if split:
+        in_split = {d.id for d in gold_set.documents(split)}
+        gold = [d for d in known if d.id in in_split]
+    schema = info.schema
+    if ls_path:
+        preds = sources.load_predictions("labelstudio", ls_path, known, schema, annotator=annotator,
+                                         model_version=model_version)
+    else:
+        with click.progressbar(length=len(gold), label=f"Extracting with {extractor}", file=sys.stderr) as bar:
+            preds = sources.load_predictions("extractor", extractor, gold, schema, timeout=timeout,
+                                             progress=bar.update)
+    preds = sources.restricted(preds, {d.id for d in gold})
+    report = document_report(gold, info, preds, resamples)
+    _score_notes(report, preds.rejected, preds.violations, split, quarantine_path)
+    return report
+
+
+def _score_outputs(report, baseline, baseline_path, resamples, json_out, md_out, html_out, quarantine_path,
+                   allow_rejected, thresholds) -> None:
+    from .atomic import atomic_write_text
+    from .score import report as rep
+    from .score.run import compare_with_baseline
+
     if baseline_path:
         report["baseline"] = compare_with_baseline(report, baseline, baseline_path, resamples)
     if json_out == "-":

@@ -103,6 +103,10 @@ class GoldSet:
         for name, row in self.rows(split):
             yield row_to_document(row, *self.names[name])
 
+    def documents_by_split(self) -> Iterator[tuple[str, Document]]:
+        for name, row in self.rows():
+            yield name, row_to_document(row, *self.names[name])
+
     def count(self, split: str | None = None) -> int:
         """Rows of one split or all, from the files' metadata (no row is decoded)."""
         total = 0
