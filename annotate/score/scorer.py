@@ -309,15 +309,34 @@ def bootstrap(per_document: dict[str, dict[str, list[int]]], resamples: int = 10
     ids = sorted(per_document)
     if not ids:
         return {}
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(ids), size=(resamples, len(ids)))
+    parts = [key.split(".")[0] for key in headlines]
+    counts = [np.array([per_document[i][part] for i in ids], dtype=np.float64) for part in parts]  # tp, npred, ntrue
+    f1s: list[list[np.ndarray]] = [[] for _ in headlines]
+    for idx in _resamples(np.random.default_rng(seed), len(ids), resamples):
+        for k, c in enumerate(counts):
+            f1s[k].append(_f1(c[idx].sum(axis=1)))
     out = {}
-    for key in headlines:
-        part = key.split(".")[0]
-        counts = np.array([per_document[i][part] for i in ids], dtype=np.float64)  # tp, npred, ntrue
-        f1 = _f1(counts[idx].sum(axis=1))
+    for key, parts_f1 in zip(headlines, f1s):
+        f1 = np.concatenate(parts_f1)
         out[key] = [float(np.percentile(f1, 2.5)), float(np.percentile(f1, 97.5))]
     return out
+
+
+RESAMPLE_CELLS = 2_000_000  # resampled document indices drawn at a time (16 MB), whatever the number of documents
+
+
+def _resamples(rng: np.random.Generator, n: int, resamples: int):
+    """The rows of `rng.integers(0, n, size=(resamples, n))`, drawn a block of rows at a time so that memory does
+    not grow with resamples x documents. Blocks hold an even number of rows: numpy draws these integers 32 bits
+    at a time from 64-bit outputs, and a block of an odd number of them would drop a half and shift every later
+    draw; with an even count the blocks are exactly the rows one call would give. Sums of resampled counts are
+    sums of integers (exact in float64), so block by block they are the same numbers too."""
+    rows = max(2, (RESAMPLE_CELLS // max(n, 1)) // 2 * 2)
+    done = 0
+    while done < resamples:
+        take = min(rows, resamples - done)
+        yield rng.integers(0, n, size=(take, n))
+        done += take
 
 
 def _f1(sums: np.ndarray) -> np.ndarray:
@@ -333,13 +352,16 @@ def paired_bootstrap(new: dict[str, dict[str, list[int]]], old: dict[str, dict[s
     out: dict[str, dict] = {}
     if not ids:
         return out
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(ids), size=(resamples, len(ids)))
-    for key, part in zip(HEADLINES, ("entities", "triggers", "arguments")):
-        a = np.array([new[i][part] for i in ids], dtype=np.float64)
-        b = np.array([old[i][part] for i in ids], dtype=np.float64)
+    arrays = [(np.array([new[i][part] for i in ids], dtype=np.float64),
+               np.array([old[i][part] for i in ids], dtype=np.float64))
+              for part in ("entities", "triggers", "arguments")]
+    blocks: list[list[np.ndarray]] = [[] for _ in arrays]
+    for idx in _resamples(np.random.default_rng(seed), len(ids), resamples):
+        for k, (a, b) in enumerate(arrays):
+            blocks[k].append(_f1(a[idx].sum(axis=1)) - _f1(b[idx].sum(axis=1)))
+    for key, (a, b), block in zip(HEADLINES, arrays, blocks):
         delta = float(_f1(a.sum(axis=0)) - _f1(b.sum(axis=0)))
-        deltas = _f1(a[idx].sum(axis=1)) - _f1(b[idx].sum(axis=1))
+        deltas = np.concatenate(block)
         lo, hi = float(np.percentile(deltas, 2.5)), float(np.percentile(deltas, 97.5))
         out[key] = {"delta": delta, "ci95": [lo, hi], "p_not_worse": float(np.mean(deltas >= 0)),
                     "documents": len(ids), "significant_regression": bool(delta < 0 and hi < 0)}
