@@ -367,22 +367,34 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, annotatio
 
 
 def _read_tasks_file(path) -> list[dict]:
-    """A Label Studio import file of `annotate tasks`: a JSON list of task objects, each with data.doc_id."""
+    """A Label Studio import file of `annotate tasks`: a JSON list of task objects, each with data.doc_id, or
+    (a name ending in .jsonl, as `annotate tasks -o tasks.jsonl` writes) one task object a line."""
     import json
 
-    try:
-        tasks = json.loads(Path(path).read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise click.ClickException(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise click.ClickException(f"{path}: not a JSON tasks file (line {exc.lineno}, column {exc.colno}: "
-                                   f"{exc.msg})") from None
-    if not isinstance(tasks, list):
-        raise click.ClickException(f"{path}: expected a JSON list of tasks, got {type(tasks).__name__}")
-    for i, t in enumerate(tasks):
+    if str(path).endswith(".jsonl"):
+        from .jsonl import read_jsonl
+
+        tasks, where = [], []
+        for line in read_jsonl(path):
+            if line.error:
+                raise click.ClickException(f"{line.source}: {line.error}; nothing was pushed")
+            tasks.append(line.value)
+            where.append(line.source)
+    else:
+        try:
+            tasks = json.loads(Path(path).read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise click.ClickException(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        except json.JSONDecodeError as exc:
+            raise click.ClickException(f"{path}: not a JSON tasks file (line {exc.lineno}, column {exc.colno}: "
+                                       f"{exc.msg})") from None
+        if not isinstance(tasks, list):
+            raise click.ClickException(f"{path}: expected a JSON list of tasks, got {type(tasks).__name__}")
+        where = [f"{path}: task {i}" for i in range(len(tasks))]
+    for t, name in zip(tasks, where):
         data = t.get("data") if isinstance(t, dict) else None
         if not isinstance(data, dict) or "doc_id" not in data or not isinstance(data.get("text"), str):
-            raise click.ClickException(f"{path}: task {i} needs data.text and data.doc_id (build tasks with "
+            raise click.ClickException(f"{name} needs data.text and data.doc_id (build tasks with "
                                        "`annotate tasks`); nothing was pushed")
     return tasks
 
