@@ -200,7 +200,7 @@ def test_a_jsonl_tasks_file_is_pushed_to_the_real_label_studio(studio_env, tmp_p
     res = cli("push", out, "--project", title)
     assert res.exit_code == 0 and "5 imported (5 with predictions)" in res.output, res.output
     project = get_project(connect(studio_env), studio_env, None, title)
-    assert len(existing_doc_ids(connect(studio_env), project.id)) == 5
+    assert len(existing_doc_ids(connect(studio_env), studio_env, project.id)) == 5
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"data": {"text": "x", "doc_id": "a"}}\n{oops\n', encoding="utf-8")
     res = cli("push", bad, "--project", title)
