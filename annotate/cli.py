@@ -806,9 +806,15 @@ def _score_outputs(report, baseline, baseline_path, resamples, json_out, md_out,
     if baseline_path:
         report["baseline"] = compare_with_baseline(report, baseline, baseline_path, resamples)
     if json_out == "-":
-        click.echo(rep.dumps(report), nl=False)
+        batch: list[str] = []
+        for piece in rep.chunks(report):  # echoed a few thousand pieces at a time, never joined whole
+            batch.append(piece)
+            if len(batch) >= 4096:
+                click.echo("".join(batch), nl=False)
+                batch = []
+        click.echo("".join(batch), nl=False)
     elif json_out:
-        atomic_write_text(json_out, rep.dumps(report))
+        rep.write_json(report, json_out)
     if md_out:
         atomic_write_text(md_out, rep.markdown(report))
     if html_out:
