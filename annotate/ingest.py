@@ -247,8 +247,16 @@ class IngestStream:
             return
         ctx = multiprocessing.get_context("spawn" if sys.platform == "darwin" else "fork")
         with ctx.Pool(self.num_proc, _init_worker, (self.rules, self.files)) as pool:
-            # imap keeps input order; chunks amortise the pickling of small records
-            yield from self._accepted(pool.imap(_clean_in_worker, items, chunksize=64))
+            # Blocks in input order, the next one cleaned while the caller consumes this one: at most two
+            # blocks in memory. (Pool.imap would keep every finished result queued for a slower consumer.)
+            pending = None
+            for block in _blocks(items, BLOCK):
+                following = pool.map_async(_clean_in_worker, block, chunksize=64)
+                if pending is not None:
+                    yield from self._accepted(pending.get())
+                pending = following
+            if pending is not None:
+                yield from self._accepted(pending.get())
 
     def _accepted(self, done: Iterable[tuple]) -> Iterator[Document | Rejected]:
         for kind, index, lineno, size, value, record in done:
@@ -267,6 +275,20 @@ class IngestStream:
             self._seen[doc.id] = (index, lineno)
             self.dropped_lines += len(doc.metadata.get("boilerplate_dropped", []))
             yield doc
+
+
+BLOCK = 2048  # records per block handed to the worker processes
+
+
+def _blocks(items: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
+    block: list[tuple] = []
+    for item in items:
+        block.append(item)
+        if len(block) >= size:
+            yield block
+            block = []
+    if block:
+        yield block
 
 
 _WORKER: dict = {}

@@ -90,7 +90,10 @@ def test_streamed_tasks_with_shuffled_predictions_match_the_list_and_its_quarant
     assert again.read_bytes() == expected
 
 
-def test_num_proc_2_is_byte_identical_and_jsonl_holds_the_same_tasks(tmp_path, corpus):
+def test_num_proc_2_is_byte_identical_and_jsonl_holds_the_same_tasks(tmp_path, corpus, monkeypatch):
+    import annotate.ingest
+
+    monkeypatch.setattr(annotate.ingest, "BLOCK", 64)  # several blocks in flight, not one
     articles, preds = corpus
     one, two, lines = tmp_path / "one.json", tmp_path / "two.json", tmp_path / "tasks.jsonl"
     dup = tmp_path / "dup.jsonl"  # a duplicate and a bad line: the duplicate check runs in the main process
