@@ -215,8 +215,8 @@ class IngestStream:
         self.progress = progress
         self.inputs = 0  # every input record: a line of JSONL, a .txt file, a missing or unreadable file
         self.dropped_lines = 0
-        # id -> (index of the file, line number): enough to name the first of two duplicates
-        self._seen: dict[str, tuple[int, int]] = {}
+        # id -> index of the file << 32 | line number: one int, enough to name the first of two duplicates
+        self._seen: dict[str, int] = {}
 
     def _source(self, file_index: int, lineno: int) -> str:
         path = self.files[file_index]
@@ -270,9 +270,10 @@ class IngestStream:
             first = self._seen.get(doc.id)
             if first is not None:
                 source = self._source(index, lineno)
-                yield Rejected(source, f"duplicate of {self._source(*first)} (same text, id {doc.id})", record)
+                yield Rejected(source, f"duplicate of {self._source(first >> 32, first & 0xFFFFFFFF)} (same text, "
+                               f"id {doc.id})", record)
                 continue
-            self._seen[doc.id] = (index, lineno)
+            self._seen[doc.id] = index << 32 | lineno
             self.dropped_lines += len(doc.metadata.get("boilerplate_dropped", []))
             yield doc
 
