@@ -93,6 +93,11 @@ def _flat(benchmark: str, what: str, small: int, big: int, peaks: dict[int, floa
     ]
 
 
+def _shown(command: str, folder: Path) -> str:
+    """The command as a reader would type it: no checkout-specific interpreter path, no temporary folder."""
+    return command.replace(str(folder), "$DIR").replace(annotate_cli()[0], "python")
+
+
 def run(quick: bool, workdir: Path) -> list[Row]:
     small, big = (1_000, 5_000) if quick else (10_000, 100_000)
     cli = annotate_cli()
@@ -112,7 +117,7 @@ def run(quick: bool, workdir: Path) -> list[Row]:
             raise SystemExit(f"tasks at {n}: unexpected summary: {m.stdout}")
         tasks_peak[n] = m.peak_rss_mb
         notes_tasks.append(f"{n:,} documents: {m.seconds:.1f} s, {n / m.seconds:,.0f} documents/s "
-                           f"({m.command.replace(str(d), '$DIR')})")
+                           f"({_shown(m.command, d)})")
         (d / "tasks.json").unlink()
         articles.unlink()
         shuffled.unlink()
@@ -126,6 +131,6 @@ def run(quick: bool, workdir: Path) -> list[Row]:
         score_peak[n] = m.peak_rss_mb
         notes_score.append(f"{n:,} documents: {m.seconds:.1f} s, strict micro F1 "
                            f"{report['entities']['strict']['micro']['f1']:.4f} "
-                           f"({m.command.replace(str(d), '$DIR')})")
+                           f"({_shown(m.command, d)})")
     return _flat("memory", "annotate tasks --predictions", small, big, tasks_peak, notes_tasks) + \
         _flat("memory", "annotate score --predictions", small, big, score_peak, notes_score)
