@@ -122,60 +122,82 @@ def config_cmd(schema_path, output):
 
 @main.command("tasks")
 @click.argument("articles", nargs=-1, required=True, type=click.Path())
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Tasks JSON to write.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Tasks file to write: a JSON array, or JSON Lines (one task a line) when it ends in .jsonl.")
 @click.option("--predictions", "predictions_path", type=click.Path(exists=True, dir_okay=False),
-              help="Predictions JSONL to attach as Label Studio pre-annotations.")
+              help="Predictions JSONL to attach as Label Studio pre-annotations (any order).")
 @click.option("--extractor", default=None, help="Or run this extractor (a command, or package.module:function) "
               "for the pre-annotations, e.g. annotate.baseline:extract.")
 @click.option("--model-version", default="predictions", show_default=True, help="model_version of predictions.")
 @click.option("--keep-boilerplate", is_flag=True, help="Do not drop site boilerplate lines.")
 @click.option("--quarantine", type=click.Path(dir_okay=False), help="Where rejected inputs go "
               "(default: OUTPUT with .quarantine.jsonl).")
+@click.option("--num-proc", default=1, show_default=True, type=click.IntRange(1),
+              help="Worker processes for reading and cleaning articles; the output is the same for any number.")
 @schema_option
-def tasks_cmd(articles, output, predictions_path, extractor, model_version, keep_boilerplate, quarantine,
+def tasks_cmd(articles, output, predictions_path, extractor, model_version, keep_boilerplate, quarantine, num_proc,
               schema_path):
-    """Convert articles (.txt files, folders, JSONL) into Label Studio import JSON, one task per article.
+    """Convert articles (.txt files, folders, JSONL) into a Label Studio import file, one task per article.
 
-    Only CRLF/CR line ends and a BOM are normalised; boilerplate lines are dropped and listed.
+    Articles are read and tasks written as a stream, so memory stays flat however many there are; the
+    output replaces the previous file only when the run succeeds. Only CRLF/CR line ends and a BOM are
+    normalised; boilerplate lines are dropped and listed.
 
     \b
     Example:
       annotate tasks gold/articles -o tasks.json
+      annotate tasks articles.jsonl -o tasks.jsonl --num-proc 4
       annotate tasks gold/articles --predictions preds.jsonl -o tasks.json
       annotate tasks gold/articles --extractor annotate.baseline:extract -o tasks.json
     """
+    import time
+
     from .extractor import ExtractorError
     from .ingest import expand_inputs
-    from .pipeline import make_tasks
+    from .taskstream import stream_tasks
 
     if predictions_path and extractor:
         raise click.UsageError("give --predictions or --extractor, not both")
     source = ("predictions", predictions_path) if predictions_path else ("extractor", extractor) if extractor else None
     schema = _schema(schema_path)
-    try:
-        with click.progressbar(length=len(expand_inputs(articles)), label="Reading articles",
-                               file=sys.stderr) as bar:
-            made = make_tasks(articles, schema, not keep_boilerplate, source, model_version, bar.update)
-    except ExtractorError as exc:
-        raise click.ClickException(str(exc)) from None
-    result, tasks = made.read, made.tasks
-    for doc in result.documents:
+    # the bar advances by bytes of input (known before reading), and says how many documents a second
+    total = sum(p.stat().st_size for p in expand_inputs(articles) if p.is_file() and p.suffix == ".jsonl")
+    files = sum(1 for p in expand_inputs(articles) if not (p.is_file() and p.suffix == ".jsonl"))
+    started, docs = time.perf_counter(), [0]
+
+    def rate(_item) -> str:
+        elapsed = time.perf_counter() - started
+        return f"{docs[0]:,} documents, {docs[0] / elapsed if elapsed > 0 else 0.0:,.0f} documents/s"
+
+    def echo_dropped(doc) -> None:
         dropped = doc.metadata.get("boilerplate_dropped", [])
         if dropped:
             shown = "; ".join(f"line {d['line']} [{d['rule']}] {d['text'].strip()[:40]}" for d in dropped)
             click.echo(f"{doc.metadata['source']}: dropped {len(dropped)} boilerplate line(s): {shown}", err=True)
-    if tasks:  # a run with nothing to write leaves the previous tasks file as it was
-        atomic_write_json(output, tasks)
+
+    try:
+        with click.progressbar(length=max(1, total + files), label="Reading articles", file=sys.stderr,
+                               item_show_func=rate) as bar:
+            def progress(n_files: int, n_bytes: int, n_docs: int) -> None:
+                docs[0] += n_docs
+                bar.update(n_bytes + (n_files if files else 0), current_item=docs[0])
+
+            made = stream_tasks(articles, output, schema, not keep_boilerplate, source, model_version, num_proc,
+                                progress, echo_dropped)
+    except ExtractorError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"{exc.filename or output}: {exc.strerror or exc}") from None
     qpath = Path(quarantine) if quarantine else Path(output).with_suffix(".quarantine.jsonl")
     note = _quarantine(qpath, made.rejected)
-    written = f"{len(tasks)} task(s) written to {output}" if tasks else f"no task, so {output} was left as it was"
-    summary = (f"{result.inputs} article input(s): {written}, {len(result.rejected)} article(s) quarantined{note}; "
-               f"{result.dropped_lines} boilerplate line(s) dropped")
+    written = f"{made.tasks} task(s) written to {output}" if made.tasks else f"no task, so {output} was left as it was"
+    summary = (f"{made.inputs} article input(s): {written}, {len(made.article_rejects)} article(s) quarantined{note}; "
+               f"{made.dropped_lines} boilerplate line(s) dropped")
     if source:
         summary += (f"; {made.with_predictions} task(s) with predictions, "
                     f"{len(made.prediction_rejects)} prediction(s) quarantined")
     click.echo(summary)
-    if not tasks:
+    if not made.tasks:
         sys.exit(EXIT_ERROR)
 
 
@@ -362,22 +384,34 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, annotatio
 
 
 def _read_tasks_file(path) -> list[dict]:
-    """A Label Studio import file of `annotate tasks`: a JSON list of task objects, each with data.doc_id."""
+    """A Label Studio import file of `annotate tasks`: a JSON list of task objects, each with data.doc_id, or
+    (a name ending in .jsonl, as `annotate tasks -o tasks.jsonl` writes) one task object a line."""
     import json
 
-    try:
-        tasks = json.loads(Path(path).read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise click.ClickException(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise click.ClickException(f"{path}: not a JSON tasks file (line {exc.lineno}, column {exc.colno}: "
-                                   f"{exc.msg})") from None
-    if not isinstance(tasks, list):
-        raise click.ClickException(f"{path}: expected a JSON list of tasks, got {type(tasks).__name__}")
-    for i, t in enumerate(tasks):
+    if str(path).endswith(".jsonl"):
+        from .jsonl import read_jsonl
+
+        tasks, where = [], []
+        for line in read_jsonl(path):
+            if line.error:
+                raise click.ClickException(f"{line.source}: {line.error}; nothing was pushed")
+            tasks.append(line.value)
+            where.append(line.source)
+    else:
+        try:
+            tasks = json.loads(Path(path).read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise click.ClickException(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        except json.JSONDecodeError as exc:
+            raise click.ClickException(f"{path}: not a JSON tasks file (line {exc.lineno}, column {exc.colno}: "
+                                       f"{exc.msg})") from None
+        if not isinstance(tasks, list):
+            raise click.ClickException(f"{path}: expected a JSON list of tasks, got {type(tasks).__name__}")
+        where = [f"{path}: task {i}" for i in range(len(tasks))]
+    for t, name in zip(tasks, where):
         data = t.get("data") if isinstance(t, dict) else None
         if not isinstance(data, dict) or "doc_id" not in data or not isinstance(data.get("text"), str):
-            raise click.ClickException(f"{path}: task {i} needs data.text and data.doc_id (build tasks with "
+            raise click.ClickException(f"{name} needs data.text and data.doc_id (build tasks with "
                                        "`annotate tasks`); nothing was pushed")
     return tasks
 
@@ -685,12 +719,10 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
       annotate score --gold gold/dataset --extractor annotate.baseline:extract --baseline old.json
       annotate score --conll output.conll --scheme IOBES
     """
-    from . import sources
-    from .atomic import atomic_write_text
     from .extractor import ExtractorError
     from .score import conll
     from .score import report as rep
-    from .score.run import compare_with_baseline, conll_report, document_report, read_report
+    from .score.run import conll_report, read_report, stream_report
 
     try:
         thresholds = [rep.parse_threshold(x) for x in fail_under]
@@ -715,51 +747,91 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
         else:
             if not gold_path:
                 raise click.UsageError("--gold is required (a dataset folder from `annotate import`)")
-            from .dataset import gold_documents
+            from .goldstream import GoldSet
 
-            # a predictions file made for the whole gold set is valid input for one split of it: its records
-            # are checked against every gold document, and only the split is scored
-            known, info = gold_documents(gold_path)
-            gold = known
+            gold_set = GoldSet(gold_path)
             if split:
-                splits = info.build.get("splits", {})
+                splits = gold_set.build.get("splits", {})
                 if split not in splits:
                     raise click.UsageError(f"--split {split}: the gold set {gold_path} has no such split (it has: "
                                            f"{', '.join(splits) or 'none'})")
-                in_split = {d.id for d in gold_documents(gold_path, split)[0]}
-                gold = [d for d in known if d.id in in_split]
-            schema = info.schema
             if pred_path:
-                preds = sources.load_predictions("predictions", pred_path, known, schema)
-            elif ls_path:
-                preds = sources.load_predictions("labelstudio", ls_path, known, schema, annotator=annotator,
-                                                 model_version=model_version)
+                # gold set and predictions file both streamed (memory stays flat whatever their size)
+                streamed = stream_report(gold_set, pred_path, split, resamples)
+                report = streamed.report
+                _score_notes(report, streamed.rejected, streamed.violation_examples, split, quarantine_path)
             else:
-                with click.progressbar(length=len(gold), label=f"Extracting with {extractor}",
-                                       file=sys.stderr) as bar:
-                    preds = sources.load_predictions("extractor", extractor, gold, schema, timeout=timeout,
-                                                     progress=bar.update)
-            preds = sources.restricted(preds, {d.id for d in gold})
-            if preds.not_scored:
-                click.echo(f"{preds.not_scored} prediction(s) not scored: their documents are not in the gold set"
-                           + (f" or not in split {split}" if split else ""), err=True)
-            if preds.rejected:
-                _quarantine(Path(quarantine_path), preds.rejected)
-                click.echo(f"{len(preds.rejected)} prediction(s) rejected; reasons in {quarantine_path}", err=True)
-            for v in preds.violations[:10]:
-                click.echo(f"  schema violation, scored as an error: document {v.doc}: {v.message}", err=True)
-            report = document_report(gold, info, preds, resamples)
-            for w in report["predictions"]["warnings"]:
-                click.echo(f"Warning: {w}", err=True)
+                report = _score_in_memory(gold_set, split, ls_path, annotator, model_version, extractor, timeout,
+                                          resamples, quarantine_path)
     except (ExtractorError, conll.ConllError, FileNotFoundError, ValueError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(rep.EXIT_INPUT)
+    _score_outputs(report, baseline, baseline_path, resamples, json_out, md_out, html_out, quarantine_path,
+                   allow_rejected, thresholds)
+
+
+def _score_notes(report: dict, rejected, violations, split, quarantine_path) -> None:
+    """What a run tells on stderr about its predictions: not scored, rejected, schema violations, warnings."""
+    not_scored = report["predictions"]["not_scored"]
+    if not_scored:
+        click.echo(f"{not_scored} prediction(s) not scored: their documents are not in the gold set"
+                   + (f" or not in split {split}" if split else ""), err=True)
+    if rejected:
+        _quarantine(Path(quarantine_path), rejected)
+        click.echo(f"{len(rejected)} prediction(s) rejected; reasons in {quarantine_path}", err=True)
+    for v in violations[:10]:
+        click.echo(f"  schema violation, scored as an error: document {v.doc}: {v.message}", err=True)
+    for w in report["predictions"]["warnings"]:
+        click.echo(f"Warning: {w}", err=True)
+
+
+def _score_in_memory(gold_set, split, ls_path, annotator, model_version, extractor, timeout, resamples,
+                     quarantine_path) -> dict:
+    """A Label Studio file or an extractor: the gold documents are held in memory (an extractor is given them
+    all at once; a Label Studio file is matched by text as well as by id)."""
+    from . import sources
+    from .score.run import document_report
+
+    # a predictions file made for the whole gold set is valid input for one split of it: its records
+    # are checked against every gold document, and only the split is scored
+    known = list(gold_set.documents())
+    info = gold_set.info()
+    gold = known
+    if split:
+        in_split = {d.id for d in gold_set.documents(split)}
+        gold = [d for d in known if d.id in in_split]
+    schema = info.schema
+    if ls_path:
+        preds = sources.load_predictions("labelstudio", ls_path, known, schema, annotator=annotator,
+                                         model_version=model_version)
+    else:
+        with click.progressbar(length=len(gold), label=f"Extracting with {extractor}", file=sys.stderr) as bar:
+            preds = sources.load_predictions("extractor", extractor, gold, schema, timeout=timeout,
+                                             progress=bar.update)
+    preds = sources.restricted(preds, {d.id for d in gold})
+    report = document_report(gold, info, preds, resamples)
+    _score_notes(report, preds.rejected, preds.violations, split, quarantine_path)
+    return report
+
+
+def _score_outputs(report, baseline, baseline_path, resamples, json_out, md_out, html_out, quarantine_path,
+                   allow_rejected, thresholds) -> None:
+    from .atomic import atomic_write_text
+    from .score import report as rep
+    from .score.run import compare_with_baseline
+
     if baseline_path:
         report["baseline"] = compare_with_baseline(report, baseline, baseline_path, resamples)
     if json_out == "-":
-        click.echo(rep.dumps(report), nl=False)
+        batch: list[str] = []
+        for piece in rep.chunks(report):  # echoed a few thousand pieces at a time, never joined whole
+            batch.append(piece)
+            if len(batch) >= 4096:
+                click.echo("".join(batch), nl=False)
+                batch = []
+        click.echo("".join(batch), nl=False)
     elif json_out:
-        atomic_write_text(json_out, rep.dumps(report))
+        rep.write_json(report, json_out)
     if md_out:
         atomic_write_text(md_out, rep.markdown(report))
     if html_out:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-from datasets import ClassLabel, Dataset, DatasetDict, Features, List, Value, load_from_disk
+from datasets import ClassLabel, Dataset, DatasetDict, Features, List, Value
 
 from . import __version__
-from .atomic import atomic_directory, recover_directory
+from .atomic import atomic_directory
 from .bio import aligned_tokens, bio_labels, spans_from_bio_layers, to_bio_layers
 from .model import Argument, Document, Entity, Event, Provenance, Span
 from .schema import Schema
@@ -295,35 +295,12 @@ def _f3(x) -> str:
 def gold_documents(path: str | Path, split: str | None = None) -> tuple[list[Document], GoldInfo]:
     """The gold Documents (one split, or all) and the set's info; the fingerprint is recomputed from the
     rows read, so a report never names a fingerprint the data does not have. GoldReadError names a damaged
-    file."""
-    path = Path(path)
-    recover_directory(path)  # a rebuild killed between its two renames left the previous set aside
-    if not (path / BUILD_FILE).exists():
-        raise FileNotFoundError(f"{path}: not a gold dataset folder (no {BUILD_FILE}); build one with "
-                                "`annotate import`")
-    build = _json_object(path / BUILD_FILE)
-    if not isinstance(build.get("schema_definition"), dict):
-        raise GoldReadError(f"{path / BUILD_FILE}: field 'schema_definition' is missing; rebuild the gold set "
-                            "with `annotate import`")
-    agreement = _json_object(path / AGREEMENT_FILE) if (path / AGREEMENT_FILE).exists() else None
-    try:
-        dsd = load_from_disk(str(path))
-        tables = {name: ds.to_list() for name, ds in dsd.items()}
-    except (pa.ArrowException, OSError, ValueError, KeyError) as exc:
-        raise GoldReadError(f"{damaged_file(path) or path}: cannot be read ({exc}); rebuild the gold set with "
-                            "`annotate import`") from None
-    all_rows: list[dict] = []
-    docs: list[Document] = []
-    for name, ds in dsd.items():
-        rows = tables[name]
-        all_rows += rows
-        if split and name != split:
-            continue
-        ent_names = ds.features["entities"].feature["type"].names
-        ev_names = ds.features["events"].feature["type"].names
-        docs += [row_to_document(r, ent_names, ev_names) for r in rows]
-    info = GoldInfo(path, content_fingerprint(all_rows), build.get("schema_fingerprint", ""), build, agreement)
-    return docs, info
+    file. A list of every document: a caller that can take them one at a time uses `goldstream.GoldSet`."""
+    from .goldstream import GoldSet
+
+    gold = GoldSet(path)
+    docs = list(gold.documents(split))
+    return docs, gold.info()
 
 
 def _json_object(file: Path) -> dict:

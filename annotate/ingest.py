@@ -8,15 +8,17 @@ Bad inputs are not fatal: each becomes a `Rejected` record with its reason, so a
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import re
+import sys
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from .jsonl import lone_surrogate, read_jsonl
+from .jsonl import lone_surrogate, parse_line, raw_lines
 from .model import Document, Provenance, Rejected, document_id
 
 DEFAULT_BOILERPLATE = Path(__file__).resolve().parent.parent / "schemas" / "boilerplate.yaml"
@@ -187,54 +189,143 @@ def expand_inputs(paths: Iterable[str | Path]) -> list[Path]:
 def ingest(paths: Iterable[str | Path], rules: BoilerplateRules | None = None,
            strip: bool = True, progress: Callable[[int], None] | None = None) -> IngestResult:
     """Read every input; documents keep input order, duplicates (same cleaned text) are rejected, not merged."""
-    if strip and rules is None:
-        rules = load_boilerplate_rules()
-    active_rules = rules if strip else None
     result = IngestResult()
-    seen: dict[str, str] = {}
-
-    def accept(doc: Document, source: str, record: dict | None) -> None:
-        if doc.id in seen:
-            result.rejected.append(Rejected(source, f"duplicate of {seen[doc.id]} (same text, id {doc.id})", record))
-            return
-        seen[doc.id] = source
-        result.documents.append(doc)
-
-    for path in expand_inputs(paths):
-        if progress:
-            progress(1)
-        if not path.exists():
-            result.inputs += 1
-            result.rejected.append(Rejected(str(path), "no such file"))
-            continue
-        if path.suffix == ".jsonl":
-            try:
-                lines = list(read_jsonl(path))
-            except OSError as exc:
-                result.inputs += 1
-                result.rejected.append(Rejected(str(path), f"cannot read: {exc.strerror}"))
-                continue
-            for line in lines:
-                result.inputs += 1
-                if line.error:
-                    result.rejected.append(Rejected(line.source, line.error, {"line": line.raw}))
-                    continue
-                try:
-                    doc = _jsonl_document(line.value, line.source, active_rules)
-                except ValueError as exc:
-                    record = line.value if isinstance(line.value, dict) else {"value": line.value}
-                    result.rejected.append(Rejected(line.source, str(exc), record))
-                    continue
-                accept(doc, line.source, line.value)
-        else:
-            result.inputs += 1
-            try:
-                doc = make_document(_decode(path), str(path), active_rules, {"file": path.name})
-            except (ValueError, OSError) as exc:
-                result.rejected.append(Rejected(str(path), str(exc)))
-                continue
-            accept(doc, str(path), None)
+    stream = IngestStream(paths, rules, strip, progress=lambda files, _bytes, _docs: progress(files) if progress
+                          else None)
+    for item in stream:
+        (result.documents if isinstance(item, Document) else result.rejected).append(item)
+    result.inputs = stream.inputs
     return result
+
+
+class IngestStream:
+    """Every input as a stream of Documents and Rejected records, in input order, holding one record at a time
+    (plus, for the duplicate check, each accepted document's id with where it came from as two integers).
+
+    `num_proc` > 1 cleans the records in worker processes; they come back in input order, so the stream is
+    the same as with one process. `progress(files, bytes, documents)` is told about each step."""
+
+    def __init__(self, paths: Iterable[str | Path], rules: BoilerplateRules | None = None, strip: bool = True,
+                 num_proc: int = 1, progress: Callable[[int, int, int], None] | None = None) -> None:
+        if strip and rules is None:
+            rules = load_boilerplate_rules()
+        self.rules = rules if strip else None
+        self.files = expand_inputs(paths)
+        self.num_proc = max(1, num_proc)
+        self.progress = progress
+        self.inputs = 0  # every input record: a line of JSONL, a .txt file, a missing or unreadable file
+        self.dropped_lines = 0
+        # id -> index of the file << 32 | line number: one int, enough to name the first of two duplicates
+        self._seen: dict[str, int] = {}
+
+    def _source(self, file_index: int, lineno: int) -> str:
+        path = self.files[file_index]
+        return f"{path}:{lineno}" if lineno else str(path)
+
+    def _items(self) -> Iterator[tuple]:
+        """Work items, cheap to make and to send to a worker: a JSONL line's bytes or a .txt file's path."""
+        for index, path in enumerate(self.files):
+            if self.progress:
+                self.progress(1, 0, 0)
+            if not path.exists():
+                yield ("rejected", index, 0, "no such file")
+                continue
+            if path.suffix == ".jsonl":
+                try:
+                    for lineno, _, chunk in raw_lines(path):
+                        yield ("line", index, lineno, chunk)
+                except OSError as exc:
+                    yield ("rejected", index, 0, f"cannot read: {exc.strerror}")
+            else:
+                yield ("file", index, 0, str(path))
+
+    def __iter__(self) -> Iterator[Document | Rejected]:
+        items = self._items()
+        if self.num_proc == 1:
+            done = (_clean(item, self.rules, self.files) for item in items)
+            yield from self._accepted(done)
+            return
+        ctx = multiprocessing.get_context("spawn" if sys.platform == "darwin" else "fork")
+        with ctx.Pool(self.num_proc, _init_worker, (self.rules, self.files)) as pool:
+            # Blocks in input order, the next one cleaned while the caller consumes this one: at most two
+            # blocks in memory. (Pool.imap would keep every finished result queued for a slower consumer.)
+            pending = None
+            for block in _blocks(items, BLOCK):
+                following = pool.map_async(_clean_in_worker, block, chunksize=64)
+                if pending is not None:
+                    yield from self._accepted(pending.get())
+                pending = following
+            if pending is not None:
+                yield from self._accepted(pending.get())
+
+    def _accepted(self, done: Iterable[tuple]) -> Iterator[Document | Rejected]:
+        for kind, index, lineno, size, value, record in done:
+            self.inputs += 1
+            if self.progress:
+                self.progress(0, size, kind == "doc")
+            if kind == "rejected":
+                yield value
+                continue
+            doc: Document = value
+            first = self._seen.get(doc.id)
+            if first is not None:
+                source = self._source(index, lineno)
+                yield Rejected(source, f"duplicate of {self._source(first >> 32, first & 0xFFFFFFFF)} (same text, "
+                               f"id {doc.id})", record)
+                continue
+            self._seen[doc.id] = index << 32 | lineno
+            self.dropped_lines += len(doc.metadata.get("boilerplate_dropped", []))
+            yield doc
+
+
+BLOCK = 2048  # records per block handed to the worker processes
+
+
+def _blocks(items: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
+    block: list[tuple] = []
+    for item in items:
+        block.append(item)
+        if len(block) >= size:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(rules: BoilerplateRules | None, files: list[Path]) -> None:
+    _WORKER["rules"], _WORKER["files"] = rules, files
+
+
+def _clean_in_worker(item: tuple) -> tuple:
+    return _clean(item, _WORKER["rules"], _WORKER["files"])
+
+
+def _clean(item: tuple, rules: BoilerplateRules | None, files: list[Path]) -> tuple:
+    """One work item -> ("doc" | "rejected", file index, line number, bytes read, Document | Rejected, the input
+    record of a JSONL document, which the duplicate check quarantines with it)."""
+    kind, index, lineno, payload = item
+    path = files[index]
+    if kind == "rejected":
+        return "rejected", index, lineno, 0, Rejected(str(path), payload), None
+    if kind == "file":
+        try:
+            doc = make_document(_decode(path), str(path), rules, {"file": path.name})
+        except (ValueError, OSError) as exc:
+            return "rejected", index, 0, 0, Rejected(str(path), str(exc)), None
+        return "doc", index, 0, 0, doc, None
+    line = parse_line(f"{path}:{lineno}", payload)
+    size = len(payload) + 1
+    if line.error:
+        return "rejected", index, lineno, size, Rejected(line.source, line.error, {"line": line.raw}), None
+    try:
+        doc = _jsonl_document(line.value, line.source, rules)
+    except ValueError as exc:
+        record = line.value if isinstance(line.value, dict) else {"value": line.value}
+        return "rejected", index, lineno, size, Rejected(line.source, str(exc), record), None
+    return "doc", index, lineno, size, doc, line.value
 
 
 def _jsonl_document(record, source: str, rules: BoilerplateRules | None) -> Document:

@@ -25,34 +25,53 @@ class JsonlLine:
 
 
 def read_jsonl(path: str | Path) -> Iterator[JsonlLine]:
-    """Every non-blank line of a JSONL file, parsed, or with the reason it cannot be.
+    """Every non-blank line of a JSONL file, parsed, or with the reason it cannot be; read as a stream, so a
+    file of any size costs one line of memory.
 
     Lines are split on "\\n" only: U+2028, U+0085 and other characters str.splitlines() breaks on are legal
     inside a JSON string (json.dumps(ensure_ascii=False) writes them raw), so they must not cut a record.
     Each line is decoded on its own, so one bad byte costs one record and not the file.
     """
-    data = Path(path).read_bytes()
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
-    for lineno, chunk in enumerate(data.split(b"\n"), 1):
-        chunk = chunk.removesuffix(b"\r")
-        if not chunk.strip():
-            continue
-        source = f"{path}:{lineno}"
-        try:
-            line = chunk.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            yield JsonlLine(source, error=f"not UTF-8 (byte {exc.start + 1} of the line is "
-                                          f"{chunk[exc.start:exc.start + 1]!r})",
-                            raw=chunk.decode("utf-8", "backslashreplace"))
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield JsonlLine(source, error=f"not valid JSON: {exc.msg} at column {exc.colno}", raw=line)
-            continue
-        problem = lone_surrogate(value)
-        yield JsonlLine(source, None if problem else value, problem, line)
+    for lineno, _, chunk in raw_lines(path):
+        yield parse_line(f"{path}:{lineno}", chunk)
+
+
+def raw_lines(path: str | Path) -> Iterator[tuple[int, int, bytes]]:
+    """(line number, byte offset, bytes without the line end) of every non-blank line; a leading BOM is
+    skipped. The offset lets a caller come back to one line later (`read_line_at`) without keeping it."""
+    with open(path, "rb") as f:
+        offset = 0
+        for lineno, chunk in enumerate(f, 1):  # binary iteration splits on b"\n" only
+            start = offset
+            offset += len(chunk)
+            if lineno == 1 and chunk.startswith(codecs.BOM_UTF8):
+                chunk = chunk[len(codecs.BOM_UTF8):]
+                start += len(codecs.BOM_UTF8)
+            chunk = chunk.removesuffix(b"\n").removesuffix(b"\r")
+            if chunk.strip():
+                yield lineno, start, chunk
+
+
+def read_line_at(f, offset: int) -> bytes:
+    """The line starting at byte `offset` of the open binary file `f`, without its line end."""
+    f.seek(offset)
+    return f.readline().removesuffix(b"\n").removesuffix(b"\r")
+
+
+def parse_line(source: str, chunk: bytes) -> JsonlLine:
+    """One line's bytes -> its parsed value, or why it has none."""
+    try:
+        line = chunk.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return JsonlLine(source, error=f"not UTF-8 (byte {exc.start + 1} of the line is "
+                                       f"{chunk[exc.start:exc.start + 1]!r})",
+                         raw=chunk.decode("utf-8", "backslashreplace"))
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return JsonlLine(source, error=f"not valid JSON: {exc.msg} at column {exc.colno}", raw=line)
+    problem = lone_surrogate(value)
+    return JsonlLine(source, None if problem else value, problem, line)
 
 
 def lone_surrogate(value, field: str = "") -> str | None:

@@ -1,8 +1,11 @@
 """Run a benchmark side as a whole process and measure it: wall time, and peak resident memory.
 
-Peak RSS comes from two places. `os.wait4` gives the kernel's own maximum for the process (and any child it
-waited for), exact but per process. A sampler adds up the RSS of the whole process tree every 20 ms, so that
-work spread over `--num-proc` workers is counted once for all of them. The table reports the larger.
+Peak RSS comes from two places. The kernel's own high-water mark of the process (`VmHWM` in /proc, read by the
+sampler until the process ends), exact but per process; and a sampler that adds up the RSS of the whole process
+tree every 20 ms, so that work spread over `--num-proc` workers is counted once for all of them. The table
+reports the larger. `os.wait4`'s `ru_maxrss` is used only when /proc could not be read: it also counts the
+benchmark's own process, whose pages the child holds between fork and exec, so a benchmark that built a large
+corpus in memory would see it in every child it measures.
 """
 
 from __future__ import annotations
@@ -81,6 +84,18 @@ def _tree_rss_kb(root: int) -> int:
     return total
 
 
+def _hwm_kb(pid: int) -> int:
+    """The kernel's peak RSS of `pid` since its exec (0 once it has exited, or off Linux)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def run_measured(argv: list[str], env: dict | None = None, cwd: str | Path | None = None,
                  stdin: str | Path | None = None, sample_tree: bool = True) -> Measured:
     """Run `argv` to completion; never raises on a non-zero exit (call `.check()`)."""
@@ -92,12 +107,14 @@ def run_measured(argv: list[str], env: dict | None = None, cwd: str | Path | Non
         proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=stdin_file, env=full_env,
                                 cwd=str(cwd) if cwd else None)
         peak_tree = 0
+        hwm = 0
         stop = threading.Event()
 
         def sample() -> None:
-            nonlocal peak_tree
+            nonlocal peak_tree, hwm
             while not stop.is_set():
                 peak_tree = max(peak_tree, _tree_rss_kb(proc.pid))
+                hwm = max(hwm, _hwm_kb(proc.pid))
                 stop.wait(0.02)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -113,7 +130,7 @@ def run_measured(argv: list[str], env: dict | None = None, cwd: str | Path | Non
             stdin_file.close()
         out.seek(0)
         err.seek(0)
-        peak_kb = max(usage.ru_maxrss, peak_tree)
+        peak_kb = max(hwm, peak_tree) if hwm else max(usage.ru_maxrss, peak_tree)
         return Measured(tuple(str(a) for a in argv), seconds, peak_kb / 1024, proc.returncode,
                         out.read().decode(errors="replace"), err.read().decode(errors="replace"))
 

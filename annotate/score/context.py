@@ -9,12 +9,14 @@ The result is plain JSON (the report carries it under `in_context`), so the HTML
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import asdict, dataclass
 
 from ..bio import aligned_tokens, assign_layers
 from ..model import Document
 from ..schema import Schema, SchemaError, load_schema
 from ..tokenize import sentences
+from .errorview import MAX_DOCUMENTS
 from .scorer import classify_mentions
 from .violations import Void
 
@@ -86,9 +88,8 @@ def _layered(marks: list[Mark]) -> list[Mark]:
     return sorted(out, key=lambda m: (m.start, -m.end, m.side, m.layer))
 
 
-def document_context(gold: Document, pred: Document, void: set[Void] | None = None) -> dict:
-    """One document for the view: text, sentence ranges, marks and links (JSON-ready)."""
-    void = void or set()
+def _marks(gold: Document, pred: Document, void: set[Void]) -> list[Mark]:
+    """Every mark of a document, not yet layered."""
     g_ents = {(e.start, e.end, e.type) for e in gold.entities}
     p_ents = {(e.start, e.end, e.type) for e in pred.entities}
     g_trig = {(v.trigger.start, v.trigger.end, v.type) for v in gold.events}
@@ -97,7 +98,14 @@ def document_context(gold: Document, pred: Document, void: set[Void] | None = No
     # a predicted event of a type the schema lacks never matches (as in the scores): shown as spurious
     marks += [Mark("pred", "trigger", v.trigger.start, v.trigger.end, v.type, "spurious", note="schema violation")
               for v in pred.events if ("event", v.id) in void]
-    marks = _layered(marks)
+    return marks
+
+
+def document_context(gold: Document, pred: Document, void: set[Void] | None = None,
+                     marks: list[Mark] | None = None) -> dict:
+    """One document for the view: text, sentence ranges, marks and links (JSON-ready)."""
+    void = void or set()
+    marks = _layered(_marks(gold, pred, void) if marks is None else marks)
     gl, pl = _links(gold, set()), _links(pred, void)
     links = [Link("both" if t in pl else "gold", t[0], (t[1], t[2]), t[3], (t[4], t[5]),
                   "correct" if t in pl else "missed") for t in sorted(gl)]
@@ -136,10 +144,40 @@ def type_colours(schema: Schema, schema_name: str = "") -> dict[str, str]:
 
 
 def in_context(gold_docs: list[Document], predictions: dict[str, Document], void: dict[str, set[Void]],
-               schema: Schema, schema_name: str = "") -> dict:
-    """The `in_context` section of a report: colours and one entry per gold document, in gold order."""
-    docs = []
+               schema: Schema, schema_name: str = "", limit: int = MAX_DOCUMENTS) -> dict:
+    """The `in_context` section of a report: colours and one entry per gold document (the `limit` with the
+    most errors when there are more), in gold order."""
+    keeper = ContextKeeper(schema, schema_name, limit)
     for g in gold_docs:
-        p = predictions.get(g.id) or Document(g.id, g.text)
-        docs.append(document_context(g, p, void.get(g.id, set())))
-    return {"kinds": list(MARK_KINDS), "colours": type_colours(schema, schema_name), "documents": docs}
+        keeper.add(g, predictions.get(g.id) or Document(g.id, g.text), void.get(g.id, set()))
+    return keeper.result()
+
+
+class ContextKeeper:
+    """The `in_context` section built from a stream of documents: a heap keeps the `limit` documents with the
+    most errors (ties: the earlier document), the very ones the HTML view draws, so memory holds `limit`
+    documents however long the stream. With `limit` or fewer documents every one is kept, as before."""
+
+    def __init__(self, schema: Schema, schema_name: str = "", limit: int = MAX_DOCUMENTS) -> None:
+        self.colours = type_colours(schema, schema_name)
+        self.limit = limit
+        self.heap: list[tuple[int, int, dict]] = []  # (errors, -position, context): the root is the first to go
+        self.seen = 0
+
+    def add(self, gold: Document, pred: Document, void: set[Void] | None = None) -> None:
+        void = void or set()
+        marks = _marks(gold, pred, void)
+        key = (sum(1 for m in marks if m.kind != "correct"), -self.seen)
+        self.seen += 1
+        if len(self.heap) < self.limit:
+            heapq.heappush(self.heap, (*key, document_context(gold, pred, void, marks)))
+        elif self.limit and key > self.heap[0][:2]:
+            # only a document that gets in pays for its sentences and layers
+            heapq.heapreplace(self.heap, (*key, document_context(gold, pred, void, marks)))
+
+    def result(self) -> dict:
+        docs = [entry[2] for entry in sorted(self.heap, key=lambda e: -e[1])]
+        out = {"kinds": list(MARK_KINDS), "colours": self.colours, "documents": docs}
+        if self.seen > len(docs):  # said only when documents were left out, so small reports stay as they were
+            out["documents_total"] = self.seen
+        return out

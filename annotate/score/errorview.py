@@ -19,7 +19,8 @@ KIND_STYLE = {"correct": "solid", "wrong_type": "double", "wrong_boundary": "das
               "spurious": "dotted"}
 STEP = 5  # px between the lines of two nesting layers
 # A page of every document of a large gold set would weigh tens of MiB (about 3 MiB per 100,000 tokens): beyond
-# this many documents the view shows those with the most errors, and the JSON report still carries them all.
+# this many documents the view shows those with the most errors. The scorer keeps only these in the JSON report
+# too (`context.ContextKeeper`), so that scoring a large set holds a bounded number of documents.
 MAX_DOCUMENTS = 100
 
 CSS = """
@@ -187,9 +188,12 @@ def section(report: dict, limit: int = MAX_DOCUMENTS) -> str:
         return ""
     shown = shown_documents(view, limit)
     docs = "".join(_document_html(k, d, view["colours"]) for k, d in shown)
-    if len(shown) < len(view["documents"]):
-        docs = (f"<p><b>{len(shown)} of {len(view['documents'])} documents are drawn here, those with the most "
-                "errors; the JSON report carries every document under <code>in_context</code>.</b></p>" + docs)
+    total = view.get("documents_total", len(view["documents"]))
+    if len(shown) < total:
+        carried = ("every document" if len(view["documents"]) == total
+                   else f"the {len(view['documents'])} with the most errors")
+        docs = (f"<p><b>{len(shown)} of {total} documents are drawn here, those with the most "
+                f"errors; the JSON report carries {carried} under <code>in_context</code>.</b></p>" + docs)
     legend = ("<p>Lines <b>under</b> the text are gold spans, lines <b>over</b> it are predicted spans; the colour is "
               "the type, and nested spans get one line each. Solid: correct; double: wrong type; dashed: wrong "
               "boundary; dotted on a red tint: missed; dotted on a yellow tint: spurious. Hover a span for its "

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
+from ..model import Document, Rejected
 from .conll import TagSequences
-from .context import in_context
+from .context import ContextKeeper
 from .report import lookup
-from .scorer import HEADLINES, bootstrap, entity_tables, paired_bootstrap, score_documents
-from .violations import voided
+from .scorer import HEADLINES, DocumentScorer, bootstrap, entity_tables, paired_bootstrap
+from .violations import Violation, voided
 
 
 def predicted_nothing(predictions) -> bool:
@@ -20,35 +22,133 @@ def predicted_nothing(predictions) -> bool:
 
 
 def document_report(gold_docs, gold_info, predictions, resamples: int = 1000) -> dict:
+    """The report of predictions held in memory (`sources.Predictions`) against a list of gold documents."""
     events_applicable = bool(gold_info.schema.event_types)
-    score = score_documents(gold_docs, predictions.documents, voided(predictions.violations), events_applicable)
+    void = voided(predictions.violations)
+    scorer = DocumentScorer(events_applicable)
+    context = ContextKeeper(gold_info.schema, gold_info.build.get("schema", ""))
+    for g in gold_docs:
+        pred = predictions.documents.get(g.id)
+        scorer.add(g, pred, void.get(g.id, set()))
+        context.add(g, pred or Document(g.id, g.text), void.get(g.id, set()))
+    summary = PredictionSummary(predictions.source, len(predictions.documents), predictions.rejected,
+                                len(predictions.violations), predictions.violations[:50], predictions.not_scored,
+                                list(predictions.warnings), predicted_nothing(predictions))
+    return assemble(scorer, context, gold_info, summary, resamples)
+
+
+@dataclass
+class PredictionSummary:
+    """What the report says of the predictions, whether they were held in memory or streamed."""
+    source: str
+    documents: int
+    rejected: list[Rejected]
+    violation_count: int
+    violation_examples: list[Violation]  # the first ones, in record order
+    not_scored: int
+    warnings: list[str]
+    nothing_predicted: bool
+
+
+def assemble(scorer: DocumentScorer, context: ContextKeeper, gold_info, predictions: PredictionSummary,
+             resamples: int = 1000) -> dict:
+    events_applicable = scorer.events_applicable
+    score = scorer.result()
     warnings = list(predictions.warnings)
-    empty = bool(gold_docs) and predicted_nothing(predictions)
+    empty = scorer.documents > 0 and predictions.nothing_predicted
     if empty:
-        warnings.append(f"the predictions hold no entity and no event for any of the {len(gold_docs)} "
+        warnings.append(f"the predictions hold no entity and no event for any of the {scorer.documents} "
                         "document(s)")
     headlines = HEADLINES if events_applicable else HEADLINES[:1]
     report = {
         "toolkit_version": __version__,
         "gold": {"path": str(gold_info.path), "fingerprint": gold_info.fingerprint,
                  "schema": gold_info.build.get("schema", ""), "schema_fingerprint": gold_info.schema_fingerprint},
-        "predictions": {"source": predictions.source, "documents": len(predictions.documents),
+        "predictions": {"source": predictions.source, "documents": predictions.documents,
                         "rejected": len(predictions.rejected),
                         "rejected_reasons": [r.to_json() for r in predictions.rejected[:50]],
-                        "schema_violations": len(predictions.violations),
-                        "schema_violation_examples": [v.to_json() for v in predictions.violations[:50]],
+                        "schema_violations": predictions.violation_count,
+                        "schema_violation_examples": [v.to_json() for v in predictions.violation_examples[:50]],
                         "not_scored": predictions.not_scored, "empty": empty, "warnings": warnings},
         **score.report,
         "confidence": bootstrap(score.per_document, resamples, headlines=headlines) if resamples else {},
         "human_ceiling": (gold_info.agreement or {}).get("overall") or None,
         "per_document": score.per_document,
-        # every span of every document with its error kind, for the errors-in-context view
-        "in_context": in_context(gold_docs, predictions.documents, voided(predictions.violations), gold_info.schema,
-                                 gold_info.build.get("schema", "")),
+        # the spans of the documents with the most errors, each with its error kind, for the errors-in-context view
+        "in_context": context.result(),
     }
     if report["human_ceiling"] is not None:
         report["human_ceiling"] = {**report["human_ceiling"], "tasks": gold_info.agreement.get("tasks", 0)}
     return report
+
+
+@dataclass
+class StreamedScore:
+    report: dict
+    rejected: list[Rejected]
+    violation_examples: list[Violation]
+
+
+def stream_report(gold, predictions_path: str | Path, split: str | None = None, resamples: int = 1000,
+                  ) -> StreamedScore:
+    """The report of a predictions JSONL against a gold set (`goldstream.GoldSet`), both read as streams.
+
+    Every gold document of every split is read once, in the set's order, and its predictions looked up in an
+    on-disk index of the file (`predindex`), so the two files may be in any order and memory stays flat:
+    a record is judged against every gold document (a file made for the whole set is valid for one split),
+    and only the split's documents are scored. Rejections come out in the file's line order, as when the
+    file is read whole."""
+    from ..predindex import PredictionIndex
+    from .violations import schema_violations
+
+    info = gold.info()
+    schema = info.schema
+    scorer = DocumentScorer(bool(schema.event_types))
+    context = ContextKeeper(schema, info.build.get("schema", ""))
+    rejected: list[tuple[int, Rejected]] = []
+    violations: list[tuple[int, list[Violation]]] = []  # the first ones by line, pruned as they come
+    violation_count = documents = not_scored = 0
+    anything = False
+    with PredictionIndex(predictions_path) as index:
+        rejected += index.early
+        for name, doc in gold.documents_by_split():
+            accepted, refused = index.judge(doc)
+            rejected += refused
+            in_split = split is None or name == split
+            if not in_split:
+                not_scored += accepted is not None
+                continue
+            pred, void = None, set()
+            if accepted is not None:
+                lineno, pred = accepted
+                documents += 1
+                anything = anything or bool(pred.entities or pred.events)
+                found = schema_violations(pred, schema)
+                if found:
+                    violation_count += len(found)
+                    violations.append((lineno, found))
+                    void = voided(found).get(doc.id, set())
+                    if len(violations) > 200:
+                        violations = _first_violations(violations, 60)
+            scorer.add(doc, pred, void)
+            context.add(doc, pred or Document(doc.id, doc.text), void)
+        rejected += index.unclaimed()
+    ordered = [r for _, r in sorted(rejected, key=lambda x: x[0])]
+    examples = [v for _, found in _first_violations(violations, 50) for v in found][:50]
+    summary = PredictionSummary(str(predictions_path), documents, ordered, violation_count, examples, not_scored, [],
+                                not anything)
+    return StreamedScore(assemble(scorer, context, info, summary, resamples), ordered, examples)
+
+
+def _first_violations(found: list[tuple[int, list[Violation]]], keep: int) -> list[tuple[int, list[Violation]]]:
+    """The documents' violations with the smallest line numbers, enough of them to hold `keep` violations."""
+    out, total = [], 0
+    for item in sorted(found, key=lambda x: x[0]):
+        if total >= keep:
+            break
+        out.append(item)
+        total += len(item[1])
+    return out
 
 
 def conll_report(seqs: TagSequences, source: str) -> dict:

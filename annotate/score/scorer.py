@@ -106,41 +106,52 @@ def _trigger_set(doc: Document, k: int, void: set[Void]) -> set[tuple]:
             else (k, "schema violation", v.id, v.type) for v in doc.events}
 
 
-def _error_breakdown(pairs: list[tuple[Document, Document]], max_examples: int = 5) -> dict:
+class _ErrorBreakdown:
     """Per entity type: correct = tp; wrong_type + wrong_boundary + missed = fn (gold mentions of the type);
     wrong_type_predicted + wrong_boundary + spurious = fp (predictions of the type), where
-    wrong_type_predicted counts predictions of this type on a span gold gives another type."""
-    out: dict[str, dict] = {}
+    wrong_type_predicted counts predictions of this type on a span gold gives another type. Fed one document
+    at a time; only the first `max_examples` examples of each kind are kept."""
 
-    def bucket(label: str) -> dict:
-        b = out.get(label)
+    def __init__(self, max_examples: int = 5) -> None:
+        self.out: dict[str, dict] = {}
+        self.max_examples = max_examples
+
+    def bucket(self, label: str) -> dict:
+        b = self.out.get(label)
         if b is None:
-            b = out[label] = {**{k: 0 for k in ERROR_KINDS}, "examples": defaultdict(list)}
+            b = self.out[label] = {**{k: 0 for k in ERROR_KINDS}, "examples": defaultdict(list)}
         return b
 
-    def example(b: dict, kind: str, doc: Document, s: int, e: int, note: str = "") -> None:
-        if len(b["examples"][kind]) < max_examples:
+    def example(self, b: dict, kind: str, doc: Document, s: int, e: int, note: str = "") -> None:
+        if len(b["examples"][kind]) < self.max_examples:
             b["examples"][kind].append({"doc": doc.id, "start": s, "end": e, "text": doc.text[s:e], "note": note})
 
-    for gold, pred in pairs:
+    def add(self, gold: Document, pred: Document) -> None:
         for kind, gm, pm in classify_mentions(entity_mentions(gold), entity_mentions(pred)):
             if kind == "spurious":
-                b = bucket(pm[2])
+                b = self.bucket(pm[2])
                 b["spurious"] += 1
-                example(b, "spurious", gold, pm[0], pm[1])
+                self.example(b, "spurious", gold, pm[0], pm[1])
                 continue
-            b = bucket(gm[2])
+            b = self.bucket(gm[2])
             b[kind] += 1
             if kind == "wrong_type":
-                bucket(pm[2])["wrong_type_predicted"] += 1
-                example(b, kind, gold, gm[0], gm[1], f"predicted {pm[2]}")
+                self.bucket(pm[2])["wrong_type_predicted"] += 1
+                self.example(b, kind, gold, gm[0], gm[1], f"predicted {pm[2]}")
             elif kind == "wrong_boundary":
-                example(b, kind, gold, gm[0], gm[1], f"predicted {gold.text[pm[0]:pm[1]]!r}")
+                self.example(b, kind, gold, gm[0], gm[1], f"predicted {gold.text[pm[0]:pm[1]]!r}")
             elif kind == "missed":
-                example(b, kind, gold, gm[0], gm[1])
-    for b in out.values():
-        b["examples"] = dict(b["examples"])
-    return dict(sorted(out.items()))
+                self.example(b, kind, gold, gm[0], gm[1])
+
+    def result(self) -> dict:
+        return dict(sorted((k, {**b, "examples": dict(b["examples"])}) for k, b in self.out.items()))
+
+
+def _error_breakdown(pairs: list[tuple[Document, Document]], max_examples: int = 5) -> dict:
+    errors = _ErrorBreakdown(max_examples)
+    for gold, pred in pairs:
+        errors.add(gold, pred)
+    return errors.result()
 
 
 def _without_rates(row: dict) -> dict:
@@ -162,72 +173,134 @@ def score_documents(gold: list[Document], predictions: dict[str, Document],
     counts as predicting nothing. `void` names predicted elements that break the schema (scored, never
     matched); without event types in the schema, trigger and argument rates are not applicable."""
     void = void or {}
-    gold_seqs: list[list[str]] = []
-    pred_seqs: list[list[str]] = []
-    gold_unit: list[int] = []
-    pred_unit: list[int] = []
-    trig: dict[str, list[set]] = {"identification": [set(), set()], "classification": [set(), set()]}
-    trig_types: dict[str, list[set]] = defaultdict(lambda: [set(), set()])
-    args: dict[str, list[set]] = {k: [set(), set()] for k in ARGUMENT_KINDS}
-    per_document: dict[str, dict[str, list[int]]] = {}
-    pairs = []
-    n_tokens = 0
-    for k, g in enumerate(gold):
-        p = predictions.get(g.id) or Document(g.id, g.text)
-        p_void = void.get(g.id, set())
-        pairs.append((g, p))
-        g_ents = [(e.start, e.end, e.type) for e in g.entities]
-        p_ents = [(e.start, e.end, e.type) for e in p.entities]
-        bounds = [(s, e) for s, e, _ in g_ents + p_ents] + \
-                 [(v.trigger.start, v.trigger.end) for v in g.events + p.events]
-        tokens = aligned_tokens(g.text, bounds)
-        n_tokens += len(tokens)
-        for layer in to_bio_layers(tokens, g_ents):
-            gold_seqs.append(layer)
-            gold_unit.append(k)
-        for layer in to_bio_layers(tokens, p_ents):
-            pred_seqs.append(layer)
-            pred_unit.append(k)
-        doc_counts: dict[str, list[int]] = {}
-        gt = _trigger_set(g, k, set())
-        pt = _trigger_set(p, k, p_void)
-        trig["classification"][0] |= gt
-        trig["classification"][1] |= pt
-        trig["identification"][0] |= {x[:3] for x in gt}
-        trig["identification"][1] |= {x[:3] for x in pt}
-        for x in gt:
-            trig_types[x[3]][0].add(x)
-        for x in pt:
-            trig_types[x[3]][1].add(x)
-        doc_counts["triggers"] = [len(gt & pt), len(pt), len(gt)]
-        ga, pa = _argument_sets(g, set()), _argument_sets(p, p_void)
-        for name in ga:
-            args[name][0] |= {(k, *x) for x in ga[name]}
-            args[name][1] |= {(k, *x) for x in pa[name]}
-        doc_counts["arguments"] = [len(ga["classification"] & pa["classification"]), len(pa["classification"]),
-                                   len(ga["classification"])]
-        per_document[g.id] = doc_counts
-    tables, per_unit = entity_tables(gold_seqs, pred_seqs, gold_unit, pred_unit)
-    for k, g in enumerate(gold):
-        per_document[g.id]["entities"] = list(per_unit.get(k, [0, 0, 0]))
-    triggers = {name: simple_prf(len(t[0] & t[1]), len(t[1]), len(t[0])) for name, t in trig.items()}
-    names = sorted(trig_types)
-    counts = [np.array([len(trig_types[n][0] & trig_types[n][1]) for n in names], dtype=np.int64),
-              np.array([len(trig_types[n][1]) for n in names], dtype=np.int64),
-              np.array([len(trig_types[n][0]) for n in names], dtype=np.int64)]
-    triggers["classification"]["per_type"] = prf_from_counts(names, *counts)["per_type"]
-    arguments = {name: simple_prf(len(a[0] & a[1]), len(a[1]), len(a[0])) for name, a in args.items()}
-    if not events_applicable:
-        triggers, arguments = _not_applicable(triggers), _not_applicable(arguments)
-    report = {
-        "entities": tables,
-        "triggers": triggers,
-        "arguments": arguments,
-        "errors": _error_breakdown(pairs),
-        "documents": {"gold": len(gold), "with_predictions": sum(1 for g in gold if g.id in predictions)},
-        "tokens": n_tokens,
-    }
-    return Score(report, per_document)
+    scorer = DocumentScorer(events_applicable)
+    for g in gold:
+        scorer.add(g, predictions.get(g.id), void.get(g.id, set()))
+    return scorer.result()
+
+
+def _add_counts(into: list[int], tp: int, npred: int, ntrue: int) -> None:
+    into[0] += tp
+    into[1] += npred
+    into[2] += ntrue
+
+
+class DocumentScorer:
+    """`score_documents` one document at a time, for a stream of any length: the sets of one batch of
+    documents are matched and reduced to counts (documents never share a set element: every key holds the
+    document's number), so memory holds one batch plus the counts: per type, and three triples per document
+    for the bootstrap. The numbers are those of matching everything at once; documents are batched only to
+    share the tagging caches of `chunks`."""
+
+    def __init__(self, events_applicable: bool = True, batch: int = 256, max_examples: int = 5) -> None:
+        self.events_applicable = events_applicable
+        self.batch_size = batch
+        self.batch: list[tuple[Document, Document, set[Void]]] = []
+        self.entity_counts: dict[str, dict[str, list[int]]] = {"default": {}, "strict": {}}
+        self.trig = {"identification": [0, 0, 0], "classification": [0, 0, 0]}
+        self.trig_types: dict[str, list[int]] = {}
+        self.args = {k: [0, 0, 0] for k in ARGUMENT_KINDS}
+        self.per_document: dict[str, dict[str, list[int]]] = {}
+        self.errors = _ErrorBreakdown(max_examples)
+        self.documents = 0
+        self.with_predictions = 0
+        self.tokens = 0
+
+    def add(self, gold: Document, pred: Document | None, void: set[Void] | None = None) -> None:
+        """One gold document and its prediction (None: predicts nothing)."""
+        self.documents += 1
+        if pred is not None:
+            self.with_predictions += 1
+        p = pred or Document(gold.id, gold.text)
+        self.errors.add(gold, p)
+        self.batch.append((gold, p, void or set()))
+        if len(self.batch) >= self.batch_size:
+            self._flush()
+
+    def _flush(self) -> None:
+        gold_seqs: list[list[str]] = []
+        pred_seqs: list[list[str]] = []
+        gold_unit: list[int] = []
+        pred_unit: list[int] = []
+        for k, (g, p, p_void) in enumerate(self.batch):
+            g_ents = [(e.start, e.end, e.type) for e in g.entities]
+            p_ents = [(e.start, e.end, e.type) for e in p.entities]
+            bounds = [(s, e) for s, e, _ in g_ents + p_ents] + \
+                     [(v.trigger.start, v.trigger.end) for v in g.events + p.events]
+            tokens = aligned_tokens(g.text, bounds)
+            self.tokens += len(tokens)
+            for layer in to_bio_layers(tokens, g_ents):
+                gold_seqs.append(layer)
+                gold_unit.append(k)
+            for layer in to_bio_layers(tokens, p_ents):
+                pred_seqs.append(layer)
+                pred_unit.append(k)
+            doc_counts: dict[str, list[int]] = {}
+            gt = _trigger_set(g, k, set())
+            pt = _trigger_set(p, k, p_void)
+            gi, pi = {x[:3] for x in gt}, {x[:3] for x in pt}
+            _add_counts(self.trig["classification"], len(gt & pt), len(pt), len(gt))
+            _add_counts(self.trig["identification"], len(gi & pi), len(pi), len(gi))
+            for x in gt:
+                c = self.trig_types.setdefault(x[3], [0, 0, 0])
+                c[2] += 1
+                c[0] += x in pt
+            for x in pt:
+                self.trig_types.setdefault(x[3], [0, 0, 0])[1] += 1
+            doc_counts["triggers"] = [len(gt & pt), len(pt), len(gt)]
+            ga, pa = _argument_sets(g, set()), _argument_sets(p, p_void)
+            for name in ga:
+                _add_counts(self.args[name], len(ga[name] & pa[name]), len(pa[name]), len(ga[name]))
+            doc_counts["arguments"] = [len(ga["classification"] & pa["classification"]), len(pa["classification"]),
+                                       len(ga["classification"])]
+            self.per_document[g.id] = doc_counts
+        for mode, counts in self.entity_counts.items():
+            true_by_type = entity_sets(gold_seqs, gold_unit, mode)
+            pred_by_type = entity_sets(pred_seqs, pred_unit, mode)
+            per_unit: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+            for t in set(true_by_type) | set(pred_by_type):
+                gold_t, pred_t = true_by_type.get(t, set()), pred_by_type.get(t, set())
+                _add_counts(counts.setdefault(t, [0, 0, 0]), len(gold_t & pred_t), len(pred_t), len(gold_t))
+                if mode == "strict":
+                    for key in gold_t:
+                        per_unit[key[0]][2] += 1
+                        if key in pred_t:
+                            per_unit[key[0]][0] += 1
+                    for key in pred_t:
+                        per_unit[key[0]][1] += 1
+            if mode == "strict":
+                for k, (g, _, _) in enumerate(self.batch):
+                    self.per_document[g.id]["entities"] = list(per_unit.get(k, [0, 0, 0]))
+        self.batch = []
+
+    def result(self) -> Score:
+        if self.batch:
+            self._flush()
+        tables: dict[str, dict] = {}
+        for mode, counts in self.entity_counts.items():
+            names = sorted(counts)
+            table = prf_from_counts(names, *(np.array([counts[n][i] for n in names], dtype=np.int64)
+                                             for i in range(3)))
+            table["mode"] = mode_description(mode)
+            if mode == "strict":
+                table["scheme"] = "IOB2"
+            tables[mode] = table
+        triggers = {name: simple_prf(*t) for name, t in self.trig.items()}
+        names = sorted(self.trig_types)
+        triggers["classification"]["per_type"] = prf_from_counts(
+            names, *(np.array([self.trig_types[n][i] for n in names], dtype=np.int64) for i in range(3)))["per_type"]
+        arguments = {name: simple_prf(*a) for name, a in self.args.items()}
+        if not self.events_applicable:
+            triggers, arguments = _not_applicable(triggers), _not_applicable(arguments)
+        report = {
+            "entities": tables,
+            "triggers": triggers,
+            "arguments": arguments,
+            "errors": self.errors.result(),
+            "documents": {"gold": self.documents, "with_predictions": self.with_predictions},
+            "tokens": self.tokens,
+        }
+        return Score(report, self.per_document)
 
 
 def bootstrap(per_document: dict[str, dict[str, list[int]]], resamples: int = 1000, seed: int = 20261123,
@@ -236,15 +309,34 @@ def bootstrap(per_document: dict[str, dict[str, list[int]]], resamples: int = 10
     ids = sorted(per_document)
     if not ids:
         return {}
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(ids), size=(resamples, len(ids)))
+    parts = [key.split(".")[0] for key in headlines]
+    counts = [np.array([per_document[i][part] for i in ids], dtype=np.float64) for part in parts]  # tp, npred, ntrue
+    f1s: list[list[np.ndarray]] = [[] for _ in headlines]
+    for idx in _resamples(np.random.default_rng(seed), len(ids), resamples):
+        for k, c in enumerate(counts):
+            f1s[k].append(_f1(c[idx].sum(axis=1)))
     out = {}
-    for key in headlines:
-        part = key.split(".")[0]
-        counts = np.array([per_document[i][part] for i in ids], dtype=np.float64)  # tp, npred, ntrue
-        f1 = _f1(counts[idx].sum(axis=1))
+    for key, parts_f1 in zip(headlines, f1s):
+        f1 = np.concatenate(parts_f1)
         out[key] = [float(np.percentile(f1, 2.5)), float(np.percentile(f1, 97.5))]
     return out
+
+
+RESAMPLE_CELLS = 2_000_000  # resampled document indices drawn at a time (16 MB), whatever the number of documents
+
+
+def _resamples(rng: np.random.Generator, n: int, resamples: int):
+    """The rows of `rng.integers(0, n, size=(resamples, n))`, drawn a block of rows at a time so that memory does
+    not grow with resamples x documents. Blocks hold an even number of rows: numpy draws these integers 32 bits
+    at a time from 64-bit outputs, and a block of an odd number of them would drop a half and shift every later
+    draw; with an even count the blocks are exactly the rows one call would give. Sums of resampled counts are
+    sums of integers (exact in float64), so block by block they are the same numbers too."""
+    rows = max(2, (RESAMPLE_CELLS // max(n, 1)) // 2 * 2)
+    done = 0
+    while done < resamples:
+        take = min(rows, resamples - done)
+        yield rng.integers(0, n, size=(take, n))
+        done += take
 
 
 def _f1(sums: np.ndarray) -> np.ndarray:
@@ -260,13 +352,16 @@ def paired_bootstrap(new: dict[str, dict[str, list[int]]], old: dict[str, dict[s
     out: dict[str, dict] = {}
     if not ids:
         return out
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(ids), size=(resamples, len(ids)))
-    for key, part in zip(HEADLINES, ("entities", "triggers", "arguments")):
-        a = np.array([new[i][part] for i in ids], dtype=np.float64)
-        b = np.array([old[i][part] for i in ids], dtype=np.float64)
+    arrays = [(np.array([new[i][part] for i in ids], dtype=np.float64),
+               np.array([old[i][part] for i in ids], dtype=np.float64))
+              for part in ("entities", "triggers", "arguments")]
+    blocks: list[list[np.ndarray]] = [[] for _ in arrays]
+    for idx in _resamples(np.random.default_rng(seed), len(ids), resamples):
+        for k, (a, b) in enumerate(arrays):
+            blocks[k].append(_f1(a[idx].sum(axis=1)) - _f1(b[idx].sum(axis=1)))
+    for key, (a, b), block in zip(HEADLINES, arrays, blocks):
         delta = float(_f1(a.sum(axis=0)) - _f1(b.sum(axis=0)))
-        deltas = _f1(a[idx].sum(axis=1)) - _f1(b[idx].sum(axis=1))
+        deltas = np.concatenate(block)
         lo, hi = float(np.percentile(deltas, 2.5)), float(np.percentile(deltas, 97.5))
         out[key] = {"delta": delta, "ci95": [lo, hi], "p_not_worse": float(np.mean(deltas >= 0)),
                     "documents": len(ids), "significant_regression": bool(delta < 0 and hi < 0)}

@@ -104,17 +104,24 @@ def build_tasks(documents: Iterable[Document], schema: Schema, predictions: dict
     tasks: list[dict] = []
     rejected: list[Rejected] = []
     for doc in documents:
-        task: dict = {"data": task_data(doc)}
-        pred = (predictions or {}).get(doc.id)
-        if pred is not None:
-            prediction = {"model_version": model_version, "score": float(pred.metadata.get("score", 1.0)),
-                          "result": results_for(pred)}
-            errors = validator.errors(prediction)
-            if errors:
-                rejected.append(Rejected(f"predictions for {doc.id}",
-                                         f"document {doc.id}: rejected by the labeling config: " + "; ".join(errors),
-                                         prediction))
-            else:
-                task["predictions"] = [prediction]
+        task, refused = make_task(doc, (predictions or {}).get(doc.id), validator, model_version)
+        if refused:
+            rejected.append(refused)
         tasks.append(task)
     return tasks, rejected
+
+
+def make_task(doc: Document, pred: Document | None, validator: PredictionValidator | None,
+              model_version: str = "predictions") -> tuple[dict, Rejected | None]:
+    """One document's task, with `pred` as its prediction unless the labeling config refuses it."""
+    task: dict = {"data": task_data(doc)}
+    if pred is None or validator is None:
+        return task, None
+    prediction = {"model_version": model_version, "score": float(pred.metadata.get("score", 1.0)),
+                  "result": results_for(pred)}
+    errors = validator.errors(prediction)
+    if errors:
+        return task, Rejected(f"predictions for {doc.id}",
+                              f"document {doc.id}: rejected by the labeling config: " + "; ".join(errors), prediction)
+    task["predictions"] = [prediction]
+    return task, None
