@@ -108,11 +108,16 @@ def tokenize(text: str, extra_boundaries: Iterable[int] = ()) -> list[Token]:
 
     `extra_boundaries` are character offsets where a token must be cut (annotation boundaries inside a word).
     """
+    return [Token(text[s:e], s, e) for s, e in token_spans(text, extra_boundaries)]
+
+
+def token_spans(text: str, extra_boundaries: Iterable[int] = ()) -> list[tuple[int, int]]:
+    """`tokenize` as (start, end) pairs only: the dataset build needs no Token objects."""
     cuts = sorted(set(extra_boundaries))
     spans = _raw_tokens(text)
     if cuts:
         spans = _cut(spans, cuts)
-    return [Token(text[s:e], s, e) for s, e in spans]
+    return spans
 
 
 def _cut(spans: list[tuple[int, int]], cuts: list[int]) -> list[tuple[int, int]]:
@@ -132,21 +137,29 @@ def _cut(spans: list[tuple[int, int]], cuts: list[int]) -> list[tuple[int, int]]
 
 def sentence_ids(text: str, tokens: list[Token]) -> list[int]:
     """Sentence index per token: a sentence ends after . ! ? ؟ … or where a line break separates tokens."""
+    return sentence_ids_of_spans(text, [(t.start, t.end) for t in tokens])
+
+
+def sentence_ids_of_spans(text: str, spans: list[tuple[int, int]]) -> list[int]:
+    """`sentence_ids` over (start, end) pairs."""
     ids: list[int] = []
     sid = 0
     pending_end = False  # a full stop was seen; closing quotes/brackets may still follow it
-    for i, tok in enumerate(tokens):
-        if i > 0:
-            line_break = "\n" in text[tokens[i - 1].end:tok.start]
-            attached = tokens[i - 1].end == tok.start
-            if line_break or (pending_end and not (attached and _closing(tok.text))):
+    prev_end = None
+    for start, end in spans:
+        tok = text[start:end]
+        attached = prev_end == start
+        if prev_end is not None:
+            line_break = "\n" in text[prev_end:start]
+            if line_break or (pending_end and not (attached and _closing(tok))):
                 sid += 1
                 pending_end = False
         ids.append(sid)
-        if tok.text in SENTENCE_END:
+        if tok in SENTENCE_END:
             pending_end = True
-        elif not (pending_end and _closing(tok.text) and i > 0 and tokens[i - 1].end == tok.start):
+        elif not (pending_end and _closing(tok) and attached):
             pending_end = False
+        prev_end = end
     return ids
 
 
