@@ -296,7 +296,7 @@ class GoldWriter:
     the whole dataset as one table."""
 
     def __init__(self, schema: Schema, tmp: Path, splits_spec: str | None = None, batch_size: int = 1000,
-                 sort_window: int = 20000):
+                 sort_window: int = 5000):
         self.schema = schema
         self.splits = parse_splits(splits_spec)
         self.split_spec = splits_spec
@@ -439,10 +439,11 @@ class GoldWriter:
                 rows = part.select(names)
                 arrow[name].write_table(rows)
                 if first_window and name not in per_group:
-                    # rows per parquet row group as `to_parquet` picks it (~100 MB of rows), from the bytes
-                    # per row of the first window
-                    per_group[name] = get_writer_batch_size_from_data_size(
-                        self.split_counts[name], int(rows.nbytes / max(1, rows.num_rows) * self.split_counts[name]))
+                    # Rows per parquet row group: what `to_parquet` picks (~100 MB of rows, estimated from the
+                    # first window), but at most one sort window, so that a row group is never held whole in
+                    # memory. A set of up to `sort_window` rows per split is one row group either way, as before.
+                    per_group[name] = min(self.sort_window, get_writer_batch_size_from_data_size(
+                        self.split_counts[name], int(rows.nbytes / max(1, rows.num_rows) * self.split_counts[name])))
                 pending[name].append(rows)
                 self._parquet_groups(parquet[name], pending[name], per_group[name], final=False)
             first_window = False
@@ -535,7 +536,7 @@ class CardStats:
 
 def write_gold(documents: Iterable[Document], schema: Schema, out_dir: str | Path, splits_spec: str | None = None,
                agreement: dict | None = None, build_notes: dict | None = None, about: str | None = None,
-               batch_size: int = 1000, sort_window: int = 20000) -> GoldInfo:
+               batch_size: int = 1000, sort_window: int = 5000) -> GoldInfo:
     """Write `documents` as the gold set at `out_dir`, replacing it atomically."""
     with atomic_directory(out_dir) as tmp:
         writer = GoldWriter(schema, tmp, splits_spec, batch_size, sort_window)

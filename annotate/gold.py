@@ -491,7 +491,7 @@ def build_gold(exports: Iterable[str | Path], routing: Routing, output: str | Pa
                quarantine_path: str | Path | None = None,
                progress: Callable[[int], None] | None = None, skip_unreadable: bool = False,
                on_text_mismatch: str = "offsets", about: str | None = None, num_proc: int = 1,
-               batch_size: int = 1000, sort_window: int = 20000) -> GoldBuild:
+               batch_size: int = 1000, sort_window: int = 5000) -> GoldBuild:
     """Read exports, quarantine what is faulty, and (re)write the gold set with its agreement figures;
     `about` (curators' Markdown) goes into the dataset card.
 
