@@ -264,6 +264,7 @@ class EncodedDocument:
     event_types: list[str]
     roles: list[str]
     annotators: list[str]
+    batch_row: int | None = None  # when the row travels in a worker's record batch: its position there
 
 
 class DocumentEncoder:
@@ -279,6 +280,26 @@ class DocumentEncoder:
         return EncodedDocument(doc.id, split_of(doc.id, self.splits), row, row_fingerprint_json(row), row_json(row),
                                [e.type for e in doc.entities], [v.type for v in doc.events],
                                [a.role for v in doc.events for a in v.arguments], list(doc.provenance.annotators))
+
+    def batch(self, encoded: list[EncodedDocument]) -> bytes:
+        """Rows as one serialized record batch of the writer's spill schema (built in a worker process)."""
+        return spill_batch(encoded, spill_schema(self.schema)).serialize().to_pybytes()
+
+
+def spill_schema(schema: Schema) -> pa.Schema:
+    """The rows as the writer keeps them before sorting: the dataset's columns, the split, and the two JSON
+    forms the fingerprint and the files digest hash."""
+    return features(schema).arrow_schema.append(pa.field("__split", pa.string())) \
+        .append(pa.field("__fp", pa.large_binary())).append(pa.field("__json", pa.large_binary()))
+
+
+def spill_batch(encoded: list[EncodedDocument], schema: pa.Schema) -> pa.RecordBatch:
+    rows = []
+    for enc in encoded:
+        row = dict(enc.row)
+        row["__split"], row["__fp"], row["__json"] = enc.split, enc.fingerprint_json, enc.row_json
+        rows.append(row)
+    return pa.RecordBatch.from_pylist(rows, schema=schema)
 
 
 class GoldWriter:
@@ -302,8 +323,7 @@ class GoldWriter:
         self.split_spec = splits_spec
         self.feats = features(schema)
         self.arrow_schema = self.feats.arrow_schema
-        self.spill_schema = self.arrow_schema.append(pa.field("__split", pa.string())) \
-            .append(pa.field("__fp", pa.large_binary())).append(pa.field("__json", pa.large_binary()))
+        self.spill_schema = spill_schema(schema)
         self.tmp = Path(tmp)
         self.batch_size = max(1, batch_size)
         self.sort_window = max(1, sort_window)
@@ -331,21 +351,30 @@ class GoldWriter:
         self.add_encoded(self.encoder(doc))
 
     def add_encoded(self, enc: EncodedDocument) -> None:
+        """Count a document, and keep its row unless it travels in a worker's batch (`add_rows`)."""
         self.ids.append(enc.id)
         self.split_counts[enc.split] += 1
         self.entities.update(enc.entity_types)
         self.events.update(enc.event_types)
         self.roles.update(enc.roles)
         self.annotators.update(enc.annotators)
-        row = dict(enc.row)
-        row["__split"], row["__fp"], row["__json"] = enc.split, enc.fingerprint_json, enc.row_json
-        self._buffer.append(row)
-        if len(self._buffer) >= self.batch_size:
-            self._flush()
+        if enc.batch_row is None:
+            self._buffer.append(enc)
+            if len(self._buffer) >= self.batch_size:
+                self._flush()
+
+    def add_rows(self, batch: bytes, keep: list[int]) -> None:
+        """A worker's serialized batch; only the rows at `keep` (the documents taken as gold) are written."""
+        self._flush()
+        rows = pa.ipc.read_record_batch(pa.py_buffer(batch), self.spill_schema)
+        if len(keep) != rows.num_rows:
+            rows = rows.take(pa.array(keep, pa.int64()))
+        if rows.num_rows:
+            self._writer.write_batch(rows)
 
     def _flush(self) -> None:
         if self._buffer:
-            self._writer.write_batch(pa.RecordBatch.from_pylist(self._buffer, schema=self.spill_schema))
+            self._writer.write_batch(spill_batch(self._buffer, self.spill_schema))
             self._buffer = []
 
     def __len__(self) -> int:

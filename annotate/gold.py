@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .atomic import QuarantineFile, atomic_directory, replace_quarantine
@@ -59,7 +59,7 @@ def choose_gold(candidates: list[tuple[dict, Document]]) -> tuple[Document | Non
     The chosen Document carries the rule that chose it in its metadata (`gold_rule`).
     """
     def chosen(doc: Document, why: str) -> tuple[Document, str]:
-        return replace(doc, metadata={**doc.metadata, "gold_rule": why}), why
+        return doc.relabelled({**doc.metadata, "gold_rule": why}), why
 
     ground = [(a, d) for a, d in candidates if a.get("ground_truth")]
     if ground:
@@ -73,7 +73,7 @@ def choose_gold(candidates: list[tuple[dict, Document]]) -> tuple[Document | Non
         prov = Provenance(tuple(x for _, d in candidates for x in d.provenance.annotators),
                           tuple(x for _, d in candidates for x in d.provenance.annotation_ids),
                           first.provenance.source, first.provenance.source_sha256)
-        return chosen(replace(first, provenance=prov), f"{len(candidates)} identical annotations")
+        return chosen(first.relabelled(provenance=prov), f"{len(candidates)} identical annotations")
     return None, f"{len(candidates)} annotations disagree and none is ground truth; run `annotate adjudicate`"
 
 
@@ -158,12 +158,22 @@ def _worker_init(cfg: _Settings) -> None:
     _WORKER = cfg
 
 
-def _worker_chunk(jobs: list[tuple]) -> list[_Outcome]:
-    """A chunk of tasks in a worker: each is sent as its JSON text, cheaper to pass than a pickled tree."""
+def _worker_chunk(jobs: list[tuple]) -> tuple[list[_Outcome], bytes | None]:
+    """A chunk of tasks in a worker: each is sent as its JSON text, cheaper to pass than a pickled tree. In a
+    build, the chunk's rows come back as one serialized Arrow record batch (see `DocumentEncoder.batch`), so
+    the parent process only writes bytes; each outcome keeps its row's position in that batch."""
     import json
 
-    return [_read_task(json.loads(raw), key, path, digest, raw if exact else None, _WORKER)
-            for raw, exact, key, path, digest in jobs]
+    outcomes = [_read_task(json.loads(raw), key, path, digest, raw if exact else None, _WORKER)
+                for raw, exact, key, path, digest in jobs]
+    encoded = [o.encoded for o in outcomes if o.encoded is not None]
+    if not encoded or not hasattr(_WORKER.encode, "batch"):
+        return outcomes, None
+    batch = _WORKER.encode.batch(encoded)
+    for k, enc in enumerate(encoded):
+        enc.row = enc.fingerprint_json = enc.row_json = None  # in the batch now
+        enc.batch_row = k
+    return outcomes, batch
 
 
 class _Restart(Exception):
@@ -192,9 +202,9 @@ class _Importer:
 
     def __init__(self, files: list[str], routing: Routing, cfg: _Settings, num_proc: int,
                  progress: Callable[[int], None] | None, on_gold: Callable[[_Outcome], None] | None,
-                 whole: set[str], unreadable: dict[str, str]):
+                 whole: set[str], unreadable: dict[str, str], on_rows: Callable | None = None):
         self.files, self.routing, self.cfg, self.num_proc = files, routing, cfg, num_proc
-        self.progress, self.on_gold = progress, on_gold
+        self.progress, self.on_gold, self.on_rows = progress, on_gold, on_rows
         self.whole, self.unreadable = whole, unreadable
         self.result = ImportResult()
         self.seen: dict[str, str] = {}  # document -> where it was read
@@ -299,9 +309,13 @@ class _Importer:
             self._complete(*self.inflight.popleft())
 
     def _complete(self, chunk: list, pending) -> None:
-        outcomes = iter(pending.get())
+        outcomes, batch = pending.get()
+        outcomes = iter(outcomes)
+        self.kept: list[int] = []  # rows of the chunk's batch whose documents were taken as gold
         for t, key, where, _, _, decided in chunk:
             self._account(t.task, key, where, decided or next(outcomes))
+        if batch is not None and self.on_rows:
+            self.on_rows(batch, self.kept)
         if self.progress:
             self.progress(len(chunk))
 
@@ -340,10 +354,12 @@ class _Importer:
                 result.documents.append(o.gold)
             if self.on_gold:
                 self.on_gold(o)
+            if getattr(o.encoded, "batch_row", None) is not None:
+                self.kept.append(o.encoded.batch_row)
 
 
 def _import(paths: Iterable[str | Path], routing: Routing, reference_texts, progress, on_text_mismatch,
-            num_proc: int = 1, encode=None, on_gold=None, on_restart=None) -> ImportResult:
+            num_proc: int = 1, encode=None, on_gold=None, on_restart=None, on_rows=None) -> ImportResult:
     if on_text_mismatch not in TEXT_MISMATCH_POLICIES:
         raise ValueError(f"on_text_mismatch must be one of {TEXT_MISMATCH_POLICIES}, not {on_text_mismatch!r}")
     cfg = _Settings(routing, reference_texts, on_text_mismatch, encode is None, encode)
@@ -351,7 +367,7 @@ def _import(paths: Iterable[str | Path], routing: Routing, reference_texts, prog
     whole: set[str] = set()
     unreadable: dict[str, str] = {}
     while True:
-        importer = _Importer(files, routing, cfg, max(1, num_proc), progress, on_gold, whole, unreadable)
+        importer = _Importer(files, routing, cfg, max(1, num_proc), progress, on_gold, whole, unreadable, on_rows)
         try:
             return importer.run()
         except _Restart as again:
@@ -511,7 +527,7 @@ def build_gold(exports: Iterable[str | Path], routing: Routing, output: str | Pa
             writer = GoldWriter(routing.schema, tmp, split_spec, batch_size, sort_window)
             result = _import(exports, routing, reference_texts, progress, on_text_mismatch, num_proc,
                              encode=writer.encoder, on_gold=lambda o: writer.add_encoded(o.encoded),
-                             on_restart=writer.reset)
+                             on_restart=writer.reset, on_rows=writer.add_rows)
             quarantine = replace_quarantine(qpath, [r.to_json() for r in result.unreadable + result.quarantined])
             if result.unreadable and not skip_unreadable:
                 names = ", ".join(u.source for u in result.unreadable)

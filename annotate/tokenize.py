@@ -13,6 +13,7 @@ Rules (why they are what they are):
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -50,57 +51,28 @@ def _char_class(ch: str) -> str:
     return "P"
 
 
+class _Classes(dict):
+    """Code point -> class letter for `str.translate`, filled on first sight of each character. Besides
+    `_char_class`'s letters: 'Z' the zero-width joiner, 's' a decimal separator (a symbol unless between digits)."""
+
+    def __missing__(self, cp: int) -> str:
+        ch = chr(cp)
+        c = "Z" if ch == "\u200d" else "s" if ch in _DECIMAL_SEPARATORS else _char_class(ch)
+        self[cp] = c
+        return c
+
+
+_CLASSES = _Classes()
+# The rules of the module docstring over the class string, one alternative per kind of token:
+#   a word of one script with its marks; a number (a separator only between digits); marks that start a word
+#   (tatweel, a stray mark) with the letters after them; a symbol with its joiners and modifiers, where a ZWJ
+#   also takes the next non-space character (an emoji ZWJ sequence).
+_TOKEN = re.compile(r"A[AM]*|L[LM]*|D(?:[DM]|(?<=D)s(?=D))*|M+(?:A[AM]*|L[LM]*)?|[PsJZ](?:Z[^S]?|[JM])*")
+
+
 def _raw_tokens(text: str) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
-    n = len(text)
-    i = 0
-    while i < n:
-        cls = _char_class(text[i])
-        if cls == "S":
-            i += 1
-            continue
-        j = i + 1
-        if cls in ("A", "L"):
-            while j < n:
-                c = _char_class(text[j])
-                if c == cls or c == "M":
-                    j += 1
-                else:
-                    break
-        elif cls == "D":
-            while j < n:
-                c = _char_class(text[j])
-                if c == "D" or c == "M":
-                    j += 1
-                elif text[j] in _DECIMAL_SEPARATORS and j + 1 < n and _char_class(text[j + 1]) == "D" \
-                        and _char_class(text[j - 1]) == "D":
-                    j += 1
-                else:
-                    break
-        elif cls == "M" and spans and spans[-1][1] == i:
-            # a mark right after a token belongs to it (e.g. a diacritic after a digit or symbol)
-            while j < n and _char_class(text[j]) == "M":
-                j += 1
-            spans[-1] = (spans[-1][0], j)
-            i = j
-            continue
-        elif cls == "M":
-            # a word that starts with tatweel or a stray mark: the letters after it belong to the same word
-            while j < n and _char_class(text[j]) == "M":
-                j += 1
-            if j < n and _char_class(text[j]) in ("A", "L"):
-                script = _char_class(text[j])
-                while j < n and _char_class(text[j]) in (script, "M"):
-                    j += 1
-        else:
-            # symbols: keep an emoji ZWJ / modifier sequence together
-            while j < n and _char_class(text[j]) in ("J", "M"):
-                j += 1
-                if text[j - 1] == "\u200d" and j < n and not text[j].isspace():
-                    j += 1
-        spans.append((i, j))
-        i = j
-    return spans
+    """Token spans in one compiled-regex pass over the text's character classes (same length as the text)."""
+    return [m.span() for m in _TOKEN.finditer(text.translate(_CLASSES))]
 
 
 def tokenize(text: str, extra_boundaries: Iterable[int] = ()) -> list[Token]:

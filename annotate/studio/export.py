@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..conformance import schema_problems
@@ -382,7 +382,7 @@ def task_annotations(task: dict, doc_id: str, path: str, digest: str, routing: R
             faults.append(f"{who}: " + "; ".join(errors))
             continue
         provenance = Provenance(doc.provenance.annotators, doc.provenance.annotation_ids, path, digest)
-        out.candidates.append((ann, replace(doc, metadata={**metadata, **doc.metadata}, provenance=provenance)))
+        out.candidates.append((ann, doc.relabelled({**metadata, **doc.metadata}, provenance)))
     if faults:
         # A faulty annotation never silently falls back to another one: the whole task waits for a fix.
         out.fault = " | ".join(faults)
