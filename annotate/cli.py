@@ -448,8 +448,8 @@ class TaskRate:
 def _read_exports(exports, routing):
     from .gold import import_exports
 
-    with click.progressbar(length=len(exports), label="Reading exports", file=sys.stderr) as bar:
-        result = import_exports(exports, routing, progress=bar.update)
+    with TaskRate("Reading exports") as rate:  # tasks, not files: the total is not known beforehand
+        result = import_exports(exports, routing, progress=rate.update)
     _show_unreadable(result)
     return result
 
