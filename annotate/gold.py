@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .atomic import QuarantineFile, atomic_directory, replace_quarantine
+from .atomic import QuarantineFile, atomic_directory, current_umask, json_line, replace_quarantine
 from .dataset import GoldInfo, GoldWriter
 from .model import Document, Provenance, Rejected
 from .studio.config import Routing
@@ -202,10 +202,14 @@ class _Importer:
 
     def __init__(self, files: list[str], routing: Routing, cfg: _Settings, num_proc: int,
                  progress: Callable[[int], None] | None, on_gold: Callable[[_Outcome], None] | None,
-                 whole: set[str], unreadable: dict[str, str], on_rows: Callable | None = None):
+                 whole: set[str], unreadable: dict[str, str], on_rows: Callable | None = None,
+                 spool: Path | None = None):
         self.files, self.routing, self.cfg, self.num_proc = files, routing, cfg, num_proc
         self.progress, self.on_gold, self.on_rows = progress, on_gold, on_rows
         self.whole, self.unreadable = whole, unreadable
+        # a build writes quarantined tasks here as they come, keeping only their reasons in memory (a wrong
+        # config can quarantine every task of a large export)
+        self.spool = spool.open("w", encoding="utf-8") if spool else None
         self.result = ImportResult()
         self.seen: dict[str, str] = {}  # document -> where it was read
 
@@ -273,6 +277,8 @@ class _Importer:
         finally:
             if self.pool is not None:
                 self.pool.terminate()
+            if self.spool:
+                self.spool.close()
         return result
 
     def _file(self, k, path, digest, stream, last_file) -> None:
@@ -326,7 +332,11 @@ class _Importer:
         label = f"task {task_id} ({where})"
 
         def quarantine(reason: str) -> None:
-            result.quarantined.append(Rejected(where, f"{label}: {reason}", task, task_id=task_id))
+            rejected = Rejected(where, f"{label}: {reason}", task, task_id=task_id)
+            if self.spool:
+                self.spool.write(json_line(rejected.to_json()))
+                rejected = Rejected(where, rejected.reason, task_id=task_id)
+            result.quarantined.append(rejected)
 
         if o.kind == "superseded":
             result.skipped.append(Rejected(where, f"{label}: {o.reason}", task_id=task_id))
@@ -359,7 +369,8 @@ class _Importer:
 
 
 def _import(paths: Iterable[str | Path], routing: Routing, reference_texts, progress, on_text_mismatch,
-            num_proc: int = 1, encode=None, on_gold=None, on_restart=None, on_rows=None) -> ImportResult:
+            num_proc: int = 1, encode=None, on_gold=None, on_restart=None, on_rows=None,
+            spool: Path | None = None) -> ImportResult:
     if on_text_mismatch not in TEXT_MISMATCH_POLICIES:
         raise ValueError(f"on_text_mismatch must be one of {TEXT_MISMATCH_POLICIES}, not {on_text_mismatch!r}")
     cfg = _Settings(routing, reference_texts, on_text_mismatch, encode is None, encode)
@@ -367,7 +378,8 @@ def _import(paths: Iterable[str | Path], routing: Routing, reference_texts, prog
     whole: set[str] = set()
     unreadable: dict[str, str] = {}
     while True:
-        importer = _Importer(files, routing, cfg, max(1, num_proc), progress, on_gold, whole, unreadable, on_rows)
+        importer = _Importer(files, routing, cfg, max(1, num_proc), progress, on_gold, whole, unreadable, on_rows,
+                             spool)
         try:
             return importer.run()
         except _Restart as again:
@@ -525,10 +537,11 @@ def build_gold(exports: Iterable[str | Path], routing: Routing, output: str | Pa
     try:
         with atomic_directory(output) as tmp:
             writer = GoldWriter(routing.schema, tmp, split_spec, batch_size, sort_window)
+            spool = tmp / ".quarantined.jsonl"
             result = _import(exports, routing, reference_texts, progress, on_text_mismatch, num_proc,
                              encode=writer.encoder, on_gold=lambda o: writer.add_encoded(o.encoded),
-                             on_restart=writer.reset, on_rows=writer.add_rows)
-            quarantine = replace_quarantine(qpath, [r.to_json() for r in result.unreadable + result.quarantined])
+                             on_restart=writer.reset, on_rows=writer.add_rows, spool=spool)
+            quarantine = _write_quarantine(qpath, [r.to_json() for r in result.unreadable], spool)
             if result.unreadable and not skip_unreadable:
                 names = ", ".join(u.source for u in result.unreadable)
                 raise _NotWritten(GoldBuild(result, None, quarantine, f"{len(result.unreadable)} export file(s) "
@@ -546,6 +559,36 @@ def build_gold(exports: Iterable[str | Path], routing: Routing, output: str | Pa
         return refused.build
     info.path = Path(output)
     return GoldBuild(result, info, quarantine)
+
+
+def _write_quarantine(path: Path, first: list[dict], spool: Path) -> QuarantineFile:
+    """The quarantine file of a build: the unreadable files, then the quarantined tasks spooled as they came,
+    copied a block at a time and put in place atomically (or a stale file removed, when nothing was rejected)."""
+    import os
+    import shutil
+    import tempfile
+
+    lines = len(first) + (sum(1 for _ in spool.open(encoding="utf-8")) if spool.exists() else 0)
+    if not lines:
+        spool.unlink(missing_ok=True)
+        return replace_quarantine(path, [])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.writelines(json_line(r) for r in first)
+            if spool.exists():
+                with spool.open(encoding="utf-8") as src:
+                    shutil.copyfileobj(src, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o666 & ~current_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    spool.unlink(missing_ok=True)
+    return QuarantineFile(path, lines)
 
 
 class _NotWritten(Exception):

@@ -69,6 +69,16 @@ def test_streamed_exports_quarantine_bad_tasks_by_position_and_account_for_every
     assert "region" in result.quarantined[1].reason and "out of range" in result.quarantined[1].reason
 
 
+def test_a_build_writes_quarantined_tasks_whole_to_the_quarantine_file(schema, tmp_path, mixed_tasks):
+    path = _write(tmp_path / "export.json", mixed_tasks, "array")
+    built = build_gold([path], Routing(schema), tmp_path / "gold")
+    _accounted(built.result)
+    lines = [json.loads(x) for x in built.quarantine_path.read_text(encoding="utf-8").splitlines()]
+    assert [x["source"] for x in lines] == [f"{path}#1", f"{path}#3"]
+    assert lines[0]["task"] == "not a task" and lines[1]["task"] == mixed_tasks[3]  # nothing lost
+    assert built.quarantine.records == 2 and not list((tmp_path / "gold").glob(".*"))
+
+
 def test_json_min_exports_are_grouped_into_tasks_as_they_stream(schema, tmp_path, bundled_documents):
     doc = bundled_documents[0]
     k = doc.text.index("الكاظمي")
