@@ -287,7 +287,9 @@ class _Importer:
             key = document_key(t.task, self.routing)
             where = getattr(t, "where", None) or f"{path}#{t.index}"
             decided = None
-            if key is not None and last_file is not None and last_file[key] != k:
+            if getattr(t, "error", None):
+                decided = _Outcome("fault", t.error)
+            elif key is not None and last_file is not None and last_file[key] != k:
                 decided = _Outcome("superseded", f"superseded by the newer export {self.files[last_file[key]]}")
             chunk.append((t, key, where, getattr(t, "path", path), getattr(t, "digest", digest), decided))
             if len(chunk) >= self.CHUNK:

@@ -79,6 +79,19 @@ def test_a_build_writes_quarantined_tasks_whole_to_the_quarantine_file(schema, t
     assert built.quarantine.records == 2 and not list((tmp_path / "gold").glob(".*"))
 
 
+def test_a_jsonl_line_that_is_not_json_is_quarantined_by_line_and_the_rest_is_read(schema, tmp_path, mixed_tasks):
+    good = [mixed_tasks[0], mixed_tasks[2], mixed_tasks[4]]
+    lines = [json.dumps(good[0], ensure_ascii=False), "", json.dumps(good[1], ensure_ascii=False)[:-5],
+             json.dumps(good[2], ensure_ascii=False)]
+    path = tmp_path / "export.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = import_exports([path], Routing(schema))
+    _accounted(result)
+    assert result.counts == {"inputs": 3, "imported": 2, "quarantined": 1, "skipped": 0}
+    bad = result.quarantined[0]
+    assert bad.source == f"{path}#1" and "line 3: not valid JSON" in bad.reason and bad.record == lines[2]
+
+
 def test_json_min_exports_are_grouped_into_tasks_as_they_stream(schema, tmp_path, bundled_documents):
     doc = bundled_documents[0]
     k = doc.text.index("الكاظمي")

@@ -40,6 +40,7 @@ class RawTask:
     index: int  # position in the file (after JSON_MIN records are grouped into tasks)
     task: object  # the decoded value (a task is a dict; anything else is quarantined by name)
     raw: str | None  # the JSON text it was decoded from (None when it was rebuilt, as JSON_MIN tasks are)
+    error: str | None = None  # a JSONL line that is not JSON: quarantined with this reason (`task` is its text)
 
 
 class _Reader:
@@ -54,6 +55,7 @@ class _Reader:
         self.pos = 0
         self.eof = False
         self.consumed_bytes = 0
+        self.newlines = 0
 
     def fill(self) -> bool:
         """Read one more chunk; False at the end of the file. Drops the consumed part of the buffer."""
@@ -72,9 +74,12 @@ class _Reader:
         return True
 
     def skip_ws(self) -> str:
-        """The next non-whitespace character ('' at the end of the file), not consumed."""
+        """The next non-whitespace character ('' at the end of the file), not consumed. Counts the line breaks
+        it skips in `newlines` (JSONL line numbers)."""
         while True:
-            self.pos = _WS.match(self.buf, self.pos).end()
+            end = _WS.match(self.buf, self.pos).end()
+            self.newlines += self.buf.count("\n", self.pos, end)
+            self.pos = end
             if self.pos < len(self.buf):
                 return self.buf[self.pos]
             if not self.fill():
@@ -96,6 +101,20 @@ class _Reader:
             raw = self.buf[self.pos:end]
             self.pos = end
             return obj, raw
+
+    def lines(self) -> Iterator[str]:
+        """The rest of the file, line by line (JSONL)."""
+        while True:
+            nl = self.buf.find("\n", self.pos)
+            if nl == -1:
+                if self.fill():
+                    continue
+                if self.pos < len(self.buf):
+                    line, self.pos = self.buf[self.pos:], len(self.buf)
+                    yield line
+                return
+            line, self.pos = self.buf[self.pos:nl], nl + 1
+            yield line
 
     def close(self) -> str:
         while self.fill():  # hash the rest (trailing whitespace) so the digest is the whole file's
@@ -154,6 +173,7 @@ class ExportStream:
             yield from self._array(r)
         elif first == "{":
             obj, raw = r.value()
+            r.newlines = 0
             if r.skip_ws() == "":
                 # one object: an envelope with a `tasks` list, or a single task (small: read whole)
                 raise _NotStreamable
@@ -208,12 +228,25 @@ class ExportStream:
             yield RawTask(index, task, None)
 
     def _sequence(self, r: _Reader, first, raw) -> Iterator[RawTask]:
+        """JSONL: one task per line. A line that is not JSON is one bad record, quarantined with its line
+        number; the lines after it are read on."""
+        if "\n" in raw:
+            raise _NotStreamable  # pretty-printed objects one after another: not JSONL (the whole-file reader)
+        yield RawTask(0, first, raw)
         index = 0
-        yield RawTask(index, first, raw)
-        while r.skip_ws():
-            obj, raw = r.value()
+        for lineno, line in enumerate(r.lines(), start=1 + r.newlines):
+            if not line.strip():
+                continue
             index += 1
-            yield RawTask(index, obj, raw)
+            if lineno == 1:  # more on the first task's line
+                yield RawTask(index, line, line, f"line 1: text after the first task ({line.strip()[:40]!r})")
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield RawTask(index, line, line, f"line {lineno}: not valid JSON: {exc.msg} at column {exc.colno}")
+                continue
+            yield RawTask(index, obj, line)
 
     def _end(self, r: _Reader) -> None:
         if r.skip_ws():
