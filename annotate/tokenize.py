@@ -93,17 +93,29 @@ def token_spans(text: str, extra_boundaries: Iterable[int] = ()) -> list[tuple[i
 
 
 def _cut(spans: list[tuple[int, int]], cuts: list[int]) -> list[tuple[int, int]]:
+    """`spans` with the tokens that hold a cut split there. Walks the cuts (two per annotation), not the
+    tokens: most cuts fall on a token boundary already, and the untouched tokens are copied as slices."""
     from bisect import bisect_right
 
+    starts = [s for s, _ in spans]
+    inner: dict[int, list[int]] = {}  # token index -> the cuts strictly inside it, in order
+    for c in cuts:
+        k = bisect_right(starts, c) - 1
+        if k >= 0 and spans[k][0] < c < spans[k][1]:
+            inner.setdefault(k, []).append(c)
+    if not inner:
+        return spans
     out: list[tuple[int, int]] = []
-    for s, e in spans:
-        k = bisect_right(cuts, s)
-        prev = s
-        while k < len(cuts) and cuts[k] < e:
-            out.append((prev, cuts[k]))
-            prev = cuts[k]
-            k += 1
-        out.append((prev, e))
+    prev_token = 0
+    for k in sorted(inner):
+        out.extend(spans[prev_token:k])
+        s, e = spans[k]
+        for c in inner[k]:
+            out.append((s, c))
+            s = c
+        out.append((s, e))
+        prev_token = k + 1
+    out.extend(spans[prev_token:])
     return out
 
 
