@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from .chunks import entities_strict
 from .tokenize import Token, tokenize
 
 TypedSpan = tuple[int, int, str]  # (start, end, type), character offsets
@@ -85,6 +84,8 @@ def to_bio_layers(tokens: Sequence[Token], spans: Sequence[TypedSpan], min_layer
 def spans_from_bio(tokens: Sequence[Token], tags: Sequence[str]) -> list[TypedSpan]:
     """Character spans from one IOB2 layer, decoded exactly as the scorer decodes IOB2 (seqeval's strict mode,
     `chunks.entities_strict`): an I- without a matching B-/I- before it starts nothing."""
+    from .chunks import entities_strict  # imported when used: it loads seqeval, which the import path avoids
+
     return [(tokens[i].start, tokens[j - 1].end, label) for _, i, j, label in sorted(entities_strict([tags], "IOB2"),
                                                                                       key=lambda c: c[1])]
 

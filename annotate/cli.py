@@ -461,11 +461,46 @@ def _routing(schema_path, config_path):
     return Routing(_schema(schema_path))
 
 
+class TaskRate:
+    """Progress of a streamed import: tasks read and documents per second, redrawn at most twice a second
+    (the total is not known before the exports are read through)."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.done = 0
+
+    def __enter__(self) -> TaskRate:
+        import time
+
+        self.started = self.shown = time.perf_counter()
+        return self
+
+    def update(self, n: int) -> None:
+        import time
+
+        self.done += n
+        now = time.perf_counter()
+        if now - self.shown >= 0.5:
+            self.shown = now
+            self._show(now, "\r")
+
+    def _show(self, now: float, end: str) -> None:
+        rate = self.done / max(now - self.started, 1e-9)
+        click.echo(f"{end}{self.label}: {self.done} tasks, {rate:,.0f} docs/s", err=True, nl=False)
+
+    def __exit__(self, *exc) -> None:
+        import time
+
+        if self.done:
+            self._show(time.perf_counter(), "\r")
+            click.echo("", err=True)
+
+
 def _read_exports(exports, routing):
     from .gold import import_exports
 
-    with click.progressbar(length=len(exports), label="Reading exports", file=sys.stderr) as bar:
-        result = import_exports(exports, routing, progress=bar.update)
+    with TaskRate("Reading exports") as rate:  # tasks, not files: the total is not known beforehand
+        result = import_exports(exports, routing, progress=rate.update)
     _show_unreadable(result)
     return result
 
@@ -498,15 +533,19 @@ def _unreadable_count(result) -> str:
               "(the offsets win; a warning, recorded in build.json) or quarantine its task.")
 @click.option("--about", "about_path", type=click.Path(exists=True, dir_okay=False),
               help="Markdown for the dataset card: who annotated, sources, licence, known limits.")
+@click.option("--num-proc", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes reading tasks; the output is the same for any number.")
 @schema_option
 @config_option
 def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, skip_unreadable, on_text_mismatch,
-               about_path, schema_path, config_path):
+               about_path, num_proc, schema_path, config_path):
     """Read Label Studio exports into the gold dataset (parquet + dataset card), accounting for every task.
 
     Every task is imported, quarantined (with its reason) or skipped (no usable annotation), and the three
-    counts add up to the tasks read. Folders are read for *.json files. An export file that cannot be read
-    stops the run (the previous gold set stays) unless --skip-unreadable.
+    counts add up to the tasks read. Folders are read for *.json files; a folder written by Label Studio's
+    local-storage export sync (one file per annotation, named by its id) is read as one export. An export file
+    that cannot be read stops the run (the previous gold set stays) unless --skip-unreadable. Exports are read
+    a task at a time and the dataset is written as it goes: memory stays flat however large the export.
 
     \b
     Example:
@@ -519,11 +558,11 @@ def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, s
     files = export_files(exports)
     routing = _routing(schema_path, config_path)
     reference = {d.id: d.text for d in ingest(articles).documents} if articles else None
+    about = Path(about_path).read_text(encoding="utf-8") if about_path else None
     try:
-        with click.progressbar(length=len(files), label="Reading exports", file=sys.stderr) as bar:
-            built = build_gold(files, routing, output, split_spec, reference, allow_empty, quarantine, bar.update,
-                               skip_unreadable, on_text_mismatch,
-                               Path(about_path).read_text(encoding="utf-8") if about_path else None)
+        with TaskRate("Reading exports") as rate:
+            built = build_gold(files, routing, output, split_spec, reference, allow_empty, quarantine, rate.update,
+                               skip_unreadable, on_text_mismatch, about, num_proc=num_proc)
     except (DatasetBuildError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     result = built.result

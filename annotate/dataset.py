@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,10 +21,10 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, List, Value
 
 from . import __version__
 from .atomic import atomic_directory
-from .bio import aligned_tokens, bio_labels, spans_from_bio_layers, to_bio_layers
+from .bio import assign_layers, bio_labels
 from .model import Argument, Document, Entity, Event, Provenance, Span
 from .schema import Schema
-from .tokenize import sentence_ids
+from .tokenize import sentence_ids_of_spans, token_spans
 
 BUILD_FILE = "build.json"
 AGREEMENT_FILE = "agreement.json"
@@ -65,43 +67,113 @@ def features(schema: Schema) -> Features:
     })
 
 
-def document_to_row(doc: Document, schema: Schema) -> dict:
-    ent_spans = [(e.start, e.end, e.type) for e in doc.entities]
-    trig_spans = [(v.trigger.start, v.trigger.end, v.type) for v in doc.events]
-    tokens = aligned_tokens(doc.text, [(s, e) for s, e, _ in ent_spans + trig_spans])
-    ner_layers = to_bio_layers(tokens, ent_spans)
-    trig_layers = to_bio_layers(tokens, trig_spans)
-    # the identity check: what the tags say must be exactly the character spans
-    if spans_from_bio_layers(tokens, ner_layers) != sorted(ent_spans) or \
-            spans_from_bio_layers(tokens, trig_layers) != sorted(trig_spans):
-        raise DatasetBuildError(f"document {doc.id}: spans -> tags -> spans is not the identity")
-    ner_index = {n: i for i, n in enumerate(bio_labels(schema.entity_types))}
-    trig_index = {n: i for i, n in enumerate(bio_labels(schema.event_types))}
-    ner_ids = [[ner_index[t] for t in layer] for layer in ner_layers]
-    trig_ids = [[trig_index[t] for t in layer] for layer in trig_layers]
-    return {
-        "id": doc.id,
-        "text": doc.text,
-        "tokens": [t.text for t in tokens],
-        "token_start": [t.start for t in tokens],
-        "token_end": [t.end for t in tokens],
-        "sentence": sentence_ids(doc.text, tokens),
-        "ner_tags": ner_ids[0],
-        "ner_layers": ner_ids,
-        "trigger_tags": trig_ids[0],
-        "trigger_layers": trig_ids,
-        "entities": [{"id": e.id, "start": e.start, "end": e.end, "type": e.type, "text": doc.text[e.start:e.end]}
-                     for e in doc.entities],
-        "events": [{"id": v.id, "type": v.type, "trigger_start": v.trigger.start, "trigger_end": v.trigger.end,
-                    "trigger_text": doc.text[v.trigger.start:v.trigger.end],
-                    "attributes": [{"name": k, "value": x} for k, x in sorted(v.attributes.items())],
-                    "arguments": [{"role": a.role, "entity": a.entity} for a in v.arguments]} for v in doc.events],
-        "annotators": list(doc.provenance.annotators),
-        "annotation_ids": list(doc.provenance.annotation_ids),
-        "export_source": doc.provenance.source,
-        "export_sha256": doc.provenance.source_sha256,
-        "metadata": json.dumps(doc.metadata, ensure_ascii=False, sort_keys=True, default=str),
-    }
+class RowEncoder:
+    """One document -> its dataset row, with ClassLabel values already as ints (what `to_list` reads back).
+
+    Built once per schema, so nothing per document looks a label up by name twice. Tags are derived per span
+    (tokens are cut at every span boundary, so a span's first and last token are found by offset), and the
+    spans -> tags -> spans identity is checked on every document by decoding the tags with one compiled
+    regex per layer (IOB2 strict: a chunk is a B- followed by I- of its type, as `chunks.entities_strict`
+    reads it), independent of how they were written."""
+
+    def __init__(self, schema: Schema):
+        self.schema = schema
+        self.entity_types = list(schema.entity_types)
+        self.event_types = list(schema.event_types)
+        self.entity_index = {t: i for i, t in enumerate(self.entity_types)}
+        self.event_index = {t: i for i, t in enumerate(self.event_types)}
+        if max(len(self.entity_types), len(self.event_types)) > 127:
+            raise DatasetBuildError("more than 127 types of one kind: tags no longer fit in a byte")
+        self.ner_chunks = _chunk_pattern(len(self.entity_types))
+        self.trig_chunks = _chunk_pattern(len(self.event_types))
+
+    def _layers(self, tokens: tuple, spans: list, index: dict, names: list, pattern: re.Pattern, doc_id: str):
+        """Tag layers (ints) for `spans`, and the check that they decode back to exactly `spans`."""
+        token_starts, token_ends, starts, ends = tokens
+        n = len(token_starts)
+        layer_of = assign_layers(spans)
+        depth = max([1, *(x + 1 for x in layer_of)])
+        layers = [[0] * n for _ in range(depth)]
+        for (s, e, label), layer in zip(spans, layer_of):
+            ts, te = starts.get(s), ends.get(e)
+            if ts is None or te is None:
+                raise DatasetBuildError(f"document {doc_id}: span [{s}, {e}) does not fall on token boundaries")
+            b = 1 + 2 * index[label]
+            row = layers[layer]
+            row[ts] = b
+            if te - ts > 1:
+                row[ts + 1:te] = [b + 1] * (te - ts - 1)
+        back = sorted((token_starts[m.start()], token_ends[m.end() - 1], names[(m.group()[0] - 1) // 2])
+                      for layer in layers for m in pattern.finditer(bytes(layer)))
+        if back != sorted(spans):
+            raise DatasetBuildError(f"document {doc_id}: spans -> tags -> spans is not the identity")
+        return layers
+
+    def row(self, doc: Document) -> dict:
+        text = doc.text
+        ent_spans = [(e.start, e.end, e.type) for e in doc.entities]
+        trig_spans = [(v.trigger.start, v.trigger.end, v.type) for v in doc.events]
+        cuts = {x for s, e, _ in ent_spans for x in (s, e)} | {x for s, e, _ in trig_spans for x in (s, e)}
+        spans = token_spans(text, cuts)
+        token_starts = [s for s, _ in spans]
+        token_ends = [e for _, e in spans]
+        starts = {s: i for i, s in enumerate(token_starts)}
+        ends = {e: i + 1 for i, e in enumerate(token_ends)}  # exclusive: the token after the span
+        tokens = (token_starts, token_ends, starts, ends)
+        ner = self._layers(tokens, ent_spans, self.entity_index, self.entity_types, self.ner_chunks, doc.id)
+        trig = self._layers(tokens, trig_spans, self.event_index, self.event_types, self.trig_chunks, doc.id)
+        return {
+            "id": doc.id,
+            "text": text,
+            "tokens": [text[s:e] for s, e in spans],
+            "token_start": token_starts,
+            "token_end": token_ends,
+            "sentence": sentence_ids_of_spans(text, spans),
+            "ner_tags": ner[0],
+            "ner_layers": ner,
+            "trigger_tags": trig[0],
+            "trigger_layers": trig,
+            "entities": [{"id": e.id, "start": e.start, "end": e.end, "type": self.entity_index[e.type],
+                          "text": text[e.start:e.end]} for e in doc.entities],
+            "events": [{"id": v.id, "type": self.event_index[v.type], "trigger_start": v.trigger.start,
+                        "trigger_end": v.trigger.end, "trigger_text": text[v.trigger.start:v.trigger.end],
+                        "attributes": [{"name": k, "value": x} for k, x in sorted(v.attributes.items())],
+                        "arguments": [{"role": a.role, "entity": a.entity} for a in v.arguments]}
+                       for v in doc.events],
+            "annotators": list(doc.provenance.annotators),
+            "annotation_ids": list(doc.provenance.annotation_ids),
+            "export_source": doc.provenance.source,
+            "export_sha256": doc.provenance.source_sha256,
+            "metadata": json.dumps(doc.metadata, ensure_ascii=False, sort_keys=True, default=str),
+        }
+
+
+def _chunk_pattern(n_types: int) -> re.Pattern:
+    """IOB2 strict chunks over a layer written as bytes (O=0, B-k=2k+1, I-k=2k+2): B-k then any I-k."""
+    alternatives = [re.escape(bytes([2 * k + 1])) + re.escape(bytes([2 * k + 2])) + b"*" for k in range(n_types)]
+    return re.compile(b"|".join(alternatives) or b"(?!)")
+
+
+def document_to_row(doc: Document, schema: Schema, encoder: RowEncoder | None = None) -> dict:
+    """The row of one document as `datasets` takes it (entity and event types by name)."""
+    encoder = encoder or RowEncoder(schema)
+    row = encoder.row(doc)
+    for e in row["entities"]:
+        e["type"] = encoder.entity_types[e["type"]]
+    for v in row["events"]:
+        v["type"] = encoder.event_types[v["type"]]
+    return row
+
+
+def row_fingerprint_json(row: dict) -> bytes:
+    """What `content_fingerprint` hashes of one (int-coded) row."""
+    return json.dumps({k: row[k] for k in ("id", "text", "entities", "events")}, sort_keys=True,
+                      ensure_ascii=False).encode()
+
+
+def row_json(row: dict) -> bytes:
+    """One (int-coded) row as `files_digest` hashes it: the JSON of the row as `to_list` reads it back."""
+    return json.dumps(row, sort_keys=True, ensure_ascii=False).encode()
 
 
 def row_to_document(row: dict, entity_names: list[str], event_names: list[str]) -> Document:
@@ -177,62 +249,341 @@ class GoldInfo:
         return Schema.from_dict(self.build["schema_definition"])
 
 
-def build_dataset_dict(documents: list[Document], schema: Schema, splits: list[tuple[str, float]]) -> DatasetDict:
-    feats = features(schema)
-    by_split: dict[str, list[dict]] = {name: [] for name, _ in splits}
-    for doc in sorted(documents, key=lambda d: d.id):
-        by_split[split_of(doc.id, splits)].append(document_to_row(doc, schema))
-    # A split that received no document is left out (load_dataset refuses an empty data file); only a wholly
-    # empty set keeps one empty split, built from a dict because from_list([]) loses the columns.
-    filled = {name: rows for name, rows in by_split.items() if rows}
-    if not filled:
-        first = splits[0][0]
-        return DatasetDict({first: Dataset.from_dict({k: [] for k in feats}, features=feats)})
-    return DatasetDict({name: Dataset.from_list(rows, features=feats) for name, rows in filled.items()})
+SPILL = ".rows"  # the unsorted rows of a build in progress, inside the temporary output folder
 
 
-def write_gold(documents: list[Document], schema: Schema, out_dir: str | Path, splits_spec: str | None = None,
-               agreement: dict | None = None, build_notes: dict | None = None, about: str | None = None) -> GoldInfo:
-    splits = parse_splits(splits_spec)
-    dsd = build_dataset_dict(documents, schema, splits)
-    rows = [r for split in dsd.values() for r in split.to_list()]
-    fingerprint = content_fingerprint(rows)
-    files_digest = hashlib.sha256(json.dumps(rows, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
-    build = {
-        "toolkit_version": __version__,
-        "schema": schema.name,
-        "schema_version": schema.version,
-        "schema_fingerprint": schema.fingerprint,
-        "schema_definition": schema.to_dict(),
-        "fingerprint": fingerprint,
-        "splits": {name: len(ds) for name, ds in dsd.items()},
-        "split_spec": dict(splits),
-        "files_digest": files_digest,
-        **(build_notes or {}),
-    }
-    with atomic_directory(out_dir) as tmp:
-        dsd.save_to_disk(str(tmp))
-        for name, ds in dsd.items():
-            ds.to_parquet(str(tmp / parquet_name(name, files_digest)))
+@dataclass
+class EncodedDocument:
+    """A gold document in the form the writer takes (built in a worker process when there are several)."""
+    id: str
+    split: str
+    row: dict  # int-coded
+    fingerprint_json: bytes
+    row_json: bytes
+    entity_types: list[str]
+    event_types: list[str]
+    roles: list[str]
+    annotators: list[str]
+    batch_row: int | None = None  # when the row travels in a worker's record batch: its position there
+
+
+class DocumentEncoder:
+    """Gold Document -> EncodedDocument: the per-document work of a build, picklable for worker processes."""
+
+    def __init__(self, schema: Schema, splits_spec: str | None):
+        self.schema = schema
+        self.splits = parse_splits(splits_spec)
+        self.rows = RowEncoder(schema)
+
+    def __call__(self, doc: Document) -> EncodedDocument:
+        row = self.rows.row(doc)
+        return EncodedDocument(doc.id, split_of(doc.id, self.splits), row, row_fingerprint_json(row), row_json(row),
+                               [e.type for e in doc.entities], [v.type for v in doc.events],
+                               [a.role for v in doc.events for a in v.arguments], list(doc.provenance.annotators))
+
+    def batch(self, encoded: list[EncodedDocument]) -> bytes:
+        """Rows as one serialized record batch of the writer's spill schema (built in a worker process)."""
+        return spill_batch(encoded, spill_schema(self.schema)).serialize().to_pybytes()
+
+
+def spill_schema(schema: Schema) -> pa.Schema:
+    """The rows as the writer keeps them before sorting: the dataset's columns, the split, and the two JSON
+    forms the fingerprint and the files digest hash."""
+    return features(schema).arrow_schema.append(pa.field("__split", pa.string())) \
+        .append(pa.field("__fp", pa.large_binary())).append(pa.field("__json", pa.large_binary()))
+
+
+def spill_batch(encoded: list[EncodedDocument], schema: pa.Schema) -> pa.RecordBatch:
+    rows = []
+    for enc in encoded:
+        row = dict(enc.row)
+        row["__split"], row["__fp"], row["__json"] = enc.split, enc.fingerprint_json, enc.row_json
+        rows.append(row)
+    return pa.RecordBatch.from_pylist(rows, schema=schema)
+
+
+class GoldWriter:
+    """Rows -> the gold set on disk, streamed: memory stays flat however many documents there are.
+
+    Rows arrive in input order and go to an Arrow file in record batches of `batch_size` (with the two JSON
+    forms the fingerprint and the files digest hash). `finish` puts them in document-id order one window of
+    at most `sort_window` rows at a time (rows are first spread over windows by id range, so no window is
+    ever larger, whatever the ids look like), and writes each split's `save_to_disk` Arrow file and parquet
+    file as the sorted rows go by. The whole folder is written inside `atomic_directory`'s temporary folder,
+    so a failed run leaves the previous gold set as it was.
+
+    The parquet and Arrow files are written with `datasets`' own ArrowWriter and its parquet settings (row
+    groups, content-defined chunking, column options), not `Dataset.save_to_disk` / `to_parquet`, which need
+    the whole dataset as one table."""
+
+    def __init__(self, schema: Schema, tmp: Path, splits_spec: str | None = None, batch_size: int = 1000,
+                 sort_window: int = 5000):
+        self.schema = schema
+        self.splits = parse_splits(splits_spec)
+        self.split_spec = splits_spec
+        self.feats = features(schema)
+        self.arrow_schema = self.feats.arrow_schema
+        self.spill_schema = spill_schema(schema)
+        self.tmp = Path(tmp)
+        self.batch_size = max(1, batch_size)
+        self.sort_window = max(1, sort_window)
+        self.encoder = DocumentEncoder(schema, splits_spec)
+        self.reset()
+
+    def reset(self) -> None:
+        """Start over (the import restarted): drop every row written so far."""
+        import shutil
+
+        if getattr(self, "_writer", None) is not None:
+            self._writer.close()
+        shutil.rmtree(self.tmp / SPILL, ignore_errors=True)
+        (self.tmp / SPILL).mkdir(parents=True)
+        self._writer = pa.ipc.new_stream(str(self.tmp / SPILL / "rows.arrow"), self.spill_schema)
+        self._buffer: list[dict] = []
+        self.ids: list[str] = []
+        self.split_counts: Counter = Counter()
+        self.entities: Counter = Counter()
+        self.events: Counter = Counter()
+        self.roles: Counter = Counter()
+        self.annotators: Counter = Counter()
+
+    def add(self, doc: Document) -> None:
+        self.add_encoded(self.encoder(doc))
+
+    def add_encoded(self, enc: EncodedDocument) -> None:
+        """Count a document, and keep its row unless it travels in a worker's batch (`add_rows`)."""
+        self.ids.append(enc.id)
+        self.split_counts[enc.split] += 1
+        self.entities.update(enc.entity_types)
+        self.events.update(enc.event_types)
+        self.roles.update(enc.roles)
+        self.annotators.update(enc.annotators)
+        if enc.batch_row is None:
+            self._buffer.append(enc)
+            if len(self._buffer) >= self.batch_size:
+                self._flush()
+
+    def add_rows(self, batch: bytes, keep: list[int]) -> None:
+        """A worker's serialized batch; only the rows at `keep` (the documents taken as gold) are written."""
+        self._flush()
+        rows = pa.ipc.read_record_batch(pa.py_buffer(batch), self.spill_schema)
+        if len(keep) != rows.num_rows:
+            rows = rows.take(pa.array(keep, pa.int64()))
+        if rows.num_rows:
+            self._writer.write_batch(rows)
+
+    def _flush(self) -> None:
+        if self._buffer:
+            self._writer.write_batch(spill_batch(self._buffer, self.spill_schema))
+            self._buffer = []
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    # --- the sorted pass ---------------------------------------------------------------------------------------
+
+    def _spill_batches(self, name: str = "rows.arrow"):
+        with pa.OSFile(str(self.tmp / SPILL / name)) as f:  # read, not memory-mapped: RSS stays per batch
+            reader = pa.ipc.open_stream(f)
+            yield from reader
+
+    def _windows(self):
+        """Tables of rows in id order, each at most `sort_window` rows."""
+        import bisect
+
+        import pyarrow.compute as pc
+
+        ordered = sorted(self.ids)
+        bounds = ordered[self.sort_window::self.sort_window]  # first id of each window after the first
+        self.ids = []  # not needed any more
+        if not bounds:
+            parts = [list(self._spill_batches())]
+        else:
+            writers = [pa.ipc.new_stream(str(self.tmp / SPILL / f"w{w}.arrow"), self.spill_schema)
+                       for w in range(len(bounds) + 1)]
+            for batch in self._spill_batches():
+                ids = batch.column(0).to_pylist()
+                window = pa.array([bisect.bisect_right(bounds, i) for i in ids], pa.int32())
+                for w in sorted(set(window.to_pylist())):
+                    writers[w].write_batch(batch.filter(pc.equal(window, w)))
+            for w in writers:
+                w.close()
+            (self.tmp / SPILL / "rows.arrow").unlink()
+            parts = (list(self._spill_batches(f"w{w}.arrow")) for w in range(len(bounds) + 1))
+        for batches in parts:
+            table = pa.Table.from_batches(batches, schema=self.spill_schema)
+            yield table.take(pc.sort_indices(table, sort_keys=[("id", "ascending")]))
+
+    def finish(self, build_notes: dict | None = None, agreement: dict | None = None,
+               about: str | None = None) -> GoldInfo:
+        """Write the gold set into the temporary folder (the caller's `atomic_directory` puts it in place)."""
+        import shutil
+
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+        from datasets import DatasetInfo
+        from datasets.arrow_writer import ArrowWriter, get_parquet_column_options, get_writer_batch_size_from_data_size
+        from datasets.config import DEFAULT_CDC_OPTIONS
+        from datasets.utils.py_utils import asdict
+
+        self._flush()
+        self._writer.close()
+        self._writer = None
+        tmp = self.tmp
+        filled = [name for name, _ in self.splits if self.split_counts[name]]
+        if not filled:
+            shutil.rmtree(tmp / SPILL, ignore_errors=True)
+            return self._finish_empty(build_notes, agreement, about)
+        names = [c for c in self.arrow_schema.names]
+        fingerprint = hashlib.sha256()
+        (tmp / "data").mkdir(exist_ok=True)
+        arrow: dict[str, ArrowWriter] = {}
+        parquet: dict[str, pq.ParquetWriter] = {}
+        digests: dict[str, object] = {}
+        pending: dict[str, list] = {name: [] for name in filled}
+        per_group: dict[str, int] = {}
+        schema = self.arrow_schema
+        column_options = get_parquet_column_options(self.feats, schema)
+        for name in filled:
+            (tmp / name).mkdir()
+            arrow[name] = ArrowWriter(features=self.feats, path=str(tmp / name / "data-00000-of-00001.arrow"))
+            parquet[name] = pq.ParquetWriter(str(tmp / "data" / f".{name}.parquet"), schema=schema,
+                                             use_content_defined_chunking=DEFAULT_CDC_OPTIONS,
+                                             write_page_index=True, **column_options)
+            digests[name] = open(tmp / SPILL / f"{name}.jsonl", "wb")  # noqa: SIM115 (closed below)
+        first_window = True
+        for table in self._windows():
+            fp_col = table.column("__fp")
+            for chunk in fp_col.chunks:
+                for value in chunk.to_pylist():
+                    fingerprint.update(value)
+            split_col = table.column("__split")
+            for name in filled:
+                part = table.filter(pc.equal(split_col, name)) if len(filled) > 1 else table
+                if not part.num_rows:
+                    continue
+                for chunk in part.column("__json").chunks:
+                    for value in chunk.to_pylist():
+                        digests[name].write(value + b"\n")
+                rows = part.select(names)
+                arrow[name].write_table(rows)
+                if first_window and name not in per_group:
+                    # Rows per parquet row group: what `to_parquet` picks (~100 MB of rows, estimated from the
+                    # first window), but at most one sort window, so that a row group is never held whole in
+                    # memory. A set of up to `sort_window` rows per split is one row group either way, as before.
+                    per_group[name] = min(self.sort_window, get_writer_batch_size_from_data_size(
+                        self.split_counts[name], int(rows.nbytes / max(1, rows.num_rows) * self.split_counts[name])))
+                pending[name].append(rows)
+                self._parquet_groups(parquet[name], pending[name], per_group[name], final=False)
+            first_window = False
+        files_digest = hashlib.sha256(b"[")
+        first = True
+        for name in filled:
+            self._parquet_groups(parquet[name], pending[name], per_group[name], final=True)
+            parquet[name].add_key_value_metadata({"content_defined_chunking": json.dumps(DEFAULT_CDC_OPTIONS)})
+            parquet[name].close()
+            arrow[name].finalize()
+            arrow[name].close()
+            digests[name].close()
+            with open(tmp / SPILL / f"{name}.jsonl", "rb") as f:
+                for line in f:
+                    if not first:
+                        files_digest.update(b", ")
+                    files_digest.update(line[:-1])
+                    first = False
+        files_digest.update(b"]")
+        digest = files_digest.hexdigest()[:16]
+        for name in filled:
+            os.replace(tmp / "data" / f".{name}.parquet", tmp / parquet_name(name, digest))
+            state = {"_data_files": [{"filename": "data-00000-of-00001.arrow"}],
+                     "_fingerprint": digest, "_format_columns": None, "_format_kwargs": {}, "_format_type": None,
+                     "_output_all_columns": False, "_split": None}
+            (tmp / name / "state.json").write_text(json.dumps(state, indent=2, sort_keys=True), encoding="utf-8")
+            info = asdict(DatasetInfo(features=self.feats))
+            (tmp / name / "dataset_info.json").write_text(json.dumps({k: info[k] for k in sorted(info)}, indent=2),
+                                                          encoding="utf-8")
+        (tmp / "dataset_dict.json").write_text(json.dumps({"splits": filled}), encoding="utf-8")
+        shutil.rmtree(tmp / SPILL, ignore_errors=True)
+        counts = {name: self.split_counts[name] for name in filled}
+        return self._write_meta(fingerprint.hexdigest()[:16], digest, counts, build_notes, agreement, about)
+
+    @staticmethod
+    def _parquet_groups(writer, pending: list, per_group: int, final: bool) -> None:
+        """Write full row groups of `per_group` rows (and, at the end, the rest) from the pending tables."""
+        rows = sum(t.num_rows for t in pending)
+        while rows >= per_group or (final and rows):
+            table = pa.concat_tables(pending)
+            take = min(per_group, rows)
+            writer.write_table(table.slice(0, take))
+            rest = table.slice(take)
+            pending[:] = [rest] if rest.num_rows else []
+            rows -= take
+
+    def _finish_empty(self, build_notes, agreement, about) -> GoldInfo:
+        # An empty set keeps one empty split, written by `datasets` itself (from_list([]) loses the columns).
+        name = self.splits[0][0]
+        ds = Dataset.from_dict({k: [] for k in self.feats}, features=self.feats)
+        digest = hashlib.sha256(b"[]").hexdigest()[:16]
+        DatasetDict({name: ds}).save_to_disk(str(self.tmp))
+        ds.to_parquet(str(self.tmp / parquet_name(name, digest)))
+        return self._write_meta(hashlib.sha256().hexdigest()[:16], digest, {name: 0}, build_notes, agreement, about)
+
+    def _write_meta(self, fingerprint, files_digest, counts, build_notes, agreement, about) -> GoldInfo:
+        schema = self.schema
+        build = {
+            "toolkit_version": __version__,
+            "schema": schema.name,
+            "schema_version": schema.version,
+            "schema_fingerprint": schema.fingerprint,
+            "schema_definition": schema.to_dict(),
+            "fingerprint": fingerprint,
+            "splits": counts,
+            "split_spec": dict(self.splits),
+            "files_digest": files_digest,
+            **(build_notes or {}),
+        }
+        tmp = self.tmp
         (tmp / BUILD_FILE).write_text(json.dumps(build, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         if agreement is not None:
             (tmp / AGREEMENT_FILE).write_text(json.dumps(agreement, ensure_ascii=False, indent=2) + "\n",
                                               encoding="utf-8")
-        (tmp / "README.md").write_text(dataset_card(documents, schema, dsd, build, agreement, about), encoding="utf-8")
-    return GoldInfo(Path(out_dir), fingerprint, schema.fingerprint, build, agreement)
+        stats = CardStats(sum(counts.values()), counts, self.entities, self.events, self.roles, self.annotators)
+        (tmp / "README.md").write_text(dataset_card(stats, schema, build, agreement, about), encoding="utf-8")
+        return GoldInfo(Path(tmp), fingerprint, schema.fingerprint, build, agreement)
 
 
-def dataset_card(documents: list[Document], schema: Schema, dsd: DatasetDict, build: dict,
-                 agreement: dict | None, about: str | None = None) -> str:
+@dataclass
+class CardStats:
+    """What the dataset card counts, gathered as documents stream by."""
+    documents: int
+    splits: dict[str, int]
+    entities: Counter
+    events: Counter
+    roles: Counter
+    annotators: Counter
+
+
+def write_gold(documents: Iterable[Document], schema: Schema, out_dir: str | Path, splits_spec: str | None = None,
+               agreement: dict | None = None, build_notes: dict | None = None, about: str | None = None,
+               batch_size: int = 1000, sort_window: int = 5000) -> GoldInfo:
+    """Write `documents` as the gold set at `out_dir`, replacing it atomically."""
+    with atomic_directory(out_dir) as tmp:
+        writer = GoldWriter(schema, tmp, splits_spec, batch_size, sort_window)
+        for doc in documents:
+            writer.add(doc)
+        info = writer.finish(build_notes, agreement, about)
+    info.path = Path(out_dir)
+    return info
+
+
+def dataset_card(stats: CardStats, schema: Schema, build: dict, agreement: dict | None,
+                 about: str | None = None) -> str:
     """The dataset card: what is in the set (counts), how far the annotation passes agreed, how it was built;
     `about` (Markdown written by the curators: who annotated, sources, licence, limits) goes first."""
-    ents = Counter(e.type for d in documents for e in d.entities)
-    evs = Counter(v.type for d in documents for v in d.events)
-    roles = Counter(a.role for d in documents for v in d.events for a in v.arguments)
-    annotators = Counter(a for d in documents for a in d.provenance.annotators)
+    ents, evs, roles, annotators = stats.entities, stats.events, stats.roles, stats.annotators
     lines = ["---", "language:", "- ar", f"pretty_name: {schema.name} gold set", "task_categories:",
              "- token-classification", "configs:", "- config_name: default", "  data_files:"]
-    for name in dsd:
+    for name in stats.splits:
         lines += [f"  - split: {name}", f"    path: {parquet_name(name, build['files_digest'])}"]
     lines += ["---", "", f"# {schema.name} gold set", "",
               "Arabic news articles annotated with entities (nested allowed) and events (typed triggers, "
@@ -240,7 +591,7 @@ def dataset_card(documents: list[Document], schema: Schema, dsd: DatasetDict, bu
               f"- Schema: `{schema.name}` v{schema.version}, fingerprint `{schema.fingerprint}`",
               f"- Gold content fingerprint: `{build['fingerprint']}`",
               f"- Built by annotate {build['toolkit_version']}",
-              f"- Documents: {len(documents)} ({', '.join(f'{k}: {len(v)}' for k, v in dsd.items())})",
+              f"- Documents: {stats.documents} ({', '.join(f'{k}: {v}' for k, v in stats.splits.items())})",
               f"- Gold annotation by: {', '.join(f'{a} ({n})' for a, n in sorted(annotators.items())) or 'none'}"]
     if agreement and agreement.get("pairs"):
         passes = sorted({p[k] for p in agreement["pairs"] for k in ("a", "b")})

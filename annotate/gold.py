@@ -10,13 +10,13 @@ listed as unreadable. Every record of the three lists is a `Rejected`.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .agreement import agreement
-from .atomic import QuarantineFile, replace_quarantine
-from .dataset import GoldInfo, write_gold
+from .atomic import QuarantineFile, atomic_directory, current_umask, json_line, replace_quarantine
+from .dataset import GoldInfo, GoldWriter
 from .model import Document, Provenance, Rejected
 from .studio.config import Routing
 from .studio.export import (
@@ -24,9 +24,16 @@ from .studio.export import (
     ExportError,
     document_key,
     is_review,
-    read_export_file,
     task_annotations,
     task_fault,
+)
+from .studio.stream import (
+    ExportStream,
+    StreamRestart,
+    is_storage_folder,
+    read_storage_file,
+    storage_files,
+    storage_task_of,
 )
 
 # --- which annotation becomes gold ------------------------------------------------------------------------------
@@ -52,7 +59,7 @@ def choose_gold(candidates: list[tuple[dict, Document]]) -> tuple[Document | Non
     The chosen Document carries the rule that chose it in its metadata (`gold_rule`).
     """
     def chosen(doc: Document, why: str) -> tuple[Document, str]:
-        return replace(doc, metadata={**doc.metadata, "gold_rule": why}), why
+        return doc.relabelled({**doc.metadata, "gold_rule": why}), why
 
     ground = [(a, d) for a, d in candidates if a.get("ground_truth")]
     if ground:
@@ -66,7 +73,7 @@ def choose_gold(candidates: list[tuple[dict, Document]]) -> tuple[Document | Non
         prov = Provenance(tuple(x for _, d in candidates for x in d.provenance.annotators),
                           tuple(x for _, d in candidates for x in d.provenance.annotation_ids),
                           first.provenance.source, first.provenance.source_sha256)
-        return chosen(replace(first, provenance=prov), f"{len(candidates)} identical annotations")
+        return chosen(first.relabelled(provenance=prov), f"{len(candidates)} identical annotations")
     return None, f"{len(candidates)} annotations disagree and none is ground truth; run `annotate adjudicate`"
 
 
@@ -75,111 +82,399 @@ def choose_gold(candidates: list[tuple[dict, Document]]) -> tuple[Document | Non
 
 @dataclass
 class ImportResult:
-    documents: list[Document] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)  # `import_exports` only: a build streams them
     quarantined: list[Rejected] = field(default_factory=list)
     skipped: list[Rejected] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     inputs: int = 0  # tasks read: imported + quarantined + skipped
     unreadable: list[Rejected] = field(default_factory=list)  # export files that could not be read at all
-    # every usable annotation per task, annotator by annotator (agreement and adjudication read these)
+    # every usable annotation per task, annotator by annotator (agreement and adjudication read these); a
+    # streamed build keeps only the tasks with two or more annotators, the only ones agreement compares
     annotations: dict[str, list[Document]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # export path -> sha256
+    imported: int = 0
 
     @property
     def counts(self) -> dict[str, int]:
-        return {"inputs": self.inputs, "imported": len(self.documents), "quarantined": len(self.quarantined),
+        return {"inputs": self.inputs, "imported": self.imported, "quarantined": len(self.quarantined),
                 "skipped": len(self.skipped)}
+
+
+@dataclass
+class _Settings:
+    """What every task's reading needs; sent once to each worker process."""
+    routing: Routing
+    reference_texts: dict[str, str] | None
+    on_text_mismatch: str
+    keep_all_annotations: bool  # import_exports: every task's annotations; a build: only multi-annotator ones
+    encode: Callable[[Document], object] | None  # a build: gold Document -> what the writer takes
+
+
+@dataclass
+class _Outcome:
+    """What became of one task, decided away from the accounting (possibly in a worker process)."""
+    kind: str  # fault | empty | annotation-fault | disagree | gold
+    reason: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    annotations: list[Document] | None = None
+    gold: Document | None = None  # import_exports
+    encoded: object = None  # a build: the writer's form of the gold document
+
+
+def _read_task(task, key: str | None, path: str, digest: str, raw: str | None, cfg: _Settings) -> _Outcome:
+    fault = task_fault(task, cfg.routing, cfg.reference_texts, raw)
+    if fault:
+        return _Outcome("fault", fault)
+    read = task_annotations(task, key, path, digest, cfg.routing, cfg.on_text_mismatch)
+    out = _Outcome("empty", read.empty, read.warnings)
+    if read.empty:
+        return out
+    # Agreement and adjudication compare the independent passes: a review (ground truth, or a merge still
+    # carrying CONFLICT notes) is the adjudicated result, not one more pass.
+    passes = [d for a, d in read.candidates if not is_review(a)]
+    people = {d.provenance.annotators[0] if d.provenance.annotators else "unknown" for d in passes}
+    if cfg.keep_all_annotations or len(people) >= 2:  # as `agreement.latest_per_annotator` counts people
+        out.annotations = passes
+    if read.fault:
+        out.kind, out.reason = "annotation-fault", read.fault
+        return out
+    gold, why = choose_gold(read.candidates)
+    if gold is None:
+        out.kind, out.reason = "disagree", why
+        return out
+    out.kind = "gold"
+    if cfg.encode is None:
+        out.gold = gold
+    else:
+        out.encoded = cfg.encode(gold)
+    return out
+
+
+_WORKER: _Settings | None = None
+
+
+def _worker_init(cfg: _Settings) -> None:
+    global _WORKER
+    _WORKER = cfg
+
+
+def _worker_chunk(jobs: list[tuple]) -> tuple[list[_Outcome], bytes | None]:
+    """A chunk of tasks in a worker: each is sent as its JSON text, cheaper to pass than a pickled tree. In a
+    build, the chunk's rows come back as one serialized Arrow record batch (see `DocumentEncoder.batch`), so
+    the parent process only writes bytes; each outcome keeps its row's position in that batch."""
+    import json
+
+    outcomes = [_read_task(json.loads(raw), key, path, digest, raw if exact else None, _WORKER)
+                for raw, exact, key, path, digest in jobs]
+    encoded = [o.encoded for o in outcomes if o.encoded is not None]
+    if not encoded or not hasattr(_WORKER.encode, "batch"):
+        return outcomes, None
+    batch = _WORKER.encode.batch(encoded)
+    for k, enc in enumerate(encoded):
+        enc.row = enc.fingerprint_json = enc.row_json = None  # in the batch now
+        enc.batch_row = k
+    return outcomes, batch
+
+
+class _Restart(Exception):
+    """A file found broken (or needing the whole-file reader) after some of its tasks were used."""
+
+    def __init__(self, path: str, unreadable: str | None):
+        super().__init__(path)
+        self.path, self.unreadable = path, unreadable
+
+
+def file_sha256(path: str | Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class _Importer:
+    """One pass over the exports: tasks are read in order (in worker processes with `num_proc` > 1, a chunk
+    at a time, results taken back in order so the output does not depend on N), and accounted here."""
+
+    CHUNK = 64  # tasks per worker job: large enough to amortise the hand-over, small enough to stay in memory
+
+    def __init__(self, files: list[str], routing: Routing, cfg: _Settings, num_proc: int,
+                 progress: Callable[[int], None] | None, on_gold: Callable[[_Outcome], None] | None,
+                 whole: set[str], unreadable: dict[str, str], on_rows: Callable | None = None,
+                 spool: Path | None = None):
+        self.files, self.routing, self.cfg, self.num_proc = files, routing, cfg, num_proc
+        self.progress, self.on_gold, self.on_rows = progress, on_gold, on_rows
+        self.whole, self.unreadable = whole, unreadable
+        # a build writes quarantined tasks here as they come, keeping only their reasons in memory (a wrong
+        # config can quarantine every task of a large export)
+        self.spool = spool.open("w", encoding="utf-8") if spool else None
+        self.result = ImportResult()
+        self.seen: dict[str, str] = {}  # document -> where it was read
+
+    def _stream(self, path: str):
+        if is_storage_folder(Path(path)):
+            return _storage_tasks(Path(path))
+        return ExportStream(path, whole=path in self.whole)
+
+    def scan(self) -> dict[str, int]:
+        """Several files: which file each document is taken from (the last one it has annotations in). Also
+        finds unreadable files before any task is used. A copy without any annotation never supersedes an
+        annotated one: a fresh project pulled beside the committed exports must not erase the gold it has
+        not seen."""
+        last_file: dict[str, int] = {}
+        annotated: set[str] = set()
+        for k, path in enumerate(self.files):
+            if path in self.unreadable:
+                continue
+            try:
+                for t in self._stream(path):
+                    key = document_key(t.task, self.routing)
+                    if key is None:
+                        continue
+                    has_annotations = bool(t.task.get("annotations"))
+                    if has_annotations or key not in annotated:
+                        last_file[key] = k
+                    if has_annotations:
+                        annotated.add(key)
+            except StreamRestart:
+                self.whole.add(path)
+                return self.scan()
+            except ExportError as exc:
+                self.unreadable[path] = str(exc)
+        return last_file
+
+    def run(self) -> ImportResult:
+        result = self.result
+        last_file = self.scan() if len(self.files) > 1 else None
+        for path in self.files:
+            if path in self.unreadable:
+                result.unreadable.append(Rejected(str(path), self.unreadable[path]))
+        self.pool = None
+        self.inflight: deque = deque()
+        if self.num_proc > 1:
+            import multiprocessing
+
+            self.pool = multiprocessing.get_context("fork").Pool(self.num_proc, _worker_init, (self.cfg,))
+        try:
+            for k, path in enumerate(self.files):
+                if path in self.unreadable:
+                    continue
+                try:
+                    stream = self._stream(path)
+                    digest = stream.digest if isinstance(stream, _StorageTasks) else file_sha256(path)
+                    result.sources[path] = digest
+                    self._file(k, path, digest, stream, last_file)
+                    if isinstance(stream, _StorageTasks):
+                        result.unreadable += [Rejected(str(f), why) for f, why in stream.problems]
+                except StreamRestart:
+                    raise _Restart(path, None) from None
+                except ExportError as exc:
+                    raise _Restart(path, str(exc)) from None
+            while self.inflight:
+                self._complete(*self.inflight.popleft())
+        finally:
+            if self.pool is not None:
+                self.pool.terminate()
+            if self.spool:
+                self.spool.close()
+        return result
+
+    def _file(self, k, path, digest, stream, last_file) -> None:
+        chunk: list = []
+        for t in stream:
+            key = document_key(t.task, self.routing)
+            where = getattr(t, "where", None) or f"{path}#{t.index}"
+            decided = None
+            if getattr(t, "error", None):
+                decided = _Outcome("fault", t.error)
+            elif key is not None and last_file is not None and last_file[key] != k:
+                decided = _Outcome("superseded", f"superseded by the newer export {self.files[last_file[key]]}")
+            chunk.append((t, key, where, getattr(t, "path", path), getattr(t, "digest", digest), decided))
+            if len(chunk) >= self.CHUNK:
+                self._submit(chunk)
+                chunk = []
+        self._submit(chunk)
+
+    def _submit(self, chunk: list) -> None:
+        """Hand a chunk of tasks on; with workers, at most a few chunks per worker are in flight at once
+        (bounded memory), and results are accounted strictly in input order."""
+        if not chunk:
+            return
+        if self.pool is None:
+            for t, key, where, p, d, decided in chunk:
+                self._account(t.task, key, where, decided or _read_task(t.task, key, p, d, t.raw, self.cfg))
+            if self.progress:
+                self.progress(len(chunk))
+            return
+        import json
+
+        jobs = [(t.raw if t.raw is not None else json.dumps(t.task), t.raw is not None, key, p, d)
+                for t, key, _, p, d, decided in chunk if decided is None]
+        self.inflight.append((chunk, self.pool.apply_async(_worker_chunk, (jobs,))))
+        while len(self.inflight) > 2 * self.num_proc:
+            self._complete(*self.inflight.popleft())
+
+    def _complete(self, chunk: list, pending) -> None:
+        outcomes, batch = pending.get()
+        outcomes = iter(outcomes)
+        self.kept: list[int] = []  # rows of the chunk's batch whose documents were taken as gold
+        for t, key, where, _, _, decided in chunk:
+            self._account(t.task, key, where, decided or next(outcomes))
+        if batch is not None and self.on_rows:
+            self.on_rows(batch, self.kept)
+        if self.progress:
+            self.progress(len(chunk))
+
+    def _account(self, task, key, where, o: _Outcome) -> None:
+        result = self.result
+        result.inputs += 1
+        task_id = task.get("id", "?") if isinstance(task, dict) else "?"
+        label = f"task {task_id} ({where})"
+
+        def quarantine(reason: str) -> None:
+            rejected = Rejected(where, f"{label}: {reason}", task, task_id=task_id)
+            if self.spool:
+                self.spool.write(json_line(rejected.to_json()))
+                rejected = Rejected(where, rejected.reason, task_id=task_id)
+            result.quarantined.append(rejected)
+
+        if o.kind == "superseded":
+            result.skipped.append(Rejected(where, f"{label}: {o.reason}", task_id=task_id))
+            return
+        if o.kind == "fault":
+            quarantine(o.reason)
+            return
+        if key in self.seen:
+            quarantine(f"duplicate task: document {key} was already read from {self.seen[key]}")
+            return
+        self.seen[key] = where
+        result.warnings += [f"{label} {w}" for w in o.warnings]
+        if o.kind == "empty":
+            result.skipped.append(Rejected(where, f"{label}: {o.reason}", task_id=task_id))
+            return
+        if o.annotations is not None:
+            result.annotations[key] = o.annotations
+        if o.kind == "annotation-fault":
+            quarantine(o.reason)
+        elif o.kind == "disagree":
+            result.skipped.append(Rejected(where, f"{label}: {o.reason}", task_id=task_id))
+        else:
+            result.imported += 1
+            if o.gold is not None:
+                result.documents.append(o.gold)
+            if self.on_gold:
+                self.on_gold(o)
+            if getattr(o.encoded, "batch_row", None) is not None:
+                self.kept.append(o.encoded.batch_row)
+
+
+def _import(paths: Iterable[str | Path], routing: Routing, reference_texts, progress, on_text_mismatch,
+            num_proc: int = 1, encode=None, on_gold=None, on_restart=None, on_rows=None,
+            spool: Path | None = None) -> ImportResult:
+    if on_text_mismatch not in TEXT_MISMATCH_POLICIES:
+        raise ValueError(f"on_text_mismatch must be one of {TEXT_MISMATCH_POLICIES}, not {on_text_mismatch!r}")
+    cfg = _Settings(routing, reference_texts, on_text_mismatch, encode is None, encode)
+    files = [str(p) for p in paths]
+    whole: set[str] = set()
+    unreadable: dict[str, str] = {}
+    while True:
+        importer = _Importer(files, routing, cfg, max(1, num_proc), progress, on_gold, whole, unreadable, on_rows,
+                             spool)
+        try:
+            return importer.run()
+        except _Restart as again:
+            # Some of the file's tasks were used before it turned out broken (or not streamable): start over
+            # without it (or reading it whole), so that a broken file contributes nothing, as before.
+            if again.unreadable is None:
+                whole.add(again.path)
+            else:
+                unreadable[again.path] = again.unreadable
+            if on_restart:
+                on_restart()
 
 
 def import_exports(paths: Iterable[str | Path], routing: Routing,
                    reference_texts: dict[str, str] | None = None,
                    progress: Callable[[int], None] | None = None,
-                   on_text_mismatch: str = "offsets") -> ImportResult:
+                   on_text_mismatch: str = "offsets", num_proc: int = 1) -> ImportResult:
     """Read exports into gold Documents. `reference_texts` (doc id -> pushed text) catches edited tasks;
     `on_text_mismatch` is what a value.text that disagrees with its offsets does (TEXT_MISMATCH_POLICIES).
 
     Several exports of one project taken over time overlap: a document found in more than one file is taken
     from the last file it appears in with annotations (pass files oldest first; `export_files` orders
     `annotate pull` files that way) and its other copies are skipped as superseded. The same document twice in
-    one file is a duplicate task.
+    one file is a duplicate task. `progress` is called with the number of tasks read since its last call.
     """
-    if on_text_mismatch not in TEXT_MISMATCH_POLICIES:
-        raise ValueError(f"on_text_mismatch must be one of {TEXT_MISMATCH_POLICIES}, not {on_text_mismatch!r}")
-    result = ImportResult()
-    files: list[tuple[str, str, list]] = []
-    for path in paths:
-        try:
-            tasks, digest = read_export_file(path)
-        except ExportError as exc:
-            result.unreadable.append(Rejected(str(path), str(exc)))
-            if progress:
-                progress(1)
-            continue
-        files.append((str(path), digest, tasks))
-    # A copy without any annotation never supersedes an annotated one: a fresh project pulled beside the
-    # committed exports must not erase the gold it has not seen.
-    last_file: dict[str, int] = {}
-    annotated: set[str] = set()
-    for k, (_, _, tasks) in enumerate(files):
-        for task in tasks:
-            key = document_key(task, routing)
-            if key is None:
+    return _import(paths, routing, reference_texts, progress, on_text_mismatch, num_proc)
+
+
+# --- Label Studio local-storage folders ----------------------------------------------------------------------------
+
+
+class _StorageTasks:
+    """The tasks of a local-storage export folder, in task id order; a task's annotation files are gathered.
+
+    The folder is listed first (only task id -> file names are kept), then the files of a task are read
+    together. Each task's provenance names its first file, with that file's sha256."""
+
+    def __init__(self, folder: Path):
+        import hashlib
+
+        self.folder = folder
+        by_task: dict[object, list[Path]] = {}
+        self.problems: list[tuple[Path, str]] = []  # files that cannot be read: listed as unreadable
+        listing = hashlib.sha256()
+        for f in storage_files(folder):
+            listing.update(f.name.encode() + b"\n")
+            if f.name.endswith(".json"):  # task format: the name is the task id, no need to open it yet
+                by_task.setdefault(("task", f.name[:-5]), []).append(f)
                 continue
-            has_annotations = bool(task.get("annotations"))
-            if has_annotations or key not in annotated:
-                last_file[key] = k
-            if has_annotations:
-                annotated.add(key)
-    seen: dict[str, str] = {}  # document -> where it was read
-    for k, (path, digest, tasks) in enumerate(files):
-        result.sources[path] = digest
-        for index, task in enumerate(tasks):
-            result.inputs += 1
-            key = document_key(task, routing)
-            if key is not None and last_file[key] != k:
-                result.skipped.append(Rejected(f"{path}#{index}", f"task {task.get('id')} ({path}#{index}): "
-                                               f"superseded by the newer export {files[last_file[key]][0]}",
-                                               task_id=task.get("id")))
+            try:
+                value, _ = read_storage_file(f)
+                task_id, _ = storage_task_of(value, f)
+            except ExportError as exc:
+                self.problems.append((f, str(exc)))
                 continue
-            _import_task(task, f"{path}#{index}", path, digest, routing, reference_texts, seen, result,
-                         on_text_mismatch)
-        if progress:
-            progress(1)
-    return result
+            by_task.setdefault(("task", str(task_id)), []).append(f)
+        self.by_task = by_task
+        # the folder's own digest is of its file names; each task's provenance has its file's sha256
+        self.digest = listing.hexdigest()
+
+    def __iter__(self):
+        for index, (_, files) in enumerate(self.by_task.items()):
+            task = None
+            digest = None
+            for f in files:
+                try:
+                    value, sha = read_storage_file(f)
+                    _, one = storage_task_of(value, f)
+                except ExportError as exc:
+                    self.problems.append((f, str(exc)))
+                    continue
+                if task is None:
+                    task, digest = one, sha
+                else:
+                    task = {**task, "annotations": list(task.get("annotations") or []) +
+                            list(one.get("annotations") or [])}
+            if task is None:
+                continue
+            yield _StorageTask(index, task, None, f"{files[0]}", str(files[0]), digest)
 
 
-def _import_task(task, where, path, digest, routing, reference_texts, seen, result, on_text_mismatch) -> None:
-    task_id = task.get("id", "?") if isinstance(task, dict) else "?"
-    label = f"task {task_id} ({where})"
+@dataclass
+class _StorageTask:
+    index: int
+    task: object
+    raw: str | None
+    where: str
+    path: str
+    digest: str
 
-    def quarantine(reason: str) -> None:
-        result.quarantined.append(Rejected(where, f"{label}: {reason}", task, task_id=task_id))
 
-    fault = task_fault(task, routing, reference_texts)
-    if fault:
-        quarantine(fault)
-        return
-    doc_id = document_key(task, routing)
-    if doc_id in seen:
-        quarantine(f"duplicate task: document {doc_id} was already read from {seen[doc_id]}")
-        return
-    seen[doc_id] = where
-    read = task_annotations(task, doc_id, path, digest, routing, on_text_mismatch)
-    result.warnings += [f"{label} {w}" for w in read.warnings]
-    if read.empty:
-        result.skipped.append(Rejected(where, f"{label}: {read.empty}", task_id=task_id))
-        return
-    # Agreement and adjudication compare the independent passes: a review (ground truth, or a merge still
-    # carrying CONFLICT notes) is the adjudicated result, not one more pass.
-    result.annotations[doc_id] = [d for a, d in read.candidates if not is_review(a)]
-    if read.fault:
-        quarantine(read.fault)
-        return
-    gold, why = choose_gold(read.candidates)
-    if gold is None:
-        result.skipped.append(Rejected(where, f"{label}: {why}", task_id=task_id))
-        return
-    result.documents.append(gold)
+def _storage_tasks(folder: Path) -> _StorageTasks:
+    return _StorageTasks(folder)
 
 
 _PULLED = re.compile(r"^export-project\d+-(\d{8}T\d{6}\d*Z)-")
@@ -187,10 +482,13 @@ _PULLED = re.compile(r"^export-project\d+-(\d{8}T\d{6}\d*Z)-")
 
 def export_files(paths: Iterable[str | Path]) -> list[Path]:
     """Export files from files and folders. A folder is read for *.json in time order: `annotate pull` files
-    by the UTC time in their name (whatever the project id), other files by name after them."""
+    by the UTC time in their name (whatever the project id), other files by name after them. A folder that
+    Label Studio's local-storage export sync wrote (files named by annotation or task id) is one source."""
     out: list[Path] = []
     for p in map(Path, paths):
-        if p.is_dir():
+        if is_storage_folder(p):
+            out.append(p)  # Label Studio's local-storage export: read as one source (see `_StorageTasks`)
+        elif p.is_dir():
             out += sorted(p.glob("*.json"), key=lambda f: (0, m.group(1)) if (m := _PULLED.match(f.name))
                           else (1, f.name))
         else:
@@ -222,29 +520,91 @@ def build_gold(exports: Iterable[str | Path], routing: Routing, output: str | Pa
                reference_texts: dict[str, str] | None = None, allow_empty: bool = False,
                quarantine_path: str | Path | None = None,
                progress: Callable[[int], None] | None = None, skip_unreadable: bool = False,
-               on_text_mismatch: str = "offsets", about: str | None = None) -> GoldBuild:
+               on_text_mismatch: str = "offsets", about: str | None = None, num_proc: int = 1,
+               batch_size: int = 1000, sort_window: int = 5000) -> GoldBuild:
     """Read exports, quarantine what is faulty, and (re)write the gold set with its agreement figures;
     `about` (curators' Markdown) goes into the dataset card.
+
+    Documents stream from the exports to the new gold set's files (`GoldWriter`): only ids, counts and the
+    tasks with two or more annotators (for agreement) are kept in memory. `num_proc` > 1 reads tasks in that
+    many worker processes; the output is the same byte for byte. `progress` is called with the number of
+    tasks read since its last call.
 
     An export file that cannot be read stops the build (the gold set would silently fall back to older
     exports) unless `skip_unreadable`. The quarantine file always describes this run: written when anything
     was rejected, else a stale one is removed.
     """
     exports = list(exports)
-    result = import_exports(exports, routing, reference_texts, progress, on_text_mismatch)
     qpath = Path(quarantine_path) if quarantine_path else default_quarantine_path(output)
-    quarantine = replace_quarantine(qpath, [r.to_json() for r in result.unreadable + result.quarantined])
-    if result.unreadable and not skip_unreadable:
-        names = ", ".join(u.source for u in result.unreadable)
-        return GoldBuild(result, None, quarantine, f"{len(result.unreadable)} export file(s) could not be read "
-                         f"({names}); fix or remove them, or pass --skip-unreadable to build without them")
-    if not result.documents and not allow_empty:
-        return GoldBuild(result, None, quarantine)
-    c = result.counts
-    notes = {"imported": c["imported"], "quarantined": c["quarantined"], "skipped": c["skipped"],
-             "exports": {Path(k).name: v for k, v in result.sources.items()},
-             "unreadable_exports": [u.reason for u in result.unreadable],
-             "on_text_mismatch": on_text_mismatch, "warnings": result.warnings}
-    info = write_gold(result.documents, routing.schema, output, split_spec, agreement(result.annotations), notes,
-                      about)
+    try:
+        with atomic_directory(output) as tmp:
+            writer = GoldWriter(routing.schema, tmp, split_spec, batch_size, sort_window)
+            spool = tmp / ".quarantined.jsonl"
+            result = _import(exports, routing, reference_texts, progress, on_text_mismatch, num_proc,
+                             encode=writer.encoder, on_gold=lambda o: writer.add_encoded(o.encoded),
+                             on_restart=writer.reset, on_rows=writer.add_rows, spool=spool)
+            quarantine = _write_quarantine(qpath, [r.to_json() for r in result.unreadable], spool)
+            if result.unreadable and not skip_unreadable:
+                names = ", ".join(u.source for u in result.unreadable)
+                raise _NotWritten(GoldBuild(result, None, quarantine, f"{len(result.unreadable)} export file(s) "
+                                            f"could not be read ({names}); fix or remove them, or pass "
+                                            "--skip-unreadable to build without them"))
+            if not result.imported and not allow_empty:
+                raise _NotWritten(GoldBuild(result, None, quarantine))
+            c = result.counts
+            notes = {"imported": c["imported"], "quarantined": c["quarantined"], "skipped": c["skipped"],
+                     "exports": {Path(k).name: v for k, v in result.sources.items()},
+                     "unreadable_exports": [u.reason for u in result.unreadable],
+                     "on_text_mismatch": on_text_mismatch, "warnings": result.warnings}
+            info = writer.finish(notes, _agreement(result.annotations), about)
+    except _NotWritten as refused:
+        return refused.build
+    info.path = Path(output)
     return GoldBuild(result, info, quarantine)
+
+
+def _write_quarantine(path: Path, first: list[dict], spool: Path) -> QuarantineFile:
+    """The quarantine file of a build: the unreadable files, then the quarantined tasks spooled as they came,
+    copied a block at a time and put in place atomically (or a stale file removed, when nothing was rejected)."""
+    import os
+    import shutil
+    import tempfile
+
+    lines = len(first) + (sum(1 for _ in spool.open(encoding="utf-8")) if spool.exists() else 0)
+    if not lines:
+        spool.unlink(missing_ok=True)
+        return replace_quarantine(path, [])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.writelines(json_line(r) for r in first)
+            if spool.exists():
+                with spool.open(encoding="utf-8") as src:
+                    shutil.copyfileobj(src, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o666 & ~current_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    spool.unlink(missing_ok=True)
+    return QuarantineFile(path, lines)
+
+
+class _NotWritten(Exception):
+    """Nothing to write (or a refusal): leave the previous gold set as it was."""
+
+    def __init__(self, build: GoldBuild):
+        super().__init__(build.refused or "nothing to write")
+        self.build = build
+
+
+def _agreement(annotations: dict[str, list[Document]]) -> dict:
+    if not annotations:
+        # what `agreement({})` returns, without importing the scorer (and seqeval, and scikit-learn)
+        return {"tasks": 0, "pairs": [], "overall": {}}
+    from .agreement import agreement
+
+    return agreement(annotations)

@@ -7,6 +7,7 @@ here as the truth.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import dataclass, field
 
@@ -153,3 +154,13 @@ class Document:
 
     def entity_by_id(self) -> dict[str, Entity]:
         return {e.id: e for e in self.entities}
+
+    def relabelled(self, metadata: dict | None = None, provenance: Provenance | None = None) -> Document:
+        """A copy with other metadata and/or provenance. Spans and references are those of a validated
+        Document, so they are not checked again (`dataclasses.replace` would: an import does this per task)."""
+        new = copy.copy(self)
+        if metadata is not None:
+            object.__setattr__(new, "metadata", FrozenDict(metadata))
+        if provenance is not None:
+            object.__setattr__(new, "provenance", provenance)
+        return new

@@ -13,6 +13,7 @@ Rules (why they are what they are):
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -50,57 +51,28 @@ def _char_class(ch: str) -> str:
     return "P"
 
 
+class _Classes(dict):
+    """Code point -> class letter for `str.translate`, filled on first sight of each character. Besides
+    `_char_class`'s letters: 'Z' the zero-width joiner, 's' a decimal separator (a symbol unless between digits)."""
+
+    def __missing__(self, cp: int) -> str:
+        ch = chr(cp)
+        c = "Z" if ch == "\u200d" else "s" if ch in _DECIMAL_SEPARATORS else _char_class(ch)
+        self[cp] = c
+        return c
+
+
+_CLASSES = _Classes()
+# The rules of the module docstring over the class string, one alternative per kind of token:
+#   a word of one script with its marks; a number (a separator only between digits); marks that start a word
+#   (tatweel, a stray mark) with the letters after them; a symbol with its joiners and modifiers, where a ZWJ
+#   also takes the next non-space character (an emoji ZWJ sequence).
+_TOKEN = re.compile(r"A[AM]*|L[LM]*|D(?:[DM]|(?<=D)s(?=D))*|M+(?:A[AM]*|L[LM]*)?|[PsJZ](?:Z[^S]?|[JM])*")
+
+
 def _raw_tokens(text: str) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
-    n = len(text)
-    i = 0
-    while i < n:
-        cls = _char_class(text[i])
-        if cls == "S":
-            i += 1
-            continue
-        j = i + 1
-        if cls in ("A", "L"):
-            while j < n:
-                c = _char_class(text[j])
-                if c == cls or c == "M":
-                    j += 1
-                else:
-                    break
-        elif cls == "D":
-            while j < n:
-                c = _char_class(text[j])
-                if c == "D" or c == "M":
-                    j += 1
-                elif text[j] in _DECIMAL_SEPARATORS and j + 1 < n and _char_class(text[j + 1]) == "D" \
-                        and _char_class(text[j - 1]) == "D":
-                    j += 1
-                else:
-                    break
-        elif cls == "M" and spans and spans[-1][1] == i:
-            # a mark right after a token belongs to it (e.g. a diacritic after a digit or symbol)
-            while j < n and _char_class(text[j]) == "M":
-                j += 1
-            spans[-1] = (spans[-1][0], j)
-            i = j
-            continue
-        elif cls == "M":
-            # a word that starts with tatweel or a stray mark: the letters after it belong to the same word
-            while j < n and _char_class(text[j]) == "M":
-                j += 1
-            if j < n and _char_class(text[j]) in ("A", "L"):
-                script = _char_class(text[j])
-                while j < n and _char_class(text[j]) in (script, "M"):
-                    j += 1
-        else:
-            # symbols: keep an emoji ZWJ / modifier sequence together
-            while j < n and _char_class(text[j]) in ("J", "M"):
-                j += 1
-                if text[j - 1] == "\u200d" and j < n and not text[j].isspace():
-                    j += 1
-        spans.append((i, j))
-        i = j
-    return spans
+    """Token spans in one compiled-regex pass over the text's character classes (same length as the text)."""
+    return [m.span() for m in _TOKEN.finditer(text.translate(_CLASSES))]
 
 
 def tokenize(text: str, extra_boundaries: Iterable[int] = ()) -> list[Token]:
@@ -108,45 +80,70 @@ def tokenize(text: str, extra_boundaries: Iterable[int] = ()) -> list[Token]:
 
     `extra_boundaries` are character offsets where a token must be cut (annotation boundaries inside a word).
     """
+    return [Token(text[s:e], s, e) for s, e in token_spans(text, extra_boundaries)]
+
+
+def token_spans(text: str, extra_boundaries: Iterable[int] = ()) -> list[tuple[int, int]]:
+    """`tokenize` as (start, end) pairs only: the dataset build needs no Token objects."""
     cuts = sorted(set(extra_boundaries))
     spans = _raw_tokens(text)
     if cuts:
         spans = _cut(spans, cuts)
-    return [Token(text[s:e], s, e) for s, e in spans]
+    return spans
 
 
 def _cut(spans: list[tuple[int, int]], cuts: list[int]) -> list[tuple[int, int]]:
+    """`spans` with the tokens that hold a cut split there. Walks the cuts (two per annotation), not the
+    tokens: most cuts fall on a token boundary already, and the untouched tokens are copied as slices."""
     from bisect import bisect_right
 
+    starts = [s for s, _ in spans]
+    inner: dict[int, list[int]] = {}  # token index -> the cuts strictly inside it, in order
+    for c in cuts:
+        k = bisect_right(starts, c) - 1
+        if k >= 0 and spans[k][0] < c < spans[k][1]:
+            inner.setdefault(k, []).append(c)
+    if not inner:
+        return spans
     out: list[tuple[int, int]] = []
-    for s, e in spans:
-        k = bisect_right(cuts, s)
-        prev = s
-        while k < len(cuts) and cuts[k] < e:
-            out.append((prev, cuts[k]))
-            prev = cuts[k]
-            k += 1
-        out.append((prev, e))
+    prev_token = 0
+    for k in sorted(inner):
+        out.extend(spans[prev_token:k])
+        s, e = spans[k]
+        for c in inner[k]:
+            out.append((s, c))
+            s = c
+        out.append((s, e))
+        prev_token = k + 1
+    out.extend(spans[prev_token:])
     return out
 
 
 def sentence_ids(text: str, tokens: list[Token]) -> list[int]:
     """Sentence index per token: a sentence ends after . ! ? ؟ … or where a line break separates tokens."""
+    return sentence_ids_of_spans(text, [(t.start, t.end) for t in tokens])
+
+
+def sentence_ids_of_spans(text: str, spans: list[tuple[int, int]]) -> list[int]:
+    """`sentence_ids` over (start, end) pairs."""
     ids: list[int] = []
     sid = 0
     pending_end = False  # a full stop was seen; closing quotes/brackets may still follow it
-    for i, tok in enumerate(tokens):
-        if i > 0:
-            line_break = "\n" in text[tokens[i - 1].end:tok.start]
-            attached = tokens[i - 1].end == tok.start
-            if line_break or (pending_end and not (attached and _closing(tok.text))):
+    prev_end = None
+    for start, end in spans:
+        tok = text[start:end]
+        attached = prev_end == start
+        if prev_end is not None:
+            line_break = "\n" in text[prev_end:start]
+            if line_break or (pending_end and not (attached and _closing(tok))):
                 sid += 1
                 pending_end = False
         ids.append(sid)
-        if tok.text in SENTENCE_END:
+        if tok in SENTENCE_END:
             pending_end = True
-        elif not (pending_end and _closing(tok.text) and i > 0 and tokens[i - 1].end == tok.start):
+        elif not (pending_end and _closing(tok) and attached):
             pending_end = False
+        prev_end = end
     return ids
 
 

@@ -37,3 +37,22 @@ def test_layers_never_overlap_and_layer_zero_holds_the_outermost(found):
                 assert e <= s2 or e2 <= s
         if layer_of[i] == 0:
             assert not any(s2 <= s and e <= e2 and (s2, e2) != (s, e) for s2, e2, _ in found)
+
+
+def test_the_datasets_tag_check_decodes_iob2_as_the_scorer_does():
+    """The build checks spans -> tags -> spans with one regex per layer; it must read tags exactly as the
+    strict IOB2 decoder of the scorer does, broken sequences included."""
+    import random
+
+    from annotate.chunks import entities_strict
+    from annotate.dataset import _chunk_pattern
+
+    types = ["PER", "ORG", "GPE"]
+    names = ["O"] + [f"{p}-{t}" for t in types for p in ("B", "I")]
+    pattern = _chunk_pattern(len(types))
+    rng = random.Random(7)
+    for _ in range(3000):
+        ids = [rng.choice(range(len(names))) if rng.random() < 0.6 else 0 for _ in range(rng.randrange(0, 12))]
+        mine = {(m.start(), m.end(), types[(m.group()[0] - 1) // 2]) for m in pattern.finditer(bytes(ids))}
+        theirs = {(i, j, t) for _, i, j, t in entities_strict([[names[k] for k in ids]], "IOB2")}
+        assert mine == theirs, [names[k] for k in ids]

@@ -85,3 +85,61 @@ def test_tokens_are_exact_slices_and_cuts_are_honoured(text, cuts):
     assert "".join(t.text for t in toks) == "".join(ch for ch in text if not ch.isspace())
     for c in cuts:  # no token straddles a requested boundary
         assert not any(t.start < c < t.end for t in toks)
+
+
+def _rules_char_by_char(text: str) -> list[tuple[int, int]]:
+    """The module's rules walked one character at a time (how the tokenizer was written before it became one
+    regex pass over character classes): the regex must cut exactly here."""
+    from annotate.tokenize import _DECIMAL_SEPARATORS, _char_class
+
+    spans: list[tuple[int, int]] = []
+    n, i = len(text), 0
+    while i < n:
+        cls = _char_class(text[i])
+        if cls == "S":
+            i += 1
+            continue
+        j = i + 1
+        if cls in ("A", "L"):
+            while j < n and _char_class(text[j]) in (cls, "M"):
+                j += 1
+        elif cls == "D":
+            while j < n:
+                c = _char_class(text[j])
+                if c in ("D", "M"):
+                    j += 1
+                elif text[j] in _DECIMAL_SEPARATORS and j + 1 < n and _char_class(text[j + 1]) == "D" \
+                        and _char_class(text[j - 1]) == "D":
+                    j += 1
+                else:
+                    break
+        elif cls == "M" and spans and spans[-1][1] == i:
+            while j < n and _char_class(text[j]) == "M":
+                j += 1
+            spans[-1] = (spans[-1][0], j)
+            i = j
+            continue
+        elif cls == "M":
+            while j < n and _char_class(text[j]) == "M":
+                j += 1
+            if j < n and _char_class(text[j]) in ("A", "L"):
+                script = _char_class(text[j])
+                while j < n and _char_class(text[j]) in (script, "M"):
+                    j += 1
+        else:
+            while j < n and _char_class(text[j]) in ("J", "M"):
+                j += 1
+                if text[j - 1] == "\u200d" and j < n and not text[j].isspace():
+                    j += 1
+        spans.append((i, j))
+        i = j
+    return spans
+
+
+@settings(max_examples=2000, deadline=None)
+@given(text=st.text(st.one_of(ALPHABET, st.sampled_from(["٫", "٬", ",", ".", "\u0640", "\u064e", "\U0001F3FB", "²",
+                                                         "½", "中", "\u00a0", "\u2028", "_"])), max_size=40))
+def test_the_regex_tokenizer_cuts_exactly_where_the_rules_do(text):
+    from annotate.tokenize import _raw_tokens
+
+    assert _raw_tokens(text) == _rules_char_by_char(text)

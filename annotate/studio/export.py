@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field, replace
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..conformance import schema_problems
@@ -22,6 +23,7 @@ from ..model import TATWEEL, Argument, Document, Entity, Event, Provenance, Span
 from .config import Routing
 
 CONFLICT_MARK = "CONFLICT"
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 TEXT_MISMATCH_POLICIES = ("offsets", "quarantine")  # what a value.text that disagrees with its offsets does
 
 
@@ -316,14 +318,17 @@ def _is_content_id(doc_id: str) -> bool:
     return len(doc_id) == 16 and all(c in "0123456789abcdef" for c in doc_id)
 
 
-def task_fault(task, routing: Routing, reference_texts: dict[str, str] | None) -> str | None:
-    """Why a task cannot be read as a document at all (shape, text, edited text), if it cannot."""
+def task_fault(task, routing: Routing, reference_texts: dict[str, str] | None,
+               raw: str | None = None) -> str | None:
+    """Why a task cannot be read as a document at all (shape, text, edited text), if it cannot. `raw`, the
+    JSON text the task was decoded from, lets the lone-surrogate walk be skipped when the text holds no
+    surrogate escape (UTF-8 text cannot hold a lone surrogate any other way)."""
     if not isinstance(task, dict):
         return f"a task must be an object, got {json_type(task)}"
     if not isinstance(task.get("data"), dict):
         return ("field 'data' is missing" if task.get("data") is None else
                 f"field 'data' must be an object, got {json_type(task['data'])}")
-    surrogate = lone_surrogate(task)
+    surrogate = lone_surrogate(task) if raw is None or _SURROGATE_ESCAPE.search(raw) else None
     if surrogate:  # checked first: such a string cannot be hashed, compared to UTF-8 files, or written out
         return surrogate
     text = task["data"].get(routing.text_field)
@@ -377,7 +382,7 @@ def task_annotations(task: dict, doc_id: str, path: str, digest: str, routing: R
             faults.append(f"{who}: " + "; ".join(errors))
             continue
         provenance = Provenance(doc.provenance.annotators, doc.provenance.annotation_ids, path, digest)
-        out.candidates.append((ann, replace(doc, metadata={**metadata, **doc.metadata}, provenance=provenance)))
+        out.candidates.append((ann, doc.relabelled({**metadata, **doc.metadata}, provenance)))
     if faults:
         # A faulty annotation never silently falls back to another one: the whole task waits for a fix.
         out.fault = " | ".join(faults)

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from label_studio_sdk.label_interface import LabelInterface
-
 from ..model import Document, Rejected
 from ..schema import Schema
 from .config import ENTITY, TEXT, TRIGGER, labeling_config
@@ -80,6 +78,10 @@ class PredictionValidator:
     schema: Schema
 
     def __post_init__(self) -> None:
+        # imported here: the SDK's interface module takes seconds to import, and `annotate import` (which
+        # needs `metadata_of_task` from this module) never validates results with it
+        from label_studio_sdk.label_interface import LabelInterface
+
         self.interface = LabelInterface(labeling_config(self.schema))
         self.roles = set(self.schema.role_names)
 

@@ -1,0 +1,148 @@
+"""`annotate import` against the Label Studio SDK's converter, and its memory at two sizes.
+
+Speed: one JSON export of 20,000 finished tasks (quick: 1,000) from `bench/corpus.py`, read by
+- ours: `python -m annotate.cli import EXPORT -o OUT` (the default command a user runs: one process), and the
+  same with `--num-proc 2`; every layer is kept (nesting, both controls, relations, attributes, provenance),
+  every task is checked spans -> tags -> spans;
+- reference: the SDK's `Converter(config, project_dir=None).convert(EXPORT, OUTDIR, "CONLL2003",
+  is_dir=False)` as a whole process, with our labeling config (`annotate.studio.config.labeling_config`); it
+  writes one tag per token (one layer of one control).
+Agreement checked: the same number of documents; for every document whose SDK tokens are exactly our tokens,
+the entity spans of the SDK's tags are found among our entity spans (any layer: the SDK keeps one label per
+token, not necessarily the outermost). Ratio = reference seconds / ours seconds, target >= 5.
+
+Memory: peak RSS (whole process tree) of the default `annotate import` at 10,000 and 100,000 documents (quick:
+1,000 and 5,000); targets: below 1 GB at the larger size, and the larger peak at most 1.5x the smaller.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from annotate.schema import load_schema
+from annotate.studio.config import labeling_config
+
+from .corpus import write_export_json
+from .harness import PYTHON, Row, annotate_cli, best_of, run_measured
+
+SDK = ("import sys\n"
+       "from label_studio_sdk.converter import Converter\n"
+       "config = open(sys.argv[1], encoding='utf-8').read()\n"
+       "Converter(config=config, project_dir=None).convert(sys.argv[2], sys.argv[3], 'CONLL2003', is_dir=False)\n")
+
+
+def _ours(out: Path) -> list[dict]:
+    """Our documents: tokens and entity spans (token ranges, every layer) per document."""
+    files = sorted((out / "data").glob("*.parquet"))
+    docs = []
+    for f in files:
+        table = pq.read_table(f, columns=["tokens", "entities", "token_start", "token_end"])
+        names = None
+        for row in table.to_pylist():
+            starts = {s: i for i, s in enumerate(row["token_start"])}
+            ends = {e: i + 1 for i, e in enumerate(row["token_end"])}
+            names = names or load_schema().entity_types
+            types = list(names)
+            docs.append({"tokens": row["tokens"],
+                         "spans": {(starts[e["start"]], ends[e["end"]], types[e["type"]]) for e in row["entities"]}})
+    return docs
+
+
+def _sdk(conll: Path) -> list[dict]:
+    """The SDK's CoNLL 2003: one -DOCSTART- line, then documents separated by blank lines; entity spans from
+    its B-/I- tags."""
+    docs: list[dict] = []
+    tokens: list[str] = []
+    tags: list[str] = []
+
+    def close():
+        if tokens:
+            spans, start, kind = set(), None, None
+            for i, tag in enumerate([*tags, "O"]):
+                if start is not None and not (tag.startswith("I-") and tag[2:] == kind):
+                    spans.add((start, i, kind))
+                    start = None
+                if tag.startswith("B-") or (tag.startswith("I-") and start is None):
+                    start, kind = i, tag[2:]
+            docs.append({"tokens": list(tokens), "spans": spans})
+        tokens.clear()
+        tags.clear()
+
+    for line in conll.read_text(encoding="utf-8").splitlines():
+        if line.startswith("-DOCSTART-") or not line.strip():
+            close()
+            continue
+        parts = line.split(" ")
+        if len(parts) >= 4:
+            tokens.append(parts[0])
+            tags.append(parts[-1])
+    close()
+    return docs
+
+
+def _agreement(ours: list[dict], sdk: list[dict]) -> tuple[int, int, int, int]:
+    """(documents compared, SDK entities in them, of which ours has, our entities in them). Documents are
+    matched by their token sequence (both sides keep the export's order differently)."""
+    by_tokens = {tuple(d["tokens"]): d for d in ours}
+    compared = sdk_entities = found = our_entities = 0
+    for d in sdk:
+        mine = by_tokens.get(tuple(d["tokens"]))
+        if mine is None:
+            continue
+        compared += 1
+        sdk_entities += len(d["spans"])
+        found += len(d["spans"] & mine["spans"])
+        our_entities += len(mine["spans"])
+    return compared, sdk_entities, found, our_entities
+
+
+def run(quick: bool, workdir: Path) -> list[Row]:
+    n = 1000 if quick else 20000
+    repeat = 1 if quick else 2
+    export = write_export_json(workdir / "export.json", n)
+    config = workdir / "config.xml"
+    config.write_text(labeling_config(load_schema()), encoding="utf-8")
+    out1, out2, sdk_out = workdir / "ours", workdir / "ours2", workdir / "sdk"
+    ours = best_of(repeat, [*annotate_cli(), "import", str(export), "-o", str(out1)])
+    ours2 = best_of(repeat, [*annotate_cli(), "import", str(export), "-o", str(out2), "--num-proc", "2"])
+    ref = best_of(repeat, [PYTHON, "-c", SDK, str(config), str(export), str(sdk_out)])
+    mine, theirs = _ours(out1), _sdk(sdk_out / "result.conll")
+    if len(mine) != n or len(theirs) != n:
+        raise SystemExit(f"import: documents differ: ours {len(mine)}, SDK {len(theirs)}, export {n}")
+    same = sorted(f.read_bytes() for f in (out1 / "data").glob("*.parquet")) == \
+        sorted(f.read_bytes() for f in (out2 / "data").glob("*.parquet"))
+    if not same:
+        raise SystemExit("import: --num-proc 2 wrote a different dataset than one process")
+    compared, sdk_entities, found, our_entities = _agreement(mine, theirs)
+    if compared == 0 or found != sdk_entities:
+        raise SystemExit(f"import: the SDK's entities are not all ours ({found} of {sdk_entities} in {compared} "
+                         "documents with the same tokens)")
+    agree = (f"{n} documents on both sides; in the {compared} documents tokenised alike, all {sdk_entities} entity "
+             f"spans of the SDK's CoNLL tags are among our {our_entities} (ours keeps every nesting layer)")
+    rows = [
+        Row("import", f"wall time, {n:,} tasks (default: 1 process)", f"{ours.seconds:.1f} s", f"{ref.seconds:.1f} s",
+            ref.seconds / ours.seconds, ">= 5", ref.seconds / ours.seconds >= 5,
+            [agree, f"ours: `{ours.command}`", "reference: SDK Converter CONLL2003, `python -c ...` "
+             "(bench/bench_import.py)", f"peak RSS: ours {ours.peak_rss_mb:.0f} MB, SDK {ref.peak_rss_mb:.0f} MB"]),
+        Row("import", f"wall time, {n:,} tasks, --num-proc 2", f"{ours2.seconds:.1f} s", f"{ref.seconds:.1f} s",
+            ref.seconds / ours2.seconds, ">= 5", ref.seconds / ours2.seconds >= 5,
+            ["byte-identical parquet to the one-process run"]),
+    ]
+    small, large = (1000, 5000) if quick else (10000, 100000)
+    peaks = {}
+    for size in (small, large):
+        path = write_export_json(workdir / f"export-{size}.json", size)
+        m = run_measured([*annotate_cli(), "import", str(path), "-o", str(workdir / f"mem-{size}")]).check()
+        peaks[size] = m.peak_rss_mb
+        path.unlink()
+        print(f"   import of {size:,} tasks: {m.seconds:.1f} s, peak {m.peak_rss_mb:.0f} MB", file=sys.stderr)
+    rows += [
+        Row("import", f"peak RSS, {large:,} documents", f"{peaks[large]:.0f} MB", "1024 MB",
+            1024 / peaks[large], "< 1 GB", peaks[large] < 1024, [f"{small:,} documents: {peaks[small]:.0f} MB"]),
+        Row("import", f"peak RSS growth, {small:,} -> {large:,} documents", f"{peaks[large] / peaks[small]:.2f}x",
+            "1.5x", 1.5 / (peaks[large] / peaks[small]), "<= 1.5x", peaks[large] / peaks[small] <= 1.5),
+    ]
+    return rows
