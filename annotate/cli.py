@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -275,7 +276,8 @@ def studio_status(home, port):
 @project_option
 @click.option("--project-id", type=int, help="Push into this project (instead of finding it by title).")
 @click.option("--update-config", is_flag=True, help="Replace an existing project's labeling config with the schema's.")
-@click.option("--chunk-size", default=200, show_default=True, help="Tasks per import request.")
+@click.option("--chunk-size", default=5000, show_default=True, type=click.IntRange(min=1),
+              help="Most tasks per import request (a request also stays under 8 MiB).")
 @click.option("--annotations", "annotations_path", type=click.Path(exists=True, dir_okay=False),
               help="Annotations made elsewhere (predictions JSONL, offsets or surface spans, or a Label Studio "
                    "export) to load as --annotator's completed annotations.")
@@ -315,14 +317,18 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, annotatio
                                "imports nothing new and only changes the setting)")
     schema = _schema(schema_path)
     title = title or DEFAULT_PROJECT
-    tasks = _read_tasks_file(tasks_file) if tasks_file else None  # a bad file fails before the server is asked
+    # a bad file fails before the server is asked
+    tasks, raw = _read_tasks_file(tasks_file) if tasks_file else (None, None)
     conn = _studio_call(load_connection)
     report = None
     if tasks is not None:
-        with click.progressbar(length=len(tasks), label="Importing tasks", file=sys.stderr) as bar:
+        progress = _ImportProgress()
+        try:
             report = _studio_call(push_tasks, conn, schema, tasks, title, update_config, chunk_size,
-                                  progress=bar.update, project_id=project_id,
-                                  show_instructions=show_instructions)
+                                  progress=progress.update, project_id=project_id,
+                                  show_instructions=show_instructions, on_plan=progress.plan, encoded=raw)
+        finally:
+            progress.close()
         state = "created" if report.project_created else ("config updated" if report.config_updated else "existing")
         click.echo(f"Project {report.project_id} ({state}) on {conn.url}: {report.submitted} task(s) in "
                    f"{tasks_file}: {report.imported} imported ({report.with_predictions} with predictions), "
@@ -344,12 +350,41 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, annotatio
     return report
 
 
-def _read_tasks_file(path) -> list[dict]:
-    """A Label Studio import file of `annotate tasks`: a JSON list of task objects, each with data.doc_id."""
+class _ImportProgress:
+    """A bar over the tasks a push sends (known once the server has said which it holds), with the rate."""
+
+    def __init__(self):
+        self.bar = None
+        self.done = 0
+        self.started = 0.0
+
+    def plan(self, to_import: int, already_there: int) -> None:
+        if already_there:
+            click.echo(f"{already_there} task(s) already in the project: skipped", err=True)
+        self.bar = click.progressbar(length=to_import, label="Importing tasks", file=sys.stderr, show_pos=True,
+                                     item_show_func=lambda rate: rate)
+        self.bar.__enter__()
+        self.started = time.perf_counter()
+
+    def update(self, n: int) -> None:
+        self.done += n
+        elapsed = time.perf_counter() - self.started
+        self.bar.update(n, f"{self.done / elapsed:,.0f} tasks/s" if elapsed > 0 else None)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+def _read_tasks_file(path) -> tuple[list[dict], list[bytes]]:
+    """A Label Studio import file of `annotate tasks`: a JSON list of task objects, each with data.doc_id; with
+    each task's JSON text as in the file (the push sends that, instead of encoding the task again)."""
     import json
 
+    from .studio.client import read_task_list
+
     try:
-        tasks = json.loads(Path(path).read_text(encoding="utf-8"))
+        tasks, raw = read_task_list(Path(path).read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
         raise click.ClickException(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
@@ -362,7 +397,7 @@ def _read_tasks_file(path) -> list[dict]:
         if not isinstance(data, dict) or "doc_id" not in data or not isinstance(data.get("text"), str):
             raise click.ClickException(f"{path}: task {i} needs data.text and data.doc_id (build tasks with "
                                        "`annotate tasks`); nothing was pushed")
-    return tasks
+    return tasks, raw
 
 
 @main.command("pull")
