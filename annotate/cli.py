@@ -276,8 +276,10 @@ def studio_status(home, port):
 @project_option
 @click.option("--project-id", type=int, help="Push into this project (instead of finding it by title).")
 @click.option("--update-config", is_flag=True, help="Replace an existing project's labeling config with the schema's.")
-@click.option("--chunk-size", default=5000, show_default=True, type=click.IntRange(min=1),
+@click.option("--chunk-size", default=5000, show_default=True, type=click.IntRange(min=1),  # = client.CHUNK_SIZE
               help="Most tasks per import request (a request also stays under 8 MiB).")
+@click.option("--chunk-bytes", default=None, type=click.IntRange(min=1), hidden=True,
+              help="Most bytes per import request (for measurements and tests).")
 @click.option("--annotations", "annotations_path", type=click.Path(exists=True, dir_okay=False),
               help="Annotations made elsewhere (predictions JSONL, offsets or surface spans, or a Label Studio "
                    "export) to load as --annotator's completed annotations.")
@@ -290,8 +292,8 @@ def studio_status(home, port):
               help="Open the guidelines on every task (a project setting; off when the project is created, and the "
                    "Instructions button always shows them). Given on an existing project, it changes the setting.")
 @schema_option
-def push_cmd(tasks_file, title, project_id, update_config, chunk_size, annotations_path, annotator, ground_truth,
-             quarantine, show_instructions, schema_path):
+def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_bytes, annotations_path, annotator,
+             ground_truth, quarantine, show_instructions, schema_path):
     """Create the project (config and guidelines from the schema) and import tasks not already in it; and/or
     load annotations made elsewhere as a named annotator's work.
 
@@ -326,7 +328,8 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, annotatio
         try:
             report = _studio_call(push_tasks, conn, schema, tasks, title, update_config, chunk_size,
                                   progress=progress.update, project_id=project_id,
-                                  show_instructions=show_instructions, on_plan=progress.plan, encoded=raw)
+                                  show_instructions=show_instructions, on_plan=progress.plan, encoded=raw,
+                                  **({"chunk_bytes": chunk_bytes} if chunk_bytes else {}))
         finally:
             progress.close()
         state = "created" if report.project_created else ("config updated" if report.config_updated else "existing")

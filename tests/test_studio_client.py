@@ -59,3 +59,39 @@ def test_5xx_answers_are_retried_then_reported(tmp_path):
         assert state["requests"] >= 2
     finally:
         server.shutdown()
+
+
+def test_chunks_hold_at_most_the_task_count_and_the_bytes():
+    from annotate.studio.client import chunk_bounds
+
+    assert chunk_bounds([10] * 7, 3, 10 ** 6) == [(0, 3), (3, 6), (6, 7)]
+    assert chunk_bounds([10, 10, 10], 100, 23) == [(0, 2), (2, 3)]  # "[" + 10 + "," + 10 + "]" = 23 bytes
+    assert chunk_bounds([10, 10, 10], 100, 22) == [(0, 1), (1, 2), (2, 3)]
+    assert chunk_bounds([50, 10, 10], 100, 30) == [(0, 1), (1, 3)]  # too big for any chunk: it goes alone
+    assert chunk_bounds([], 5, 100) == []
+    sizes = [1 + (k * 37) % 300 for k in range(500)]
+    bounds = chunk_bounds(sizes, 40, 2000)
+    assert [i for a, b in bounds for i in range(a, b)] == list(range(500))
+    for a, b in bounds:
+        assert 1 <= b - a <= 40 and (b - a == 1 or 2 + sum(sizes[a:b]) + (b - a - 1) <= 2000)
+    with pytest.raises(StudioError, match="at least 1 task"):
+        chunk_bounds([1], 0, 10)
+
+
+def test_a_tasks_file_is_read_as_json_loads_reads_it_with_each_task_as_written():
+    import json
+
+    from annotate.studio.client import read_task_list
+
+    tasks = [{"data": {"text": "خبر \"عاجل\"\nمن بغداد 📰", "doc_id": "a1"}}, {"data": {"text": "x", "doc_id": 2}}]
+    for text in (json.dumps(tasks), json.dumps(tasks, ensure_ascii=False, indent=2) + "\n", " [ ] ", "[]"):
+        items, raw = read_task_list(text)
+        assert items == json.loads(text)
+        assert [json.loads(r) for r in raw] == items  # each piece is the task's own JSON, UTF-8
+    assert read_task_list('{"data": {}}') == ({"data": {}}, None)
+    for bad in ("[1,]", "[1 2]", "[1] x", "[", "", "\ufeff[]"):
+        with pytest.raises(json.JSONDecodeError) as ours:
+            read_task_list(bad)
+        with pytest.raises(json.JSONDecodeError) as theirs:
+            json.loads(bad)
+        assert str(ours.value) == str(theirs.value)
