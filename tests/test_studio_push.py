@@ -79,3 +79,13 @@ def test_cli_push_sends_the_file_in_chunks_and_a_rerun_skips_everything(studio_e
     assert "0 imported (0 with predictions), 5 already present" in again.output
     project_id = int(again.output.split("Project ", 1)[1].split(" ", 1)[0])
     assert _doc_ids(studio_env, project_id) == sorted(t["data"]["doc_id"] for t in tasks)
+
+
+def test_a_personal_access_token_works_too(conn, schema, tasks):
+    """A JWT personal access token (not the legacy token) is exchanged for an access token, as the SDK does."""
+    with rest(conn) as client:
+        client.post("/api/jwt/settings", {"api_tokens_enabled": True, "legacy_api_tokens_enabled": True})
+        pat = client.post("/api/token/", {})["token"]  # the session's one token for the admin
+    report = push_tasks(Connection(conn.url, pat, "test"), schema, tasks, _title(), chunk_size=2)
+    assert report.imported == 5
+    assert _doc_ids(conn, report.project_id) == sorted(t["data"]["doc_id"] for t in tasks)
