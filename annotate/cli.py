@@ -276,8 +276,8 @@ def studio_status(home, port):
 @project_option
 @click.option("--project-id", type=int, help="Push into this project (instead of finding it by title).")
 @click.option("--update-config", is_flag=True, help="Replace an existing project's labeling config with the schema's.")
-@click.option("--chunk-size", default=5000, show_default=True, type=click.IntRange(min=1),  # = client.CHUNK_SIZE
-              help="Most tasks per import request (a request also stays under 8 MiB).")
+@click.option("--chunk-size", default=10_000, show_default=True, type=click.IntRange(min=1),  # = client.CHUNK_SIZE
+              help="Most tasks per import request (a request also stays under 16 MiB).")
 @click.option("--chunk-bytes", default=None, type=click.IntRange(min=1), hidden=True,
               help="Most bytes per import request (for measurements and tests).")
 @click.option("--annotations", "annotations_path", type=click.Path(exists=True, dir_okay=False),

@@ -35,15 +35,17 @@ if TYPE_CHECKING:
     from label_studio_sdk import LabelStudio
 
 DEFAULT_PROJECT = "Arabic news entities and events"
-# Tasks per import request, chosen by measurement (bench/bench_push.py, 10,000 tasks against a local server):
-# the server spends ~70 ms per request on top of its per-task work, so 500-task chunks cost ~60 % more than one
-# request and 2,000 ~15 %, while 5,000 and 10,000 are as fast as a single bulk POST. 5,000 keeps a progress
-# step and a lost answer's re-check small.
-CHUNK_SIZE = 5000
-# ... and at most this many bytes per request, so that a chunk of long articles stays a bounded request (one
-# task larger than this still goes, alone). 8 MiB of tasks take the server seconds, so the extra requests'
-# overhead stays under a few percent.
-CHUNK_BYTES = 8 * 1024 * 1024
+# Tasks per import request, chosen by measurement (bench/bench_push.py: 10,000 tasks into a local server, each
+# chunk size against one bulk POST of the whole file). Besides its per-task work the server spends ~70 ms per
+# import request (counters, project summary), about 30 tasks' worth: 500-task chunks made the push ~40 % slower
+# than one request, 2,000 ~15 %, 5,000 ~5 %, 10,000 as fast. The client's own work (start, reading and checking
+# the file, asking the server) already costs several percent, so chunks are as large as a request can sensibly
+# be: the server holds a request's tasks in memory, and a lost answer costs one re-read of the project's ids.
+CHUNK_SIZE = 10_000
+# ... and at most this many bytes per request, so that a chunk of long articles stays a bounded request (a task
+# larger than this still goes, alone). 16 MiB is ~16,000 short tasks or ~2,000 long articles, seconds of server
+# work against which a request's overhead is a few percent; Label Studio itself refuses bodies over 250 MB.
+CHUNK_BYTES = 16 * 1024 * 1024
 
 
 class StudioError(RuntimeError):
@@ -334,7 +336,11 @@ def _import_chunk(client: Rest, conn: Connection, project_id: int, doc_ids: list
     chunk = list(zip(doc_ids, encoded, strict=True))
 
     def send():
-        client.import_tasks(project_id, b"[" + b",".join(body for _, body in chunk) + b"]")
+        answer = client.import_tasks(project_id, b"[" + b",".join(body for _, body in chunk) + b"]")
+        count = answer.get("task_count") if isinstance(answer, dict) else None
+        if isinstance(count, int) and count != len(chunk):
+            raise StudioError(f"project {project_id}: Label Studio imported {count} of the {len(chunk)} task(s) "
+                              "sent; run the push again to send the missing ones")
         return True
 
     def missing():

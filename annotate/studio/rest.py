@@ -89,7 +89,10 @@ class Rest:
         resp = self._http.request(method, path, headers=headers, content=content, params=params)
         if resp.status_code >= 400:
             raise HttpStatusError(resp.status_code, resp.text)
-        return resp.json() if resp.content else None
+        try:
+            return resp.json() if resp.content else None
+        except ValueError:  # e.g. a proxy's HTML page: an answer we cannot read is an error, not a result
+            raise HttpStatusError(resp.status_code, f"not JSON: {resp.text[:200]}") from None
 
     def request(self, method: str, path: str, body: bytes | None = None, params=None):
         headers = {"Authorization": self._authorization()}
