@@ -307,8 +307,8 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_byt
       annotate push --annotations pass-a.jsonl --annotator amal@example.org
       annotate push tasks.json --show-instructions     # open the guidelines on every task
     """
-    from .studio.client import DEFAULT_PROJECT, push_tasks
-    from .studio.connection import load_connection
+    from .studio.client import DEFAULT_PROJECT, ProjectLookup, push_tasks
+    from .studio.connection import ConnectionConfigError, load_connection
 
     if not tasks_file and not annotations_path:
         raise click.UsageError("give TASKS_FILE, --annotations FILE --annotator EMAIL, or both")
@@ -319,7 +319,14 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_byt
                                "imports nothing new and only changes the setting)")
     schema = _schema(schema_path)
     title = title or DEFAULT_PROJECT
-    # a bad file fails before the server is asked
+    lookup = None
+    if tasks_file:
+        # The server looks the project up (read only) while the file is parsed; a bad file still fails before
+        # anything is written, and a connection that cannot be set up is reported after the file is checked.
+        try:
+            lookup = ProjectLookup(load_connection(), title, project_id)
+        except ConnectionConfigError:
+            pass
     tasks, raw = _read_tasks_file(tasks_file) if tasks_file else (None, None)
     conn = _studio_call(load_connection)
     report = None
@@ -328,7 +335,7 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_byt
         try:
             report = _studio_call(push_tasks, conn, schema, tasks, title, update_config, chunk_size,
                                   progress=progress.update, project_id=project_id,
-                                  show_instructions=show_instructions, on_plan=progress.plan, encoded=raw,
+                                  show_instructions=show_instructions, on_plan=progress.plan, source=raw, lookup=lookup,
                                   **({"chunk_bytes": chunk_bytes} if chunk_bytes else {}))
         finally:
             progress.close()
@@ -379,15 +386,14 @@ class _ImportProgress:
             self.bar.__exit__(None, None, None)
 
 
-def _read_tasks_file(path) -> tuple[list[dict], list[bytes]]:
-    """A Label Studio import file of `annotate tasks`: a JSON list of task objects, each with data.doc_id; with
-    each task's JSON text as in the file (the push sends that, instead of encoding the task again)."""
+def _read_tasks_file(path) -> tuple[list[dict], bytes]:
+    """A Label Studio import file of `annotate tasks`: a JSON list of task objects, each with data.doc_id; and
+    the file's bytes (the push sends them as they are when the whole file goes in one request)."""
     import json
 
-    from .studio.client import read_task_list
-
     try:
-        tasks, raw = read_task_list(Path(path).read_text(encoding="utf-8"))
+        content = Path(path).read_bytes()
+        tasks = json.loads(content.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise click.ClickException(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
@@ -400,7 +406,7 @@ def _read_tasks_file(path) -> tuple[list[dict], list[bytes]]:
         if not isinstance(data, dict) or "doc_id" not in data or not isinstance(data.get("text"), str):
             raise click.ClickException(f"{path}: task {i} needs data.text and data.doc_id (build tasks with "
                                        "`annotate tasks`); nothing was pushed")
-    return tasks, raw
+    return tasks, content
 
 
 @main.command("pull")

@@ -77,21 +77,3 @@ def test_chunks_hold_at_most_the_task_count_and_the_bytes():
     with pytest.raises(StudioError, match="at least 1 task"):
         chunk_bounds([1], 0, 10)
 
-
-def test_a_tasks_file_is_read_as_json_loads_reads_it_with_each_task_as_written():
-    import json
-
-    from annotate.studio.client import read_task_list
-
-    tasks = [{"data": {"text": "خبر \"عاجل\"\nمن بغداد 📰", "doc_id": "a1"}}, {"data": {"text": "x", "doc_id": 2}}]
-    for text in (json.dumps(tasks), json.dumps(tasks, ensure_ascii=False, indent=2) + "\n", " [ ] ", "[]"):
-        items, raw = read_task_list(text)
-        assert items == json.loads(text)
-        assert [json.loads(r) for r in raw] == items  # each piece is the task's own JSON, UTF-8
-    assert read_task_list('{"data": {}}') == ({"data": {}}, None)
-    for bad in ("[1,]", "[1 2]", "[1] x", "[", "", "\ufeff[]"):
-        with pytest.raises(json.JSONDecodeError) as ours:
-            read_task_list(bad)
-        with pytest.raises(json.JSONDecodeError) as theirs:
-            json.loads(bad)
-        assert str(ours.value) == str(theirs.value)

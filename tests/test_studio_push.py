@@ -13,7 +13,7 @@ from annotate.ingest import make_document
 from annotate.studio.client import encode_task, push_tasks, rest
 from annotate.studio.connection import Connection
 from annotate.studio.tasks import build_tasks
-from tests.faultproxy import FaultProxy
+from tests.faultproxy import FaultProxy, Rule
 
 pytestmark = pytest.mark.studio
 
@@ -89,3 +89,19 @@ def test_a_personal_access_token_works_too(conn, schema, tasks):
     report = push_tasks(Connection(conn.url, pat, "test"), schema, tasks, _title(), chunk_size=2)
     assert report.imported == 5
     assert _doc_ids(conn, report.project_id) == sorted(t["data"]["doc_id"] for t in tasks)
+
+
+def test_a_whole_file_sent_as_it_is_whose_answer_is_lost_is_imported_once(studio_env, tasks, tmp_path, monkeypatch):
+    """The file fits one request, so its own bytes go; the answer is lost, the server is asked, nothing is resent."""
+    path = tmp_path / "tasks.json"
+    path.write_text(json.dumps(tasks, ensure_ascii=False, indent=2), encoding="utf-8")
+    title = _title()
+    rules = [Rule("POST", r"/api/projects/\d+/import", "lose-answer", times=1)]
+    with FaultProxy(studio_env.url, rules) as proxy:
+        monkeypatch.setenv("LABEL_STUDIO_URL", proxy.url)
+        res = CliRunner().invoke(main, ["push", str(path), "--project", title])
+    assert res.exit_code == 0, res.output
+    assert rules[0].fired == 1 and len(_imports(proxy)) == 1, proxy.log
+    assert "checking whether the server did it" in res.output
+    project_id = int(res.output.split("Project ", 1)[1].split(" ", 1)[0])
+    assert _doc_ids(studio_env, project_id) == sorted(t["data"]["doc_id"] for t in tasks)

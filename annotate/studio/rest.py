@@ -118,10 +118,15 @@ class Rest:
 
     # --- the calls the push makes ---------------------------------------------------------------------------------
 
+    # Only the fields the push reads: the server computes the rest (counts of annotations, predictions ...) on
+    # demand, which doubles the time of a project's answer (measured: ~110 ms against ~60 ms).
+    PROJECT_FIELDS = "id,title,label_config,show_instruction,task_number"
+
     def projects(self, title: str | None = None) -> list[Project]:
         out, page = [], 1
         while True:
-            params = {"page": page, "page_size": 100, **({"title": title} if title else {})}
+            params = {"page": page, "page_size": 100, "include": self.PROJECT_FIELDS,
+                      **({"title": title} if title else {})}
             answer = self.get("/api/projects/", **params)
             rows = answer.get("results", []) if isinstance(answer, dict) else answer
             out += [Project.from_json(p) for p in rows]
@@ -130,7 +135,7 @@ class Rest:
             page += 1
 
     def project(self, project_id: int) -> Project:
-        return Project.from_json(self.get(f"/api/projects/{project_id}/"))
+        return Project.from_json(self.get(f"/api/projects/{project_id}/", include=self.PROJECT_FIELDS))
 
     def create_project(self, **fields) -> Project:
         return Project.from_json(self.post("/api/projects/", fields))
