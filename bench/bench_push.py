@@ -29,7 +29,7 @@ from annotate.studio.server import LocalStudio
 from .corpus import write_articles_jsonl
 from .harness import PYTHON, Measured, Row, annotate_cli, run_measured
 
-REPEATS = 5
+REPEATS = 7
 SWEEP = [500, 2000, 5000, 10_000]  # 10,000 is the whole file in one request
 SWEEP_ROUNDS = 2
 
@@ -150,8 +150,9 @@ def run(quick: bool, workdir: Path) -> list[Row]:
     size_mb = tasks_file.stat().st_size / 1e6
     notes = [
         f"reference: one `POST /api/projects/ID/import` of the whole tasks file ({size_mb:.1f} MB) with requests; "
-        f"ours: `annotate push tasks.json --project-id ID` (chunks of {CHUNK_SIZE} tasks / "
-        f"{CHUNK_BYTES // (1 << 20)} MiB); each a whole process into a fresh empty project, best of "
+        f"ours: `annotate push tasks.json --project-id ID` (chunks of up to {CHUNK_SIZE:,} tasks / "
+        f"{CHUNK_BYTES // (1 << 20)} MiB: here the file's own bytes in one request); each a whole process into "
+        f"a fresh empty project, best of "
         f"{len(ref_runs)} reference and {len(our_runs)} of ours, alternating; both projects then hold the "
         f"{n:,} doc ids once each",
         f"runs (s): reference {_seconds(ref_runs)} (median {median_ref:.2f}); ours {_seconds(our_runs)} (median "
