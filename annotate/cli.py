@@ -14,9 +14,8 @@ import click
 
 from . import __version__
 from .atomic import atomic_write_json, replace_quarantine
-from .ingest import ingest
 from .schema import SchemaError, describe, load_schema
-from .studio.export import TEXT_MISMATCH_POLICIES
+from .studio.config import TEXT_MISMATCH_POLICIES
 
 EXIT_ERROR = 1
 
@@ -193,11 +192,14 @@ project_option = click.option("--project", "title", default=None,
 def _studio_call(fn, *args, **kwargs):
     from .studio.client import StudioError
     from .studio.connection import ConnectionConfigError
-    from .studio.server import ServerError
 
+    # A ServerError comes only from the server module, so it is looked up rather than imported: the commands
+    # that do not start a server (push) then do not pay for loading it.
+    server = sys.modules.get("annotate.studio.server")
+    expected = (StudioError, ConnectionConfigError) + ((server.ServerError,) if server else ())
     try:
         return fn(*args, **kwargs)
-    except (StudioError, ConnectionConfigError, ServerError) as exc:
+    except expected as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -317,16 +319,17 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_byt
     if show_instructions is not None and not tasks_file:
         raise click.UsageError("--show-instructions/--no-show-instructions go with TASKS_FILE (a repeated push "
                                "imports nothing new and only changes the setting)")
-    schema = _schema(schema_path)
     title = title or DEFAULT_PROJECT
     lookup = None
     if tasks_file:
-        # The server looks the project up (read only) while the file is parsed; a bad file still fails before
-        # anything is written, and a connection that cannot be set up is reported after the file is checked.
+        # The server looks the project up (read only) while the schema and the file are read; a bad file still
+        # fails before anything is written, and a connection that cannot be set up is reported after that.
         try:
             lookup = ProjectLookup(load_connection(), title, project_id)
+            lookup.wait_sent()
         except ConnectionConfigError:
             pass
+    schema = _schema(schema_path)
     tasks, raw = _read_tasks_file(tasks_file) if tasks_file else (None, None)
     conn = _studio_call(load_connection)
     report = None
@@ -511,6 +514,8 @@ def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, s
 
     files = export_files(exports)
     routing = _routing(schema_path, config_path)
+    from .ingest import ingest  # here, not at the top: commands that read no articles (push) do not load it
+
     reference = {d.id: d.text for d in ingest(articles).documents} if articles else None
     try:
         with click.progressbar(length=len(files), label="Reading exports", file=sys.stderr) as bar:
@@ -846,6 +851,8 @@ def baseline_cmd(articles, output):
     from .extractor import ExtractorError, read_documents
 
     if articles:
+        from .ingest import ingest
+
         result = ingest(articles)
         docs = result.documents
     else:

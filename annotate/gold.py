@@ -18,9 +18,8 @@ from .agreement import agreement
 from .atomic import QuarantineFile, replace_quarantine
 from .dataset import GoldInfo, write_gold
 from .model import Document, Provenance, Rejected
-from .studio.config import Routing
+from .studio.config import TEXT_MISMATCH_POLICIES, Routing
 from .studio.export import (
-    TEXT_MISMATCH_POLICIES,
     ExportError,
     document_key,
     is_review,

@@ -29,7 +29,7 @@ from annotate.studio.server import LocalStudio
 from .corpus import write_articles_jsonl
 from .harness import PYTHON, Measured, Row, annotate_cli, run_measured
 
-REPEATS = 7
+REPEATS = 9
 SWEEP = [500, 2000, 5000, 10_000]  # 10,000 is the whole file in one request
 SWEEP_ROUNDS = 2
 

@@ -174,6 +174,7 @@ class ProjectLookup:
     def __init__(self, conn: Connection, title: str, project_id: int | None):
         self.key = (conn, title, project_id)
         self._found: Project | list[Project] | None = None
+        self._sent = threading.Event()
         self._thread = threading.Thread(target=self._run, name="project lookup", daemon=True)
         self._thread.start()
 
@@ -181,9 +182,17 @@ class ProjectLookup:
         conn, title, project_id = self.key
         try:
             with rest(conn, timeout=60.0) as client:
+                client.on_sent = self._sent.set
                 self._found = client.project(project_id) if project_id is not None else client.projects(title)
         except Exception:  # noqa: BLE001 (any failure: the push's own lookup reports it properly)
             self._found = None
+        finally:
+            self._sent.set()
+
+    def wait_sent(self, timeout: float = 0.1) -> None:
+        """Wait until the request is on the wire. Parsing JSON holds the interpreter lock throughout, so a
+        request not sent before the parse starts would only be sent after it, and nothing would overlap."""
+        self._sent.wait(timeout)
 
     def result(self, conn: Connection, title: str, project_id: int | None) -> Project | list[Project] | None:
         """What was found for exactly this lookup, or None (failed, or asked about something else)."""

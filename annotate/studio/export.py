@@ -22,7 +22,6 @@ from ..model import TATWEEL, Argument, Document, Entity, Event, Provenance, Span
 from .config import Routing
 
 CONFLICT_MARK = "CONFLICT"
-TEXT_MISMATCH_POLICIES = ("offsets", "quarantine")  # what a value.text that disagrees with its offsets does
 
 
 class ExportError(ValueError):
