@@ -36,11 +36,12 @@ if TYPE_CHECKING:
 
 DEFAULT_PROJECT = "Arabic news entities and events"
 # Tasks per import request, chosen by measurement (bench/bench_push.py: 10,000 tasks into a local server, each
-# chunk size against one bulk POST of the whole file). Besides its per-task work the server spends ~70 ms per
-# import request (counters, project summary), about 30 tasks' worth: 500-task chunks made the push ~40 % slower
-# than one request, 2,000 ~15 %, 5,000 ~5 %, 10,000 as fast. The client's own work (start, reading and checking
-# the file, asking the server) already costs several percent, so chunks are as large as a request can sensibly
-# be: the server holds a request's tasks in memory, and a lost answer costs one re-read of the project's ids.
+# chunk size against one raw bulk POST of the whole file in the same rounds; see bench/README.md). Besides its
+# per-task work the server spends ~80 ms per import request (counters, project summary): throughput was 0.61x
+# the single POST's with 500-task chunks, 0.79x with 2,000, 0.88x with 5,000 and 0.95x with 10,000 (one
+# request). The client's own work (start, reading and checking the file, asking the server) already costs a
+# few percent, so chunks are as large as a request can sensibly be: the server holds a request's tasks in
+# memory, and a lost answer costs one re-read of the project's doc ids.
 CHUNK_SIZE = 10_000
 # ... and at most this many bytes per request, so that a chunk of long articles stays a bounded request (a task
 # larger than this still goes, alone). 16 MiB is ~16,000 short tasks or ~2,000 long articles, seconds of server
