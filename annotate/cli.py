@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from pathlib import Path
 
 import click
 
 from . import __version__
 from .atomic import atomic_write_json, replace_quarantine
-from .ingest import ingest
 from .schema import SchemaError, describe, load_schema
-from .studio.export import TEXT_MISMATCH_POLICIES
+from .studio.config import TEXT_MISMATCH_POLICIES
 
 EXIT_ERROR = 1
 
@@ -219,12 +219,16 @@ project_option = click.option("--project", "title", default=None,
 def _studio_call(fn, *args, **kwargs):
     from .studio.client import StudioError
     from .studio.connection import ConnectionConfigError
-    from .studio.database import DatabaseError
-    from .studio.server import ServerError
 
+    # ServerError and DatabaseError come only from the server and database modules, so they are looked up rather
+    # than imported: the commands that do not start a server (push) then do not pay for loading them.
+    server = sys.modules.get("annotate.studio.server")
+    database = sys.modules.get("annotate.studio.database")
+    expected = (StudioError, ConnectionConfigError) + ((server.ServerError,) if server else ()) \
+        + ((database.DatabaseError,) if database else ())
     try:
         return fn(*args, **kwargs)
-    except (StudioError, ConnectionConfigError, ServerError, DatabaseError) as exc:
+    except expected as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -314,7 +318,10 @@ def studio_status(home, port):
 @project_option
 @click.option("--project-id", type=int, help="Push into this project (instead of finding it by title).")
 @click.option("--update-config", is_flag=True, help="Replace an existing project's labeling config with the schema's.")
-@click.option("--chunk-size", default=200, show_default=True, help="Tasks per import request.")
+@click.option("--chunk-size", default=10_000, show_default=True, type=click.IntRange(min=1),  # = client.CHUNK_SIZE
+              help="Most tasks per import request (a request also stays under 16 MiB).")
+@click.option("--chunk-bytes", default=None, type=click.IntRange(min=1), hidden=True,
+              help="Most bytes per import request (for measurements and tests).")
 @click.option("--annotations", "annotations_path", type=click.Path(exists=True, dir_okay=False),
               help="Annotations made elsewhere (predictions JSONL, offsets or surface spans, or a Label Studio "
                    "export) to load as --annotator's completed annotations.")
@@ -327,8 +334,8 @@ def studio_status(home, port):
               help="Open the guidelines on every task (a project setting; off when the project is created, and the "
                    "Instructions button always shows them). Given on an existing project, it changes the setting.")
 @schema_option
-def push_cmd(tasks_file, title, project_id, update_config, chunk_size, annotations_path, annotator, ground_truth,
-             quarantine, show_instructions, schema_path):
+def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_bytes, annotations_path, annotator,
+             ground_truth, quarantine, show_instructions, schema_path):
     """Create the project (config and guidelines from the schema) and import tasks not already in it; and/or
     load annotations made elsewhere as a named annotator's work.
 
@@ -342,8 +349,8 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, annotatio
       annotate push --annotations pass-a.jsonl --annotator amal@example.org
       annotate push tasks.json --show-instructions     # open the guidelines on every task
     """
-    from .studio.client import DEFAULT_PROJECT, push_tasks
-    from .studio.connection import load_connection
+    from .studio.client import DEFAULT_PROJECT, ProjectLookup, push_tasks
+    from .studio.connection import ConnectionConfigError, load_connection
 
     if not tasks_file and not annotations_path:
         raise click.UsageError("give TASKS_FILE, --annotations FILE --annotator EMAIL, or both")
@@ -352,16 +359,29 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, annotatio
     if show_instructions is not None and not tasks_file:
         raise click.UsageError("--show-instructions/--no-show-instructions go with TASKS_FILE (a repeated push "
                                "imports nothing new and only changes the setting)")
-    schema = _schema(schema_path)
     title = title or DEFAULT_PROJECT
-    tasks = _read_tasks_file(tasks_file) if tasks_file else None  # a bad file fails before the server is asked
+    lookup = None
+    if tasks_file:
+        # The server looks the project up (read only) while the schema and the file are read; a bad file still
+        # fails before anything is written, and a connection that cannot be set up is reported after that.
+        try:
+            lookup = ProjectLookup(load_connection(), title, project_id)
+            lookup.wait_sent()
+        except ConnectionConfigError:
+            pass
+    schema = _schema(schema_path)
+    tasks, raw = _read_tasks_file(tasks_file) if tasks_file else (None, None)
     conn = _studio_call(load_connection)
     report = None
     if tasks is not None:
-        with click.progressbar(length=len(tasks), label="Importing tasks", file=sys.stderr) as bar:
+        progress = _ImportProgress()
+        try:
             report = _studio_call(push_tasks, conn, schema, tasks, title, update_config, chunk_size,
-                                  progress=bar.update, project_id=project_id,
-                                  show_instructions=show_instructions)
+                                  progress=progress.update, project_id=project_id,
+                                  show_instructions=show_instructions, on_plan=progress.plan, source=raw, lookup=lookup,
+                                  **({"chunk_bytes": chunk_bytes} if chunk_bytes else {}))
+        finally:
+            progress.close()
         state = "created" if report.project_created else ("config updated" if report.config_updated else "existing")
         click.echo(f"Project {report.project_id} ({state}) on {conn.url}: {report.submitted} task(s) in "
                    f"{tasks_file}: {report.imported} imported ({report.with_predictions} with predictions), "
@@ -383,11 +403,39 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, annotatio
     return report
 
 
-def _read_tasks_file(path) -> list[dict]:
+class _ImportProgress:
+    """A bar over the tasks a push sends (known once the server has said which it holds), with the rate."""
+
+    def __init__(self):
+        self.bar = None
+        self.done = 0
+        self.started = 0.0
+
+    def plan(self, to_import: int, already_there: int) -> None:
+        if already_there:
+            click.echo(f"{already_there} task(s) already in the project: skipped", err=True)
+        self.bar = click.progressbar(length=to_import, label="Importing tasks", file=sys.stderr, show_pos=True,
+                                     item_show_func=lambda rate: rate)
+        self.bar.__enter__()
+        self.started = time.perf_counter()
+
+    def update(self, n: int) -> None:
+        self.done += n
+        elapsed = time.perf_counter() - self.started
+        self.bar.update(n, f"{self.done / elapsed:,.0f} tasks/s" if elapsed > 0 else None)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+def _read_tasks_file(path) -> tuple[list[dict], bytes | None]:
     """A Label Studio import file of `annotate tasks`: a JSON list of task objects, each with data.doc_id, or
-    (a name ending in .jsonl, as `annotate tasks -o tasks.jsonl` writes) one task object a line."""
+    (a name ending in .jsonl, as `annotate tasks -o tasks.jsonl` writes) one task object a line; and, for a JSON
+    list, the file's bytes (the push sends them as they are when the whole file goes in one request)."""
     import json
 
+    content: bytes | None = None
     if str(path).endswith(".jsonl"):
         from .jsonl import read_jsonl
 
@@ -399,7 +447,8 @@ def _read_tasks_file(path) -> list[dict]:
             where.append(line.source)
     else:
         try:
-            tasks = json.loads(Path(path).read_text(encoding="utf-8"))
+            content = Path(path).read_bytes()
+            tasks = json.loads(content.decode("utf-8"))
         except UnicodeDecodeError as exc:
             raise click.ClickException(f"{path}: not UTF-8 text (byte {exc.start})") from None
         except json.JSONDecodeError as exc:
@@ -413,7 +462,7 @@ def _read_tasks_file(path) -> list[dict]:
         if not isinstance(data, dict) or "doc_id" not in data or not isinstance(data.get("text"), str):
             raise click.ClickException(f"{name} needs data.text and data.doc_id (build tasks with "
                                        "`annotate tasks`); nothing was pushed")
-    return tasks
+    return tasks, content
 
 
 @main.command("pull")
@@ -557,6 +606,8 @@ def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, s
 
     files = export_files(exports)
     routing = _routing(schema_path, config_path)
+    from .ingest import ingest  # here, not at the top: commands that read no articles (push) do not load it
+
     reference = {d.id: d.text for d in ingest(articles).documents} if articles else None
     about = Path(about_path).read_text(encoding="utf-8") if about_path else None
     try:
@@ -930,6 +981,8 @@ def baseline_cmd(articles, output):
     from .extractor import ExtractorError, read_documents
 
     if articles:
+        from .ingest import ingest
+
         result = ingest(articles)
         docs = result.documents
     else:

@@ -18,9 +18,8 @@ from pathlib import Path
 from .atomic import QuarantineFile, atomic_directory, current_umask, json_line, replace_quarantine
 from .dataset import GoldInfo, GoldWriter
 from .model import Document, Provenance, Rejected
-from .studio.config import Routing
+from .studio.config import TEXT_MISMATCH_POLICIES, Routing
 from .studio.export import (
-    TEXT_MISMATCH_POLICIES,
     ExportError,
     document_key,
     is_review,

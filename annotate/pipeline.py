@@ -157,9 +157,12 @@ def main_job(schema: Schema, articles: str | Path, home: str | Path, port: int, 
 
 
 def resolve_project_id(conn, title: str, project_id: int | None) -> int:
-    from .studio.client import connect, get_project
+    from .studio.client import get_project, rest
 
-    return project_id if project_id is not None else get_project(connect(conn), conn, None, title).id
+    if project_id is not None:
+        return project_id
+    with rest(conn) as client:
+        return get_project(client, conn, None, title).id
 
 
 def load_annotation_file(conn, schema: Schema, path: str | Path, annotator: str, project_id: int,

@@ -172,10 +172,15 @@ def load_schema(path: str | Path | None = None) -> Schema:
     return parse_schema(raw_text, source=str(path), base_dir=path.parent)
 
 
+# libyaml's safe loader when PyYAML has it: the same documents, errors and line marks, and ~5x faster than the
+# pure-Python one (the schema is read by every command; `annotate push` is measured against a raw HTTP POST).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse_schema(raw_text: str, source: str = "<schema>", base_dir: Path | None = None) -> Schema:
     try:
-        root = yaml.compose(raw_text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(raw_text)
+        root = yaml.compose(raw_text, Loader=_LOADER)
+        data = yaml.load(raw_text, Loader=_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         mark, context = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
         line = f", line {mark.line + 1}" if mark else ""

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from annotate.cli import main
 from annotate.schema import parse_schema
-from annotate.studio.client import StudioError, connect, existing_doc_ids, pull_export, push_tasks
+from annotate.studio.client import StudioError, connect, existing_doc_ids, pull_export, push_tasks, rest
 from annotate.studio.connection import Connection
 from annotate.studio.tasks import build_tasks
 
@@ -57,7 +57,7 @@ def test_repush_is_idempotent(conn, schema, tasks):
     first = push_tasks(conn, schema, tasks, title)
     second = push_tasks(conn, schema, tasks, title)
     assert (second.imported, second.skipped_existing, second.project_created) == (0, 5, False)
-    ids = existing_doc_ids(connect(conn), conn, first.project_id)
+    ids = existing_doc_ids(rest(conn), conn, first.project_id)
     assert ids == {t["data"]["doc_id"] for t in tasks}
     assert len(list(connect(conn).tasks.list(project=first.project_id))) == 5
 

@@ -59,3 +59,21 @@ def test_5xx_answers_are_retried_then_reported(tmp_path):
         assert state["requests"] >= 2
     finally:
         server.shutdown()
+
+
+def test_chunks_hold_at_most_the_task_count_and_the_bytes():
+    from annotate.studio.client import chunk_bounds
+
+    assert chunk_bounds([10] * 7, 3, 10 ** 6) == [(0, 3), (3, 6), (6, 7)]
+    assert chunk_bounds([10, 10, 10], 100, 23) == [(0, 2), (2, 3)]  # "[" + 10 + "," + 10 + "]" = 23 bytes
+    assert chunk_bounds([10, 10, 10], 100, 22) == [(0, 1), (1, 2), (2, 3)]
+    assert chunk_bounds([50, 10, 10], 100, 30) == [(0, 1), (1, 3)]  # too big for any chunk: it goes alone
+    assert chunk_bounds([], 5, 100) == []
+    sizes = [1 + (k * 37) % 300 for k in range(500)]
+    bounds = chunk_bounds(sizes, 40, 2000)
+    assert [i for a, b in bounds for i in range(a, b)] == list(range(500))
+    for a, b in bounds:
+        assert 1 <= b - a <= 40 and (b - a == 1 or 2 + sum(sizes[a:b]) + (b - a - 1) <= 2000)
+    with pytest.raises(StudioError, match="at least 1 task"):
+        chunk_bounds([1], 0, 10)
+

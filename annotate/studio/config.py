@@ -15,6 +15,10 @@ from xml.sax.saxutils import quoteattr
 
 from ..schema import Schema
 
+# What an export's value.text that disagrees with its offsets does (studio/export.py). Defined here, in a module
+# every studio command loads anyway, so that the CLI can offer the choice without importing the export reader.
+TEXT_MISMATCH_POLICIES = ("offsets", "quarantine")
+
 TEXT = "text"
 ENTITY = "entity"
 TRIGGER = "trigger"

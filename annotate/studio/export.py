@@ -24,7 +24,6 @@ from .config import Routing
 
 CONFLICT_MARK = "CONFLICT"
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-TEXT_MISMATCH_POLICIES = ("offsets", "quarantine")  # what a value.text that disagrees with its offsets does
 
 
 class ExportError(ValueError):
