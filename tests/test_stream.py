@@ -194,7 +194,7 @@ def test_errors_in_context_keep_the_documents_with_the_most_errors(schema):
 
 @pytest.mark.studio
 def test_a_jsonl_tasks_file_is_pushed_to_the_real_label_studio(studio_env, tmp_path):
-    from annotate.studio.client import connect, existing_doc_ids, get_project
+    from annotate.studio.client import existing_doc_ids, get_project, rest
 
     out = tmp_path / "tasks.jsonl"
     assert cli("tasks", ARTICLES, "--extractor", "annotate.baseline:extract", "-o", out).exit_code == 0
@@ -202,8 +202,8 @@ def test_a_jsonl_tasks_file_is_pushed_to_the_real_label_studio(studio_env, tmp_p
     title = f"test-jsonl-{uuid.uuid4().hex[:8]}"
     res = cli("push", out, "--project", title)
     assert res.exit_code == 0 and "5 imported (5 with predictions)" in res.output, res.output
-    project = get_project(connect(studio_env), studio_env, None, title)
-    assert len(existing_doc_ids(connect(studio_env), studio_env, project.id)) == 5
+    project = get_project(rest(studio_env), studio_env, None, title)
+    assert len(existing_doc_ids(rest(studio_env), studio_env, project.id)) == 5
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"data": {"text": "x", "doc_id": "a"}}\n{oops\n', encoding="utf-8")
     res = cli("push", bad, "--project", title)
