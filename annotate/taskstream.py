@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .atomic import current_umask, json_line
@@ -124,8 +124,14 @@ def _from_extractor(docs: Iterable[Document], spec: str, schema: Schema, joined:
 
     def run(chunk: list[Document], batch_no: int) -> Iterator[tuple[Document, Document | None]]:
         loaded = load_predictions("extractor", spec, chunk, schema)
+        rejected = loaded.rejected
+        if batch_no:
+            # each call numbers its stdout lines and records from 1: say which call, so the name stays unique
+            first = batch_no * batch + 1
+            rejected = [replace(r, source=f"{r.source} of the call for documents {first}-{first + len(chunk) - 1}")
+                        for r in rejected]
         # (batch, position) keeps the quarantine in the order one call over every document would give
-        joined.read_rejects += [((batch_no, k), r) for k, r in enumerate(loaded.rejected)]
+        joined.read_rejects += [((batch_no, k), r) for k, r in enumerate(rejected)]
         broken = {v.doc for v in loaded.violations}
         order = {d: k for k, d in enumerate(loaded.documents)}
         joined.violations += [((batch_no, order.get(v.doc, 0)), Rejected(f"predictions for {v.doc}",

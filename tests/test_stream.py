@@ -208,3 +208,25 @@ def test_a_jsonl_tasks_file_is_pushed_to_the_real_label_studio(studio_env, tmp_p
     bad.write_text('{"data": {"text": "x", "doc_id": "a"}}\n{oops\n', encoding="utf-8")
     res = cli("push", bad, "--project", title)
     assert res.exit_code == 1 and f"{bad}:2: not valid JSON" in res.output
+
+
+def test_extractor_batches_name_their_call_in_rejected_records(tmp_path):
+    """The extractor runs once per batch and numbers its stdout lines from 1 each time: a rejected line from a
+    later call says which documents that call had, so no two quarantine entries carry the same name."""
+    from annotate.schema import load_schema
+    from annotate.taskstream import stream_tasks
+
+    script = tmp_path / "extractor.py"
+    script.write_text("import json, sys\n"
+                      "ids = [json.loads(line)['id'] for line in sys.stdin]\n"
+                      "print('{half a record')\n"
+                      "for i in ids: print(json.dumps({'id': i, 'entities': []}))\n", encoding="utf-8")
+    run = stream_tasks([ARTICLES], tmp_path / "tasks.json", load_schema(),
+                       source=("extractor", f"{sys.executable} {script}"), extractor_batch=2)
+    sources = [r.source for r in run.rejected if "not JSON" in r.reason]
+    assert len(sources) == 3  # 5 articles, calls of 2, 2 and 1
+    assert len(set(sources)) == 3, sources
+    assert sources[0].endswith("stdout line 1")
+    assert sources[1].endswith("stdout line 1 of the call for documents 3-4")
+    assert sources[2].endswith("stdout line 1 of the call for documents 5-5")
+    assert json.loads((tmp_path / "tasks.json").read_text(encoding="utf-8")).__len__() == 5
