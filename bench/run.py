@@ -4,7 +4,7 @@ their outputs agree, and reports the ratio against its target.
     python bench/run.py                     # every benchmark, full size
     python bench/run.py --only push,score   # some of them
     python bench/run.py --quick             # small corpora: checks the harness, measures nothing worth quoting
-    python bench/run.py --readme            # also replace the results table in bench/README.md
+    python bench/run.py --readme            # also replace these benchmarks' results in bench/README.md
 
 A benchmark is a module `bench/bench_<name>.py` with `run(quick: bool, workdir: Path) -> list[Row]`.
 Exit status 1 if a target is not met (so CI could gate on it), 2 if a benchmark could not run.
@@ -43,20 +43,40 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def update_readme(text: str) -> None:
+def update_readme(name: str, text: str) -> None:
+    """Replace benchmark `name`'s block of the results in bench/README.md, keeping the other benchmarks' blocks
+    (each says when and how it was measured), so that one benchmark can be re-run on its own."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = f"{start}\n{text}\n{end}"
     old = README.read_text(encoding="utf-8") if README.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
     if START not in old or END not in old:
         old += f"\n{START}\n{END}\n"
     head, rest = old.split(START, 1)
-    _, tail = rest.split(END, 1)
-    README.write_text(f"{head}{START}\n{text}\n{END}{tail}", encoding="utf-8")
+    results, tail = rest.split(END, 1)
+    if start in results and end in results:
+        before, after = results.split(start, 1)
+        results = before + block + after.split(end, 1)[1]
+    else:
+        results = results.rstrip("\n") + f"\n\n{block}\n" if results.strip() else f"\n{block}\n"
+    README.write_text(f"{head}{START}{results}{END}{tail}", encoding="utf-8")
+
+
+def block(name: str, rows: list[Row], quick: bool) -> str:
+    """One benchmark's results: when, where and with which command, its table, and its notes."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    command = f"python bench/run.py --only {name}{' --quick' if quick else ''}"
+    text = f"**{name}**: measured {stamp} on {machine()}; `{command}`" \
+           f"{' (quick: small corpora, not a measurement to quote)' if quick else ''}.\n\n{table(rows)}"
+    notes = [f"- {r.measure}: {n}" for r in rows for n in r.notes]
+    return text + ("\n\n" + "\n".join(notes) if notes else "")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", help=f"comma-separated subset of: {', '.join(available())}")
     parser.add_argument("--quick", action="store_true", help="small corpora (a smoke run of the harness)")
-    parser.add_argument("--readme", action="store_true", help="write the table into bench/README.md")
+    parser.add_argument("--readme", action="store_true",
+                        help="replace the blocks of the benchmarks run in bench/README.md (the others stay)")
     args = parser.parse_args(argv)
     names = available() if not args.only else [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = sorted(set(names) - set(available()))
@@ -70,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
             try:
                 got = module.run(args.quick, Path(tmp))
-            except SystemExit as exc:  # a side failed or outputs disagreed: say which, run the others
+            except SystemExit as exc:  # a side failed or outputs disagreed: say which
                 print(f"{name}: could not run: {exc}", file=sys.stderr)
                 return 2
         for r in got:
@@ -79,17 +99,11 @@ def main(argv: list[str] | None = None) -> int:
                   f"{'met' if r.met else 'NOT MET'}", file=sys.stderr, flush=True)
             for note in r.notes:
                 print(f"     {note}", file=sys.stderr)
+        text = block(name, got, args.quick)
+        print(text)
+        if args.readme:
+            update_readme(name, text)
         rows += got
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
-    size = "quick (small corpora)" if args.quick else "full"
-    text = f"Measured {stamp} on {machine()}; {size}; `python bench/run.py{' --quick' if args.quick else ''}`" \
-           f"{' --only ' + args.only if args.only else ''}.\n\n{table(rows)}"
-    notes = [f"- {r.benchmark}, {r.measure}: {n}" for r in rows for n in r.notes]
-    if notes:
-        text += "\n\n" + "\n".join(notes)
-    print(text)
-    if args.readme:
-        update_readme(text)
     missed = [r for r in rows if not r.met]
     print(f"\n{len(rows)} measures, {len(rows) - len(missed)} met, {len(missed)} not met "
           f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)
