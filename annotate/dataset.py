@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from .atomic import atomic_directory
 from .bio import assign_layers, bio_labels
 from .model import Argument, Document, Entity, Event, Provenance, Span
 from .schema import Schema
-from .tokenize import sentence_ids_of_spans, token_spans
+from .tokenize import sentence_ids_of_bounds, token_bounds
 
 BUILD_FILE = "build.json"
 AGREEMENT_FILE = "agreement.json"
@@ -87,23 +88,24 @@ class RowEncoder:
         self.ner_chunks = _chunk_pattern(len(self.entity_types))
         self.trig_chunks = _chunk_pattern(len(self.event_types))
 
-    def _layers(self, tokens: tuple, spans: list, index: dict, names: list, pattern: re.Pattern, doc_id: str):
-        """Tag layers (ints) for `spans`, and the check that they decode back to exactly `spans`."""
-        token_starts, token_ends, starts, ends = tokens
-        n = len(token_starts)
+    def _layers(self, starts: list[int], ends: list[int], spans: list, index: dict, names: list,
+                pattern: re.Pattern, doc_id: str):
+        """Tag layers (ints) for `spans`, and the check that they decode back to exactly `spans`. A span's
+        first and last token are found by bisection in the token starts and ends (no index of every token)."""
+        n = len(starts)
         layer_of = assign_layers(spans)
         depth = max([1, *(x + 1 for x in layer_of)])
         layers = [[0] * n for _ in range(depth)]
         for (s, e, label), layer in zip(spans, layer_of):
-            ts, te = starts.get(s), ends.get(e)
-            if ts is None or te is None:
+            ts, last = bisect_left(starts, s), bisect_left(ends, e)
+            if ts == n or starts[ts] != s or last == n or ends[last] != e:
                 raise DatasetBuildError(f"document {doc_id}: span [{s}, {e}) does not fall on token boundaries")
             b = 1 + 2 * index[label]
             row = layers[layer]
             row[ts] = b
-            if te - ts > 1:
-                row[ts + 1:te] = [b + 1] * (te - ts - 1)
-        back = sorted((token_starts[m.start()], token_ends[m.end() - 1], names[(m.group()[0] - 1) // 2])
+            if last > ts:
+                row[ts + 1:last + 1] = [b + 1] * (last - ts)
+        back = sorted((starts[m.start()], ends[m.end() - 1], names[(m.group()[0] - 1) // 2])
                       for layer in layers for m in pattern.finditer(bytes(layer)))
         if back != sorted(spans):
             raise DatasetBuildError(f"document {doc_id}: spans -> tags -> spans is not the identity")
@@ -114,21 +116,16 @@ class RowEncoder:
         ent_spans = [(e.start, e.end, e.type) for e in doc.entities]
         trig_spans = [(v.trigger.start, v.trigger.end, v.type) for v in doc.events]
         cuts = {x for s, e, _ in ent_spans for x in (s, e)} | {x for s, e, _ in trig_spans for x in (s, e)}
-        spans = token_spans(text, cuts)
-        token_starts = [s for s, _ in spans]
-        token_ends = [e for _, e in spans]
-        starts = {s: i for i, s in enumerate(token_starts)}
-        ends = {e: i + 1 for i, e in enumerate(token_ends)}  # exclusive: the token after the span
-        tokens = (token_starts, token_ends, starts, ends)
-        ner = self._layers(tokens, ent_spans, self.entity_index, self.entity_types, self.ner_chunks, doc.id)
-        trig = self._layers(tokens, trig_spans, self.event_index, self.event_types, self.trig_chunks, doc.id)
+        starts, ends = token_bounds(text, cuts)
+        ner = self._layers(starts, ends, ent_spans, self.entity_index, self.entity_types, self.ner_chunks, doc.id)
+        trig = self._layers(starts, ends, trig_spans, self.event_index, self.event_types, self.trig_chunks, doc.id)
         return {
             "id": doc.id,
             "text": text,
-            "tokens": [text[s:e] for s, e in spans],
-            "token_start": token_starts,
-            "token_end": token_ends,
-            "sentence": sentence_ids_of_spans(text, spans),
+            "tokens": list(map(text.__getitem__, map(slice, starts, ends))),
+            "token_start": starts,
+            "token_end": ends,
+            "sentence": sentence_ids_of_bounds(text, starts, ends),
             "ner_tags": ner[0],
             "ner_layers": ner,
             "trigger_tags": trig[0],
@@ -174,6 +171,24 @@ def row_fingerprint_json(row: dict) -> bytes:
 def row_json(row: dict) -> bytes:
     """One (int-coded) row as `files_digest` hashes it: the JSON of the row as `to_list` reads it back."""
     return json.dumps(row, sort_keys=True, ensure_ascii=False).encode()
+
+
+_FINGERPRINT_KEYS = ("entities", "events", "id", "text")  # sorted, as sort_keys writes them
+_INT_COLUMNS = frozenset(("token_start", "token_end", "sentence", "ner_tags", "ner_layers", "trigger_tags",
+                          "trigger_layers"))
+
+
+def row_json_pair(row: dict) -> tuple[bytes, bytes]:
+    """(`row_fingerprint_json(row)`, `row_json(row)`), byte for byte, serialising each value once: both are
+    `json.dumps(..., sort_keys=True, ensure_ascii=False)` of a dict, i.e. '{' + '"key": value' joined by
+    ', ' + '}' with the keys sorted, so the fingerprint's four members are the row's own, shared. Lists of
+    ints (tokens' offsets, sentence ids, tags) are written with `repr`, which gives the same text as JSON for
+    ints and lists of them, faster."""
+    parts = {k: repr(v) if k in _INT_COLUMNS else json.dumps(v, sort_keys=True, ensure_ascii=False)
+             for k, v in row.items()}
+    fp = "{" + ", ".join(f'"{k}": {parts[k]}' for k in _FINGERPRINT_KEYS) + "}"
+    whole = "{" + ", ".join(f"{json.dumps(k)}: {parts[k]}" for k in sorted(parts)) + "}"
+    return fp.encode(), whole.encode()
 
 
 def row_to_document(row: dict, entity_names: list[str], event_names: list[str]) -> Document:
@@ -277,7 +292,8 @@ class DocumentEncoder:
 
     def __call__(self, doc: Document) -> EncodedDocument:
         row = self.rows.row(doc)
-        return EncodedDocument(doc.id, split_of(doc.id, self.splits), row, row_fingerprint_json(row), row_json(row),
+        fp, whole = row_json_pair(row)
+        return EncodedDocument(doc.id, split_of(doc.id, self.splits), row, fp, whole,
                                [e.type for e in doc.entities], [v.type for v in doc.events],
                                [a.role for v in doc.events for a in v.arguments], list(doc.provenance.annotators))
 
