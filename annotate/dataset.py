@@ -11,10 +11,12 @@ import hashlib
 import json
 import os
 import re
+from array import array
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import accumulate, chain
 from pathlib import Path
 
 import pyarrow as pa
@@ -303,26 +305,58 @@ class DocumentEncoder:
 
 
 def spill_schema(schema: Schema) -> pa.Schema:
-    """The rows as the writer keeps them before sorting: the dataset's columns, the split, and the two JSON
-    forms the fingerprint and the files digest hash."""
-    return features(schema).arrow_schema.append(pa.field("__split", pa.string())) \
-        .append(pa.field("__fp", pa.large_binary())).append(pa.field("__json", pa.large_binary()))
+    """The rows as the writer keeps them before sorting: the dataset's columns and the split. (The two JSON
+    forms the fingerprint and the files digest hash go to a file of their own, see `GoldWriter`.)"""
+    return features(schema).arrow_schema.append(pa.field("__split", pa.string()))
 
 
 def spill_batch(encoded: list[EncodedDocument], schema: pa.Schema) -> pa.RecordBatch:
-    rows = []
-    for enc in encoded:
-        row = dict(enc.row)
-        row["__split"], row["__fp"], row["__json"] = enc.split, enc.fingerprint_json, enc.row_json
-        rows.append(row)
-    return pa.RecordBatch.from_pylist(rows, schema=schema)
+    """The rows as one record batch of `schema`, built column by column: a list column is made from its
+    values flattened over the whole batch and their offsets (`pa.array` of a flat list of ints or strings is
+    much faster than the converter walking a list per row), structs and plain values with `pa.array`."""
+    rows = [enc.row for enc in encoded]
+    columns = []
+    for field in schema:
+        name, kind = field.name, field.type
+        if name == "__split":
+            values = [enc.split for enc in encoded]
+        else:
+            values = [row[name] for row in rows]
+        columns.append(_column(values, kind))
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _column(values: list, kind: pa.DataType) -> pa.Array:
+    """`pa.array(values, kind)` for lists of primitives (and lists of them), by flattening."""
+    if pa.types.is_list(kind) and not pa.types.is_struct(kind.value_type):
+        flat = list(chain.from_iterable(values))
+        offsets = _ints([0, *accumulate(map(len, values))], pa.int32())
+        return pa.ListArray.from_arrays(offsets, _column(flat, kind.value_type), type=kind)
+    if kind in _INT_CODES:
+        return _ints(values, kind)
+    return pa.array(values, kind)
+
+
+_INT_CODES = {pa.int32(): "i", pa.int64(): "q"}
+
+
+def _ints(values: list[int], kind: pa.DataType) -> pa.Array:
+    """Python ints as an Arrow array through `array.array`, whose C loop packs them several times faster
+    than `pa.array` converts them; it raises OverflowError rather than wrapping a value that does not fit."""
+    from array import array
+
+    packed = array(_INT_CODES[kind], values)
+    return pa.Array.from_buffers(kind, len(packed), [None, pa.py_buffer(packed)])
 
 
 class GoldWriter:
     """Rows -> the gold set on disk, streamed: memory stays flat however many documents there are.
 
-    Rows arrive in input order and go to an Arrow file in record batches of `batch_size` (with the two JSON
-    forms the fingerprint and the files digest hash). `finish` puts them in document-id order one window of
+    Rows arrive in input order and go to an Arrow file in record batches of `batch_size`; the two JSON forms
+    the fingerprint and the files digest hash go, in the same order, to a plain file of their own, of which
+    only each row's offset and lengths stay in memory. They are the larger part of a row and are only ever
+    hashed: kept out of the Arrow rows, they are written once and read once (in id order, at the end), not
+    carried through the sort windows. `finish` puts the rows in document-id order one window of
     at most `sort_window` rows at a time (rows are first spread over windows by id range, so no window is
     ever larger, whatever the ids look like), and writes each split's `save_to_disk` Arrow file and parquet
     file as the sorted rows go by. The whole folder is written inside `atomic_directory`'s temporary folder,
@@ -357,6 +391,12 @@ class GoldWriter:
         self._writer = pa.ipc.new_stream(str(self.tmp / SPILL / "rows.arrow"), self.spill_schema)
         self._buffer: list[dict] = []
         self.ids: list[str] = []
+        if getattr(self, "_json", None) is not None:
+            self._json.close()
+        self._json = open(self.tmp / SPILL / "json.bin", "wb")  # noqa: SIM115 (closed in finish)
+        self._json_at = array("q")  # per row, in `ids` order: offset in json.bin, then the two lengths
+        self._json_end = 0
+        self._split_of: list[str] = []
         self.split_counts: Counter = Counter()
         self.entities: Counter = Counter()
         self.events: Counter = Counter()
@@ -369,6 +409,11 @@ class GoldWriter:
     def add_encoded(self, enc: EncodedDocument) -> None:
         """Count a document, and keep its row unless it travels in a worker's batch (`add_rows`)."""
         self.ids.append(enc.id)
+        self._split_of.append(enc.split)
+        self._json.write(enc.fingerprint_json)
+        self._json.write(enc.row_json)
+        self._json_at.extend((self._json_end, len(enc.fingerprint_json), len(enc.row_json)))
+        self._json_end += len(enc.fingerprint_json) + len(enc.row_json)
         self.split_counts[enc.split] += 1
         self.entities.update(enc.entity_types)
         self.events.update(enc.event_types)
@@ -445,17 +490,18 @@ class GoldWriter:
         self._flush()
         self._writer.close()
         self._writer = None
+        self._json.close()
+        self._json = None
         tmp = self.tmp
         filled = [name for name, _ in self.splits if self.split_counts[name]]
         if not filled:
             shutil.rmtree(tmp / SPILL, ignore_errors=True)
             return self._finish_empty(build_notes, agreement, about)
         names = [c for c in self.arrow_schema.names]
-        fingerprint = hashlib.sha256()
+        fingerprint, files_digest = self._digests(filled)
         (tmp / "data").mkdir(exist_ok=True)
         arrow: dict[str, ArrowWriter] = {}
         parquet: dict[str, pq.ParquetWriter] = {}
-        digests: dict[str, object] = {}
         pending: dict[str, list] = {name: [] for name in filled}
         per_group: dict[str, int] = {}
         schema = self.arrow_schema
@@ -466,21 +512,13 @@ class GoldWriter:
             parquet[name] = pq.ParquetWriter(str(tmp / "data" / f".{name}.parquet"), schema=schema,
                                              use_content_defined_chunking=DEFAULT_CDC_OPTIONS,
                                              write_page_index=True, **column_options)
-            digests[name] = open(tmp / SPILL / f"{name}.jsonl", "wb")  # noqa: SIM115 (closed below)
         first_window = True
         for table in self._windows():
-            fp_col = table.column("__fp")
-            for chunk in fp_col.chunks:
-                for value in chunk.to_pylist():
-                    fingerprint.update(value)
             split_col = table.column("__split")
             for name in filled:
                 part = table.filter(pc.equal(split_col, name)) if len(filled) > 1 else table
                 if not part.num_rows:
                     continue
-                for chunk in part.column("__json").chunks:
-                    for value in chunk.to_pylist():
-                        digests[name].write(value + b"\n")
                 rows = part.select(names)
                 arrow[name].write_table(rows)
                 if first_window and name not in per_group:
@@ -492,23 +530,13 @@ class GoldWriter:
                 pending[name].append(rows)
                 self._parquet_groups(parquet[name], pending[name], per_group[name], final=False)
             first_window = False
-        files_digest = hashlib.sha256(b"[")
-        first = True
         for name in filled:
             self._parquet_groups(parquet[name], pending[name], per_group[name], final=True)
             parquet[name].add_key_value_metadata({"content_defined_chunking": json.dumps(DEFAULT_CDC_OPTIONS)})
             parquet[name].close()
             arrow[name].finalize()
             arrow[name].close()
-            digests[name].close()
-            with open(tmp / SPILL / f"{name}.jsonl", "rb") as f:
-                for line in f:
-                    if not first:
-                        files_digest.update(b", ")
-                    files_digest.update(line[:-1])
-                    first = False
-        files_digest.update(b"]")
-        digest = files_digest.hexdigest()[:16]
+        digest = files_digest
         for name in filled:
             os.replace(tmp / "data" / f".{name}.parquet", tmp / parquet_name(name, digest))
             state = {"_data_files": [{"filename": "data-00000-of-00001.arrow"}],
@@ -521,7 +549,33 @@ class GoldWriter:
         (tmp / "dataset_dict.json").write_text(json.dumps({"splits": filled}), encoding="utf-8")
         shutil.rmtree(tmp / SPILL, ignore_errors=True)
         counts = {name: self.split_counts[name] for name in filled}
-        return self._write_meta(fingerprint.hexdigest()[:16], digest, counts, build_notes, agreement, about)
+        return self._write_meta(fingerprint, digest, counts, build_notes, agreement, about)
+
+    def _digests(self, filled: list[str]) -> tuple[str, str]:
+        """(content fingerprint, files digest) from the JSON file, read in id order: the fingerprint hashes
+        every row's fingerprint JSON in id order (`content_fingerprint`), the files digest the rows' JSON as
+        one JSON list, split by split, each in id order (what `Dataset.to_list()` of each split would give)."""
+        at = self._json_at
+        order = sorted(range(len(self.ids)), key=self.ids.__getitem__)  # stable, as sorted() by id
+        fingerprint = hashlib.sha256()
+        by_split: dict[str, list[int]] = {name: [] for name in filled}
+        with open(self.tmp / SPILL / "json.bin", "rb") as f:
+            for k in order:
+                f.seek(at[3 * k])
+                fingerprint.update(f.read(at[3 * k + 1]))
+                by_split[self._split_of[k]].append(k)
+            files_digest = hashlib.sha256(b"[")
+            first = True
+            for name in filled:
+                for k in by_split[name]:
+                    if not first:
+                        files_digest.update(b", ")
+                    f.seek(at[3 * k] + at[3 * k + 1])
+                    files_digest.update(f.read(at[3 * k + 2]))
+                    first = False
+        files_digest.update(b"]")
+        self._split_of = []
+        return fingerprint.hexdigest()[:16], files_digest.hexdigest()[:16]
 
     @staticmethod
     def _parquet_groups(writer, pending: list, per_group: int, final: bool) -> None:

@@ -171,7 +171,7 @@ def _worker_chunk(jobs: list[tuple]) -> tuple[list[_Outcome], bytes | None]:
         return outcomes, None
     batch = _WORKER.encode.batch(encoded)
     for k, enc in enumerate(encoded):
-        enc.row = enc.fingerprint_json = enc.row_json = None  # in the batch now
+        enc.row = None  # in the batch now (its two JSON forms travel with the outcome: the writer files them)
         enc.batch_row = k
     return outcomes, batch
 
