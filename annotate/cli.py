@@ -533,8 +533,9 @@ def _unreadable_count(result) -> str:
               "(the offsets win; a warning, recorded in build.json) or quarantine its task.")
 @click.option("--about", "about_path", type=click.Path(exists=True, dir_okay=False),
               help="Markdown for the dataset card: who annotated, sources, licence, known limits.")
-@click.option("--num-proc", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes reading tasks; the output is the same for any number.")
+@click.option("--num-proc", type=click.IntRange(min=1), default=None,
+              help="Worker processes reading tasks; the output is the same for any number. Default: one per "
+              "available CPU when the tasks are large (article-sized, ~4 KB of JSON or more), else 1.")
 @schema_option
 @config_option
 def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, skip_unreadable, on_text_mismatch,
@@ -564,6 +565,10 @@ def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, s
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
     files = export_files(exports)
+    if num_proc is None:
+        from .gold import AUTO
+
+        num_proc = AUTO
     routing = _routing(schema_path, config_path)
     reference = {d.id: d.text for d in ingest(articles).documents} if articles else None
     about = Path(about_path).read_text(encoding="utf-8") if about_path else None
