@@ -9,9 +9,10 @@ Speed: one JSON export of 20,000 finished article-sized tasks (quick: 1,000) fro
 - reference: the SDK's `Converter(config, project_dir=None).convert(EXPORT, OUTDIR, "CONLL2003",
   is_dir=False)` as a whole process, with our labeling config (`annotate.studio.config.labeling_config`); it
   writes one tag per token (one layer of one control).
-Agreement checked: the same number of documents; for every document whose SDK tokens are exactly our tokens,
-the entity spans of the SDK's tags are found among our entity spans (any layer: the SDK keeps one label per
-token, not necessarily the outermost). Ratio = reference seconds / ours seconds, target >= 5.
+Agreement checked: the same number of documents; documents are matched by their text without whitespace (the
+SDK's tokens, concatenated), and every entity chunk of the SDK's tags (B-/I- runs of its whitespace-and-
+punctuation tokens) must be the tokens one of our entities of its type overlaps (any layer: the SDK keeps one
+label per token, so one of a nested pair). Ratio = reference seconds / ours seconds, target >= 5.
 
 Memory: peak RSS (whole process tree) of the default `annotate import` at 10,000 and 100,000 documents (quick:
 1,000 and 5,000), on paragraph-sized tasks (`corpus.documents`, as before); targets: below 1 GB at the larger
