@@ -555,15 +555,26 @@ def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, s
     """
     import gc
 
+    # An import allocates millions of short-lived objects (decoded tasks, rows); with the default thresholds
+    # the cyclic collector runs every 700 allocations and rescans the imported modules' objects on every full
+    # pass (~10% of a large import). Those are moved out of its way and it runs less often during the build;
+    # both are undone afterwards, so a process that runs the command in-process (tests) gets its collector back.
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        _import_build(exports, output, split_spec, articles, quarantine, allow_empty, skip_unreadable,
+                      on_text_mismatch, about_path, num_proc, schema_path, config_path)
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
+def _import_build(exports, output, split_spec, articles, quarantine, allow_empty, skip_unreadable, on_text_mismatch,
+                  about_path, num_proc, schema_path, config_path):
     from .dataset import DatasetBuildError
     from .gold import build_gold, export_files
 
-    # An import allocates millions of short-lived objects (decoded tasks, rows); with the default thresholds
-    # the cyclic collector runs every 700 allocations and rescans the imported modules' objects on every full
-    # pass (~10% of a large import). Those are moved out of its way and it runs less often; nothing is kept
-    # uncollected, collections just come in larger steps.
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
     files = export_files(exports)
     if num_proc is None:
         from .gold import AUTO
