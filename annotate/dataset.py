@@ -11,9 +11,12 @@ import hashlib
 import json
 import os
 import re
+from array import array
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import accumulate, chain
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,7 +27,7 @@ from .atomic import atomic_directory
 from .bio import assign_layers, bio_labels
 from .model import Argument, Document, Entity, Event, Provenance, Span
 from .schema import Schema
-from .tokenize import sentence_ids_of_spans, token_spans
+from .tokenize import sentence_ids_of_bounds, token_bounds
 
 BUILD_FILE = "build.json"
 AGREEMENT_FILE = "agreement.json"
@@ -87,23 +90,24 @@ class RowEncoder:
         self.ner_chunks = _chunk_pattern(len(self.entity_types))
         self.trig_chunks = _chunk_pattern(len(self.event_types))
 
-    def _layers(self, tokens: tuple, spans: list, index: dict, names: list, pattern: re.Pattern, doc_id: str):
-        """Tag layers (ints) for `spans`, and the check that they decode back to exactly `spans`."""
-        token_starts, token_ends, starts, ends = tokens
-        n = len(token_starts)
+    def _layers(self, starts: list[int], ends: list[int], spans: list, index: dict, names: list,
+                pattern: re.Pattern, doc_id: str):
+        """Tag layers (ints) for `spans`, and the check that they decode back to exactly `spans`. A span's
+        first and last token are found by bisection in the token starts and ends (no index of every token)."""
+        n = len(starts)
         layer_of = assign_layers(spans)
         depth = max([1, *(x + 1 for x in layer_of)])
         layers = [[0] * n for _ in range(depth)]
         for (s, e, label), layer in zip(spans, layer_of):
-            ts, te = starts.get(s), ends.get(e)
-            if ts is None or te is None:
+            ts, last = bisect_left(starts, s), bisect_left(ends, e)
+            if ts == n or starts[ts] != s or last == n or ends[last] != e:
                 raise DatasetBuildError(f"document {doc_id}: span [{s}, {e}) does not fall on token boundaries")
             b = 1 + 2 * index[label]
             row = layers[layer]
             row[ts] = b
-            if te - ts > 1:
-                row[ts + 1:te] = [b + 1] * (te - ts - 1)
-        back = sorted((token_starts[m.start()], token_ends[m.end() - 1], names[(m.group()[0] - 1) // 2])
+            if last > ts:
+                row[ts + 1:last + 1] = [b + 1] * (last - ts)
+        back = sorted((starts[m.start()], ends[m.end() - 1], names[(m.group()[0] - 1) // 2])
                       for layer in layers for m in pattern.finditer(bytes(layer)))
         if back != sorted(spans):
             raise DatasetBuildError(f"document {doc_id}: spans -> tags -> spans is not the identity")
@@ -114,21 +118,16 @@ class RowEncoder:
         ent_spans = [(e.start, e.end, e.type) for e in doc.entities]
         trig_spans = [(v.trigger.start, v.trigger.end, v.type) for v in doc.events]
         cuts = {x for s, e, _ in ent_spans for x in (s, e)} | {x for s, e, _ in trig_spans for x in (s, e)}
-        spans = token_spans(text, cuts)
-        token_starts = [s for s, _ in spans]
-        token_ends = [e for _, e in spans]
-        starts = {s: i for i, s in enumerate(token_starts)}
-        ends = {e: i + 1 for i, e in enumerate(token_ends)}  # exclusive: the token after the span
-        tokens = (token_starts, token_ends, starts, ends)
-        ner = self._layers(tokens, ent_spans, self.entity_index, self.entity_types, self.ner_chunks, doc.id)
-        trig = self._layers(tokens, trig_spans, self.event_index, self.event_types, self.trig_chunks, doc.id)
+        starts, ends = token_bounds(text, cuts)
+        ner = self._layers(starts, ends, ent_spans, self.entity_index, self.entity_types, self.ner_chunks, doc.id)
+        trig = self._layers(starts, ends, trig_spans, self.event_index, self.event_types, self.trig_chunks, doc.id)
         return {
             "id": doc.id,
             "text": text,
-            "tokens": [text[s:e] for s, e in spans],
-            "token_start": token_starts,
-            "token_end": token_ends,
-            "sentence": sentence_ids_of_spans(text, spans),
+            "tokens": list(map(text.__getitem__, map(slice, starts, ends))),
+            "token_start": starts,
+            "token_end": ends,
+            "sentence": sentence_ids_of_bounds(text, starts, ends),
             "ner_tags": ner[0],
             "ner_layers": ner,
             "trigger_tags": trig[0],
@@ -174,6 +173,24 @@ def row_fingerprint_json(row: dict) -> bytes:
 def row_json(row: dict) -> bytes:
     """One (int-coded) row as `files_digest` hashes it: the JSON of the row as `to_list` reads it back."""
     return json.dumps(row, sort_keys=True, ensure_ascii=False).encode()
+
+
+_FINGERPRINT_KEYS = ("entities", "events", "id", "text")  # sorted, as sort_keys writes them
+_INT_COLUMNS = frozenset(("token_start", "token_end", "sentence", "ner_tags", "ner_layers", "trigger_tags",
+                          "trigger_layers"))
+
+
+def row_json_pair(row: dict) -> tuple[bytes, bytes]:
+    """(`row_fingerprint_json(row)`, `row_json(row)`), byte for byte, serialising each value once: both are
+    `json.dumps(..., sort_keys=True, ensure_ascii=False)` of a dict, i.e. '{' + '"key": value' joined by
+    ', ' + '}' with the keys sorted, so the fingerprint's four members are the row's own, shared. Lists of
+    ints (tokens' offsets, sentence ids, tags) are written with `repr`, which gives the same text as JSON for
+    ints and lists of them, faster."""
+    parts = {k: repr(v) if k in _INT_COLUMNS else json.dumps(v, sort_keys=True, ensure_ascii=False)
+             for k, v in row.items()}
+    fp = "{" + ", ".join(f'"{k}": {parts[k]}' for k in _FINGERPRINT_KEYS) + "}"
+    whole = "{" + ", ".join(f"{json.dumps(k)}: {parts[k]}" for k in sorted(parts)) + "}"
+    return fp.encode(), whole.encode()
 
 
 def row_to_document(row: dict, entity_names: list[str], event_names: list[str]) -> Document:
@@ -277,7 +294,8 @@ class DocumentEncoder:
 
     def __call__(self, doc: Document) -> EncodedDocument:
         row = self.rows.row(doc)
-        return EncodedDocument(doc.id, split_of(doc.id, self.splits), row, row_fingerprint_json(row), row_json(row),
+        fp, whole = row_json_pair(row)
+        return EncodedDocument(doc.id, split_of(doc.id, self.splits), row, fp, whole,
                                [e.type for e in doc.entities], [v.type for v in doc.events],
                                [a.role for v in doc.events for a in v.arguments], list(doc.provenance.annotators))
 
@@ -287,26 +305,58 @@ class DocumentEncoder:
 
 
 def spill_schema(schema: Schema) -> pa.Schema:
-    """The rows as the writer keeps them before sorting: the dataset's columns, the split, and the two JSON
-    forms the fingerprint and the files digest hash."""
-    return features(schema).arrow_schema.append(pa.field("__split", pa.string())) \
-        .append(pa.field("__fp", pa.large_binary())).append(pa.field("__json", pa.large_binary()))
+    """The rows as the writer keeps them before sorting: the dataset's columns and the split. (The two JSON
+    forms the fingerprint and the files digest hash go to a file of their own, see `GoldWriter`.)"""
+    return features(schema).arrow_schema.append(pa.field("__split", pa.string()))
 
 
 def spill_batch(encoded: list[EncodedDocument], schema: pa.Schema) -> pa.RecordBatch:
-    rows = []
-    for enc in encoded:
-        row = dict(enc.row)
-        row["__split"], row["__fp"], row["__json"] = enc.split, enc.fingerprint_json, enc.row_json
-        rows.append(row)
-    return pa.RecordBatch.from_pylist(rows, schema=schema)
+    """The rows as one record batch of `schema`, built column by column: a list column is made from its
+    values flattened over the whole batch and their offsets (`pa.array` of a flat list of ints or strings is
+    much faster than the converter walking a list per row), structs and plain values with `pa.array`."""
+    rows = [enc.row for enc in encoded]
+    columns = []
+    for field in schema:
+        name, kind = field.name, field.type
+        if name == "__split":
+            values = [enc.split for enc in encoded]
+        else:
+            values = [row[name] for row in rows]
+        columns.append(_column(values, kind))
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _column(values: list, kind: pa.DataType) -> pa.Array:
+    """`pa.array(values, kind)` for lists of primitives (and lists of them), by flattening."""
+    if pa.types.is_list(kind) and not pa.types.is_struct(kind.value_type):
+        flat = list(chain.from_iterable(values))
+        offsets = _ints([0, *accumulate(map(len, values))], pa.int32())
+        return pa.ListArray.from_arrays(offsets, _column(flat, kind.value_type), type=kind)
+    if kind in _INT_CODES:
+        return _ints(values, kind)
+    return pa.array(values, kind)
+
+
+_INT_CODES = {pa.int32(): "i", pa.int64(): "q"}
+
+
+def _ints(values: list[int], kind: pa.DataType) -> pa.Array:
+    """Python ints as an Arrow array through `array.array`, whose C loop packs them several times faster
+    than `pa.array` converts them; it raises OverflowError rather than wrapping a value that does not fit."""
+    from array import array
+
+    packed = array(_INT_CODES[kind], values)
+    return pa.Array.from_buffers(kind, len(packed), [None, pa.py_buffer(packed)])
 
 
 class GoldWriter:
     """Rows -> the gold set on disk, streamed: memory stays flat however many documents there are.
 
-    Rows arrive in input order and go to an Arrow file in record batches of `batch_size` (with the two JSON
-    forms the fingerprint and the files digest hash). `finish` puts them in document-id order one window of
+    Rows arrive in input order and go to an Arrow file in record batches of `batch_size`; the two JSON forms
+    the fingerprint and the files digest hash go, in the same order, to a plain file of their own, of which
+    only each row's offset and lengths stay in memory. They are the larger part of a row and are only ever
+    hashed: kept out of the Arrow rows, they are written once and read once (in id order, at the end), not
+    carried through the sort windows. `finish` puts the rows in document-id order one window of
     at most `sort_window` rows at a time (rows are first spread over windows by id range, so no window is
     ever larger, whatever the ids look like), and writes each split's `save_to_disk` Arrow file and parquet
     file as the sorted rows go by. The whole folder is written inside `atomic_directory`'s temporary folder,
@@ -341,6 +391,12 @@ class GoldWriter:
         self._writer = pa.ipc.new_stream(str(self.tmp / SPILL / "rows.arrow"), self.spill_schema)
         self._buffer: list[dict] = []
         self.ids: list[str] = []
+        if getattr(self, "_json", None) is not None:
+            self._json.close()
+        self._json = open(self.tmp / SPILL / "json.bin", "wb")  # noqa: SIM115 (closed in finish)
+        self._json_at = array("q")  # per row, in `ids` order: offset in json.bin, then the two lengths
+        self._json_end = 0
+        self._split_of: list[str] = []
         self.split_counts: Counter = Counter()
         self.entities: Counter = Counter()
         self.events: Counter = Counter()
@@ -353,6 +409,11 @@ class GoldWriter:
     def add_encoded(self, enc: EncodedDocument) -> None:
         """Count a document, and keep its row unless it travels in a worker's batch (`add_rows`)."""
         self.ids.append(enc.id)
+        self._split_of.append(enc.split)
+        self._json.write(enc.fingerprint_json)
+        self._json.write(enc.row_json)
+        self._json_at.extend((self._json_end, len(enc.fingerprint_json), len(enc.row_json)))
+        self._json_end += len(enc.fingerprint_json) + len(enc.row_json)
         self.split_counts[enc.split] += 1
         self.entities.update(enc.entity_types)
         self.events.update(enc.event_types)
@@ -429,17 +490,18 @@ class GoldWriter:
         self._flush()
         self._writer.close()
         self._writer = None
+        self._json.close()
+        self._json = None
         tmp = self.tmp
         filled = [name for name, _ in self.splits if self.split_counts[name]]
         if not filled:
             shutil.rmtree(tmp / SPILL, ignore_errors=True)
             return self._finish_empty(build_notes, agreement, about)
         names = [c for c in self.arrow_schema.names]
-        fingerprint = hashlib.sha256()
+        fingerprint, files_digest = self._digests(filled)
         (tmp / "data").mkdir(exist_ok=True)
         arrow: dict[str, ArrowWriter] = {}
         parquet: dict[str, pq.ParquetWriter] = {}
-        digests: dict[str, object] = {}
         pending: dict[str, list] = {name: [] for name in filled}
         per_group: dict[str, int] = {}
         schema = self.arrow_schema
@@ -450,21 +512,13 @@ class GoldWriter:
             parquet[name] = pq.ParquetWriter(str(tmp / "data" / f".{name}.parquet"), schema=schema,
                                              use_content_defined_chunking=DEFAULT_CDC_OPTIONS,
                                              write_page_index=True, **column_options)
-            digests[name] = open(tmp / SPILL / f"{name}.jsonl", "wb")  # noqa: SIM115 (closed below)
         first_window = True
         for table in self._windows():
-            fp_col = table.column("__fp")
-            for chunk in fp_col.chunks:
-                for value in chunk.to_pylist():
-                    fingerprint.update(value)
             split_col = table.column("__split")
             for name in filled:
                 part = table.filter(pc.equal(split_col, name)) if len(filled) > 1 else table
                 if not part.num_rows:
                     continue
-                for chunk in part.column("__json").chunks:
-                    for value in chunk.to_pylist():
-                        digests[name].write(value + b"\n")
                 rows = part.select(names)
                 arrow[name].write_table(rows)
                 if first_window and name not in per_group:
@@ -476,23 +530,13 @@ class GoldWriter:
                 pending[name].append(rows)
                 self._parquet_groups(parquet[name], pending[name], per_group[name], final=False)
             first_window = False
-        files_digest = hashlib.sha256(b"[")
-        first = True
         for name in filled:
             self._parquet_groups(parquet[name], pending[name], per_group[name], final=True)
             parquet[name].add_key_value_metadata({"content_defined_chunking": json.dumps(DEFAULT_CDC_OPTIONS)})
             parquet[name].close()
             arrow[name].finalize()
             arrow[name].close()
-            digests[name].close()
-            with open(tmp / SPILL / f"{name}.jsonl", "rb") as f:
-                for line in f:
-                    if not first:
-                        files_digest.update(b", ")
-                    files_digest.update(line[:-1])
-                    first = False
-        files_digest.update(b"]")
-        digest = files_digest.hexdigest()[:16]
+        digest = files_digest
         for name in filled:
             os.replace(tmp / "data" / f".{name}.parquet", tmp / parquet_name(name, digest))
             state = {"_data_files": [{"filename": "data-00000-of-00001.arrow"}],
@@ -505,7 +549,33 @@ class GoldWriter:
         (tmp / "dataset_dict.json").write_text(json.dumps({"splits": filled}), encoding="utf-8")
         shutil.rmtree(tmp / SPILL, ignore_errors=True)
         counts = {name: self.split_counts[name] for name in filled}
-        return self._write_meta(fingerprint.hexdigest()[:16], digest, counts, build_notes, agreement, about)
+        return self._write_meta(fingerprint, digest, counts, build_notes, agreement, about)
+
+    def _digests(self, filled: list[str]) -> tuple[str, str]:
+        """(content fingerprint, files digest) from the JSON file, read in id order: the fingerprint hashes
+        every row's fingerprint JSON in id order (`content_fingerprint`), the files digest the rows' JSON as
+        one JSON list, split by split, each in id order (what `Dataset.to_list()` of each split would give)."""
+        at = self._json_at
+        order = sorted(range(len(self.ids)), key=self.ids.__getitem__)  # stable, as sorted() by id
+        fingerprint = hashlib.sha256()
+        by_split: dict[str, list[int]] = {name: [] for name in filled}
+        with open(self.tmp / SPILL / "json.bin", "rb") as f:
+            for k in order:
+                f.seek(at[3 * k])
+                fingerprint.update(f.read(at[3 * k + 1]))
+                by_split[self._split_of[k]].append(k)
+            files_digest = hashlib.sha256(b"[")
+            first = True
+            for name in filled:
+                for k in by_split[name]:
+                    if not first:
+                        files_digest.update(b", ")
+                    f.seek(at[3 * k] + at[3 * k + 1])
+                    files_digest.update(f.read(at[3 * k + 2]))
+                    first = False
+        files_digest.update(b"]")
+        self._split_of = []
+        return fingerprint.hexdigest()[:16], files_digest.hexdigest()[:16]
 
     @staticmethod
     def _parquet_groups(writer, pending: list, per_group: int, final: bool) -> None:

@@ -150,6 +150,13 @@ def _read_task(task, key: str | None, path: str, digest: str, raw: str | None, c
 
 
 _WORKER: _Settings | None = None
+AUTO = 0  # `num_proc`: one worker per available CPU for large tasks, else none (see `_Importer.AUTO_TASK_BYTES`)
+
+
+def _available_cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _worker_init(cfg: _Settings) -> None:
@@ -170,7 +177,7 @@ def _worker_chunk(jobs: list[tuple]) -> tuple[list[_Outcome], bytes | None]:
         return outcomes, None
     batch = _WORKER.encode.batch(encoded)
     for k, enc in enumerate(encoded):
-        enc.row = enc.fingerprint_json = enc.row_json = None  # in the batch now
+        enc.row = None  # in the batch now (its two JSON forms travel with the outcome: the writer files them)
         enc.batch_row = k
     return outcomes, batch
 
@@ -198,12 +205,18 @@ class _Importer:
     at a time, results taken back in order so the output does not depend on N), and accounted here."""
 
     CHUNK = 64  # tasks per worker job: large enough to amortise the hand-over, small enough to stay in memory
+    # `num_proc` AUTO: workers only for tasks whose JSON averages this many bytes or more (in the first chunk).
+    # Below it a task's own work is too short to pay for the parent's hand-over (measured on 2 cores: with
+    # paragraph-sized tasks of ~1.5 KB two workers were slower than one process, with ~7 KB articles faster).
+    AUTO_TASK_BYTES = 4000
 
     def __init__(self, files: list[str], routing: Routing, cfg: _Settings, num_proc: int,
                  progress: Callable[[int], None] | None, on_gold: Callable[[_Outcome], None] | None,
                  whole: set[str], unreadable: dict[str, str], on_rows: Callable | None = None,
                  spool: Path | None = None):
-        self.files, self.routing, self.cfg, self.num_proc = files, routing, cfg, num_proc
+        self.files, self.routing, self.cfg = files, routing, cfg
+        self.auto = num_proc == AUTO
+        self.num_proc = _available_cpus() if self.auto else max(1, num_proc)
         self.progress, self.on_gold, self.on_rows = progress, on_gold, on_rows
         self.whole, self.unreadable = whole, unreadable
         # a build writes quarantined tasks here as they come, keeping only their reasons in memory (a wrong
@@ -252,10 +265,8 @@ class _Importer:
                 result.unreadable.append(Rejected(str(path), self.unreadable[path]))
         self.pool = None
         self.inflight: deque = deque()
-        if self.num_proc > 1:
-            import multiprocessing
-
-            self.pool = multiprocessing.get_context("fork").Pool(self.num_proc, _worker_init, (self.cfg,))
+        if self.num_proc > 1 and not self.auto:
+            self._start_pool()
         try:
             for k, path in enumerate(self.files):
                 if path in self.unreadable:
@@ -280,6 +291,19 @@ class _Importer:
                 self.spool.close()
         return result
 
+    def _start_pool(self) -> None:
+        import multiprocessing
+
+        self.pool = multiprocessing.get_context("fork").Pool(self.num_proc, _worker_init, (self.cfg,))
+
+    def _decide(self, chunk: list) -> None:
+        """AUTO: workers or not, from the first chunk's tasks, before any of them is handed on (so every task
+        of the run goes the same way; the output is the same either way)."""
+        self.auto = False
+        sizes = [len(t.raw) for t, *_ in chunk if t.raw is not None]
+        if self.num_proc > 1 and sizes and sum(sizes) / len(sizes) >= self.AUTO_TASK_BYTES:
+            self._start_pool()
+
     def _file(self, k, path, digest, stream, last_file) -> None:
         chunk: list = []
         for t in stream:
@@ -301,6 +325,8 @@ class _Importer:
         (bounded memory), and results are accounted strictly in input order."""
         if not chunk:
             return
+        if self.auto:
+            self._decide(chunk)
         if self.pool is None:
             for t, key, where, p, d, decided in chunk:
                 self._account(t.task, key, where, decided or _read_task(t.task, key, p, d, t.raw, self.cfg))
@@ -379,7 +405,7 @@ def _import(paths: Iterable[str | Path], routing: Routing, reference_texts, prog
     whole: set[str] = set()
     unreadable: dict[str, str] = {}
     while True:
-        importer = _Importer(files, routing, cfg, max(1, num_proc), progress, on_gold, whole, unreadable, on_rows,
+        importer = _Importer(files, routing, cfg, num_proc, progress, on_gold, whole, unreadable, on_rows,
                              spool)
         try:
             return importer.run()
@@ -525,7 +551,8 @@ def build_gold(exports: Iterable[str | Path], routing: Routing, output: str | Pa
     `about` (curators' Markdown) goes into the dataset card.
 
     Documents stream from the exports to the new gold set's files (`GoldWriter`): only ids, counts and the
-    tasks with two or more annotators (for agreement) are kept in memory. `num_proc` > 1 reads tasks in that
+    tasks with two or more annotators (for agreement) are kept in memory. `num_proc` AUTO (0) lets the first
+    tasks decide (`_Importer.AUTO_TASK_BYTES`). `num_proc` > 1 reads tasks in that
     many worker processes; the output is the same byte for byte. `progress` is called with the number of
     tasks read since its last call.
 

@@ -1,10 +1,16 @@
 """Benchmark corpora, made on the fly from the bundled gold set (never committed).
 
-Every generated document is a paragraph of one of the five gold articles with the gold annotations that lie
-wholly inside it (nested entities, triggers, arguments, attributes), given a numbered ending line so that each
-text, and so each content id, is distinct. Offsets stay the gold's, shifted to the paragraph. One document in
-every `EMOJI_EVERY` gets an emoji (outside the Basic Multilingual Plane: two UTF-16 units, one code point) before
-each of its spans, so that offset conversion is exercised at scale.
+Two shapes. `documents` (paragraph-sized): every generated document is a paragraph of one of the five gold articles
+with the gold annotations that lie wholly inside it (nested entities, triggers, arguments, attributes), given a
+numbered ending line so that each text, and so each content id, is distinct. Offsets stay the gold's, shifted to
+the paragraph. One document in every `EMOJI_EVERY` gets an emoji (outside the Basic Multilingual Plane: two UTF-16
+units, one code point) before each of its spans, so that offset conversion is exercised at scale.
+
+`article_documents` (article-sized, the shape issue 11 measures `annotate import` on): every document is one
+whole gold article (~2,200 characters) with a numbered last line, and about 10 of its gold entities chosen with
+a fixed seed, always including a nested pair and a span that starts right after a clitic (so that tokens are
+cut inside a word); the events whose trigger and at least one argument entity survive come along, with only
+those arguments. Exactly one document of the whole corpus has an emoji before every span.
 """
 
 from __future__ import annotations
@@ -81,6 +87,50 @@ def documents(n: int, seed: int = 2026) -> Iterator[Document]:
         yield _with_emoji(doc) if i % EMOJI_EVERY == EMOJI_EVERY - 1 else doc
 
 
+ARTICLE_SPANS = 10  # entities per article-sized document
+ARTICLE_EVENTS = 2  # at most this many events per article-sized document (trigger plus kept arguments)
+
+
+def _article_sample(doc: Document, rng: random.Random) -> Document:
+    """`doc` with about `ARTICLE_SPANS` of its entities: a nested pair and a clitic-adjacent span first (when
+    the article has them), the rest at random; events only where an argument entity was kept."""
+    ents = list(doc.entities)
+    nested = [(a, b) for a in ents for b in ents
+              if a is not b and a.start <= b.start and b.end <= a.end and (a.start, a.end) != (b.start, b.end)]
+    clitic = [e for e in ents if e.start > 0 and doc.text[e.start - 1].isalpha()]  # a clitic glued before it
+    chosen: dict[str, Entity] = {}
+    if nested:
+        for e in rng.choice(nested):
+            chosen[e.id] = e
+    if clitic:
+        e = rng.choice(clitic)
+        chosen[e.id] = e
+    rest = [e for e in ents if e.id not in chosen]
+    for e in rng.sample(rest, max(0, min(len(rest), ARTICLE_SPANS - len(chosen)))):
+        chosen[e.id] = e
+    kept = tuple(e for e in ents if e.id in chosen)  # the article's order
+    events = []
+    for v in doc.events:
+        args = tuple(a for a in v.arguments if a.entity in chosen)
+        if args:
+            events.append(replace(v, arguments=args))
+    events = rng.sample(events, min(ARTICLE_EVENTS, len(events)))
+    return Document(id=doc.id, text=doc.text, entities=kept, events=tuple(sorted(events, key=lambda v: v.id)))
+
+
+def article_documents(n: int, seed: int = 2026) -> Iterator[Document]:
+    """`n` distinct article-sized annotated documents (see the module docstring), in a fixed order for a seed;
+    the document in the middle of the corpus is the one with an emoji before every span."""
+    docs, _ = gold_documents(GOLD)
+    articles = sorted(docs, key=lambda d: d.id)
+    rng = random.Random(seed)
+    for i in range(n):
+        base = _article_sample(articles[rng.randrange(len(articles))], rng)
+        text = f"{base.text}\n(نسخة {i + 1})"
+        doc = Document(id=document_id(text), text=text, entities=base.entities, events=base.events)
+        yield _with_emoji(doc) if i == n // 2 else doc
+
+
 def write_articles_jsonl(path: str | Path, n: int, seed: int = 2026) -> Path:
     """Article records (`{"id", "text"}`) as `annotate tasks` reads them."""
     path = Path(path)
@@ -118,16 +168,18 @@ def export_task(doc: Document, task_id: int, annotator: int = 1) -> dict:
     }
 
 
-def write_export_json(path: str | Path, n: int, seed: int = 2026) -> Path:
-    """A Label Studio JSON export of `n` finished tasks, written as it is generated (one JSON array)."""
+def write_export_json(path: str | Path, n: int, seed: int = 2026, articles: bool = False) -> Path:
+    """A Label Studio JSON export of `n` finished tasks, written as it is generated (one JSON array):
+    paragraph-sized tasks (`documents`), or article-sized ones with `articles` (`article_documents`)."""
     path = Path(path)
+    docs = article_documents(n, seed) if articles else documents(n, seed)
     with path.open("w", encoding="utf-8") as f:
         f.write("[")
-        for i, doc in enumerate(documents(n, seed)):
+        for i, doc in enumerate(docs):
             f.write(("," if i else "") + json.dumps(export_task(doc, i + 1), ensure_ascii=False))
         f.write("]\n")
     return path
 
 
-__all__ = ["Argument", "Entity", "Event", "documents", "export_task", "seed_paragraphs", "write_articles_jsonl",
-           "write_export_json", "write_predictions_jsonl"]
+__all__ = ["Argument", "Entity", "Event", "article_documents", "documents", "export_task", "seed_paragraphs",
+           "write_articles_jsonl", "write_export_json", "write_predictions_jsonl"]
