@@ -23,13 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
-
 from ..atomic import atomic_write_text
 from ..schema import Schema
 from .config import instructions_html, labeling_config
 from .connection import Connection
-from .rest import HttpStatusError, Project, Rest
+from .rest import HttpStatusError, Project, Rest, TransportError
 
 if TYPE_CHECKING:
     from label_studio_sdk import LabelStudio
@@ -94,13 +92,22 @@ class _Retryable(Exception):
         return StudioError(f"{self.what_happened}. {self.advice}" if self.advice else self.what_happened)
 
 
+def _no_answer(exc: BaseException) -> bool:
+    """A fault with no answer from the server: our REST client's, or the SDK's (httpx's). httpx is looked up, not
+    imported: if it is not loaded, no SDK call was made and the error cannot be one of its."""
+    if isinstance(exc, TransportError):
+        return True
+    httpx = sys.modules.get("httpx")
+    return httpx is not None and isinstance(exc, httpx.TransportError)
+
+
 def _once(conn: Connection, what: str, fn: Callable, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
-    except httpx.TransportError as exc:
-        raise _Retryable(f"{what}: Label Studio at {conn.url} is not reachable ({type(exc).__name__})",
-                         "Start a local server with `annotate studio up`, or set LABEL_STUDIO_URL.") from None
     except Exception as exc:
+        if _no_answer(exc):
+            raise _Retryable(f"{what}: Label Studio at {conn.url} is not reachable ({type(exc).__name__})",
+                             "Start a local server with `annotate studio up`, or set LABEL_STUDIO_URL.") from None
         status = _status_of(exc)
         if status is None:
             raise
