@@ -90,7 +90,7 @@ def test_nothing_answering_is_reported_while_push_waits(studio_env, monkeypatch,
     path.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
     res = CliRunner().invoke(main, ["push", str(path)])
     assert res.exit_code == 1 and "Traceback" not in res.output
-    assert res.output.count("is not reachable (ConnectError); trying again in") == 3, res.output
+    assert res.output.count("is not reachable (connection refused); trying again in") == 3, res.output
     assert "Start a local server with `annotate studio up`" in res.output
 
 

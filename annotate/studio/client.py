@@ -106,7 +106,8 @@ def _once(conn: Connection, what: str, fn: Callable, *args, **kwargs):
         return fn(*args, **kwargs)
     except Exception as exc:
         if _no_answer(exc):
-            raise _Retryable(f"{what}: Label Studio at {conn.url} is not reachable ({type(exc).__name__})",
+            raise _Retryable(f"{what}: Label Studio at {conn.url} is not reachable "
+                             f"({exc.reason if isinstance(exc, TransportError) else type(exc).__name__})",
                              "Start a local server with `annotate studio up`, or set LABEL_STUDIO_URL.") from None
         status = _status_of(exc)
         if status is None:

@@ -27,7 +27,22 @@ from .connection import Connection
 
 class TransportError(Exception):
     """No (complete) answer: the connection was refused, dropped or timed out. The request may or may not have
-    been carried out, which is why the callers re-read the server before they send a POST again."""
+    been carried out, which is why the callers re-read the server before they send a POST again. `reason` says
+    what happened in plain words."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _fault(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    if isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)):
+        return "connection closed without an answer"
+    return type(exc).__name__
 
 
 class HttpStatusError(Exception):
@@ -127,7 +142,7 @@ class Rest:
             data = resp.read()
         except (OSError, http.client.HTTPException) as exc:
             self.close()  # a connection in an unknown state is never reused
-            raise TransportError(f"{type(exc).__name__}: {exc}") from None
+            raise TransportError(_fault(exc)) from None
         if resp.will_close:
             self.close()
         return resp.status, data
