@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +22,18 @@ def current_umask() -> int:
 def atomic_write_text(path: str | Path, text: str, mode: int | None = None) -> None:
     """Write `text` whole or not at all. `mode` None: what open() would give (0666 less the umask); mkstemp's
     0600 is kept only when asked for, for files that hold a secret."""
+    atomic_write_pieces(path, (text,), mode)
+
+
+def atomic_write_pieces(path: str | Path, pieces: Iterable[str], mode: int | None = None) -> None:
+    """`atomic_write_text` for text made as it is written (a report streamed piece by piece, a spooled file
+    copied over): all of it ends up at `path`, or none, and the previous file stays until then."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            fh.writelines(pieces)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode if mode is not None else 0o666 & ~current_umask())

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .atomic import QuarantineFile, atomic_directory, current_umask, json_line, replace_quarantine
+from .atomic import QuarantineFile, atomic_directory, atomic_write_pieces, json_line, replace_quarantine
 from .dataset import GoldInfo, GoldWriter
 from .model import Document, Provenance, Rejected
 from .studio.config import TEXT_MISMATCH_POLICIES, Routing
@@ -591,30 +591,19 @@ def build_gold(exports: Iterable[str | Path], routing: Routing, output: str | Pa
 
 def _write_quarantine(path: Path, first: list[dict], spool: Path) -> QuarantineFile:
     """The quarantine file of a build: the unreadable files, then the quarantined tasks spooled as they came,
-    copied a block at a time and put in place atomically (or a stale file removed, when nothing was rejected)."""
-    import os
-    import shutil
-    import tempfile
-
+    copied a line at a time and put in place atomically (or a stale file removed, when nothing was rejected)."""
     lines = len(first) + (sum(1 for _ in spool.open(encoding="utf-8")) if spool.exists() else 0)
     if not lines:
         spool.unlink(missing_ok=True)
         return replace_quarantine(path, [])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.writelines(json_line(r) for r in first)
-            if spool.exists():
-                with spool.open(encoding="utf-8") as src:
-                    shutil.copyfileobj(src, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o666 & ~current_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    def pieces():
+        yield from (json_line(r) for r in first)
+        if spool.exists():
+            with spool.open(encoding="utf-8") as src:
+                yield from src
+
+    atomic_write_pieces(path, pieces())
     spool.unlink(missing_ok=True)
     return QuarantineFile(path, lines)
 

@@ -240,7 +240,7 @@ def _conlleval_chunks(tags):
 
 def _readme_disagreements():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = text.split("<!-- conlleval-vs-seqeval -->")[1]
+    block = text.split("<!-- conlleval-vs-seqeval -->")[1].split("<!-- /conlleval-vs-seqeval -->")[0]
     rows = [line.split("|")[1:4] for line in block.splitlines() if line.startswith("| `")]
     return [(tags.strip().strip("`").split(), ours.strip(), theirs.strip()) for tags, ours, theirs in rows]
 

@@ -145,29 +145,10 @@ def test_the_regex_tokenizer_cuts_exactly_where_the_rules_do(text):
     assert _raw_tokens(text) == _rules_char_by_char(text)
 
 
-def _sentence_ids_token_by_token(text, spans):
-    """The sentence rule stated one token at a time (what `sentence_ids_of_bounds` computes in runs)."""
-    from annotate.tokenize import SENTENCE_END, _closing
-
-    ids, sid, pending, prev_end = [], 0, False, None
-    for start, end in spans:
-        tok, attached = text[start:end], prev_end == start
-        if prev_end is not None and ("\n" in text[prev_end:start] or (pending and not (attached and _closing(tok)))):
-            sid += 1
-            pending = False
-        ids.append(sid)
-        if tok in SENTENCE_END:
-            pending = True
-        elif not (pending and _closing(tok) and attached):
-            pending = False
-        prev_end = end
-    return ids
-
-
 def test_sentence_ids_in_runs_follow_the_token_by_token_rule(bundled_documents):
     import random
 
-    from annotate.tokenize import sentence_ids_of_bounds, token_bounds, token_spans
+    from annotate.tokenize import sentence_ids_of_bounds, sentence_ids_of_spans, token_bounds, token_spans
 
     rng = random.Random(7)
     pieces = list("ab و.!?؟…۔\n  \"»)'”’«(،3٫5.x") + ["🎉", "\u200d", "\u0640", "\u064e", "..."]
@@ -177,4 +158,4 @@ def test_sentence_ids_in_runs_follow_the_token_by_token_rule(bundled_documents):
         cuts = {rng.randrange(len(text) + 1) for _ in range(rng.randrange(4))} if text else set()
         starts, ends = token_bounds(text, cuts)
         assert list(zip(starts, ends)) == token_spans(text, cuts)
-        assert sentence_ids_of_bounds(text, starts, ends) == _sentence_ids_token_by_token(text, list(zip(starts, ends)))
+        assert sentence_ids_of_bounds(text, starts, ends) == sentence_ids_of_spans(text, list(zip(starts, ends)))

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -269,19 +267,6 @@ def chunks(report: dict) -> Iterator[str]:
 
 def write_json(report: dict, path: str | Path) -> None:
     """`dumps(report)` into `path`, streamed, whole or not at all (a temporary file renamed at the end)."""
-    from ..atomic import current_umask
+    from ..atomic import atomic_write_pieces
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for piece in chunks(report):
-                fh.write(piece)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~current_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_pieces(path, chunks(report))

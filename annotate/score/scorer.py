@@ -39,6 +39,16 @@ def entity_sets(seqs: Sequence[Sequence[str]], unit_of: Sequence[int] | None, mo
     return _keyed(entities(seqs, mode, scheme, suffix), unit_of)
 
 
+def _count_per_unit(per_unit: dict[int, list[int]], gold: set[tuple], pred: set[tuple]) -> None:
+    """Add [tp, predicted, gold] per unit (sentence or document: a key's first item) for the bootstrap."""
+    for key in gold:
+        per_unit[key[0]][2] += 1
+        if key in pred:
+            per_unit[key[0]][0] += 1
+    for key in pred:
+        per_unit[key[0]][1] += 1
+
+
 def entity_tables(gold_seqs: Sequence[Sequence[str]], pred_seqs: Sequence[Sequence[str]],
                   gold_unit: Sequence[int] | None = None, pred_unit: Sequence[int] | None = None,
                   modes: Sequence[str] = ("default", "strict"), scheme: str = "IOB2", suffix: bool = False,
@@ -56,12 +66,7 @@ def entity_tables(gold_seqs: Sequence[Sequence[str]], pred_seqs: Sequence[Sequen
             table["scheme"] = scheme
             for t in set(true_by_type) | set(pred_by_type):
                 gold_t, pred_t = true_by_type.get(t, set()), pred_by_type.get(t, set())
-                for key in gold_t:
-                    per_unit[key[0]][2] += 1
-                    if key in pred_t:
-                        per_unit[key[0]][0] += 1
-                for key in pred_t:
-                    per_unit[key[0]][1] += 1
+                _count_per_unit(per_unit, gold_t, pred_t)
         tables[mode] = table
     return tables, per_unit
 
@@ -262,12 +267,7 @@ class DocumentScorer:
                 gold_t, pred_t = true_by_type.get(t, set()), pred_by_type.get(t, set())
                 _add_counts(counts.setdefault(t, [0, 0, 0]), len(gold_t & pred_t), len(pred_t), len(gold_t))
                 if mode == "strict":
-                    for key in gold_t:
-                        per_unit[key[0]][2] += 1
-                        if key in pred_t:
-                            per_unit[key[0]][0] += 1
-                    for key in pred_t:
-                        per_unit[key[0]][1] += 1
+                    _count_per_unit(per_unit, gold_t, pred_t)
             if mode == "strict":
                 for k, (g, _, _) in enumerate(self.batch):
                     self.per_document[g.id]["entities"] = list(per_unit.get(k, [0, 0, 0]))
