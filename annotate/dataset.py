@@ -349,6 +349,9 @@ def _ints(values: list[int], kind: pa.DataType) -> pa.Array:
     return pa.Array.from_buffers(kind, len(packed), [None, pa.py_buffer(packed)])
 
 
+SORT_WINDOW_BYTES = 64 * 2**20  # spilled rows per sort window, at most (see `GoldWriter._windows`)
+
+
 class GoldWriter:
     """Rows -> the gold set on disk, streamed: memory stays flat however many documents there are.
 
@@ -454,8 +457,13 @@ class GoldWriter:
 
         import pyarrow.compute as pc
 
+        # A window is held twice while it is sorted (the table and its sorted copy), so its size is bounded in
+        # bytes as well as rows: 5,000 article-sized rows measured ~520 MB of Arrow memory, 1,000 ~120 MB.
+        spilled = (self.tmp / SPILL / "rows.arrow").stat().st_size
+        row_bytes = spilled / max(1, len(self.ids))
+        self.window = max(1, min(self.sort_window, int(SORT_WINDOW_BYTES // max(1.0, row_bytes))))
         ordered = sorted(self.ids)
-        bounds = ordered[self.sort_window::self.sort_window]  # first id of each window after the first
+        bounds = ordered[self.window::self.window]  # first id of each window after the first
         self.ids = []  # not needed any more
         if not bounds:
             parts = [list(self._spill_batches())]
@@ -525,7 +533,7 @@ class GoldWriter:
                     # Rows per parquet row group: what `to_parquet` picks (~100 MB of rows, estimated from the
                     # first window), but at most one sort window, so that a row group is never held whole in
                     # memory. A set of up to `sort_window` rows per split is one row group either way, as before.
-                    per_group[name] = min(self.sort_window, get_writer_batch_size_from_data_size(
+                    per_group[name] = min(self.window, get_writer_batch_size_from_data_size(
                         self.split_counts[name], int(rows.nbytes / max(1, rows.num_rows) * self.split_counts[name])))
                 pending[name].append(rows)
                 self._parquet_groups(parquet[name], pending[name], per_group[name], final=False)
