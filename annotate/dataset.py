@@ -459,8 +459,10 @@ class GoldWriter:
 
         # A window is held twice while it is sorted (the table and its sorted copy), so its size is bounded in
         # bytes as well as rows: 5,000 article-sized rows measured ~520 MB of Arrow memory, 1,000 ~120 MB.
-        spilled = (self.tmp / SPILL / "rows.arrow").stat().st_size
-        row_bytes = spilled / max(1, len(self.ids))
+        # Rows are sized by their JSON (written once per row whatever the batching), not by the spill file, whose
+        # size depends on how the rows were batched (one process or workers): the window, and so the parquet row
+        # groups, must be the same for every --num-proc.
+        row_bytes = self._json_end / max(1, len(self.ids))
         self.window = max(1, min(self.sort_window, int(SORT_WINDOW_BYTES // max(1.0, row_bytes))))
         ordered = sorted(self.ids)
         bounds = ordered[self.window::self.window]  # first id of each window after the first

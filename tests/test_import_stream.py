@@ -172,6 +172,29 @@ def test_num_proc_2_writes_the_same_bytes_as_one_process(tmp_path, big_export):
     assert outs[1] == outs[2]
 
 
+
+def test_windows_bounded_in_bytes_keep_num_proc_outputs_identical(tmp_path, big_export, monkeypatch):
+    """Sort windows are bounded in bytes too; the bound is taken from the rows' content, not from how they were
+    batched, so one process and workers still write the same bytes when the windows are many."""
+    import annotate.dataset as dataset
+
+    monkeypatch.setattr(dataset, "SORT_WINDOW_BYTES", 200_000)  # a few hundred rows a window, not 5,000
+    outs = {}
+    for n in (1, 2):
+        built = build_gold(export_files([big_export]), Routing(dataset_schema()), tmp_path / f"n{n}", num_proc=n)
+        assert built.result.counts["imported"] == 2500
+        outs[n] = {str(p.relative_to(tmp_path / f"n{n}")): p.read_bytes()
+                   for p in sorted((tmp_path / f"n{n}").rglob("*")) if p.is_file()}
+    assert outs[1] == outs[2]
+    groups = pq.ParquetFile(next((tmp_path / "n1" / "data").glob("*.parquet"))).num_row_groups
+    assert groups > 2  # the byte bound really cut the rows into several windows
+
+
+def dataset_schema():
+    from annotate.schema import load_schema
+
+    return load_schema()
+
 def _storage_folder(folder: Path, docs) -> Path:
     """Label Studio's local-storage export: one file per annotation named by its id, holding the annotation with
     its task (without annotations) under `task`; and one task in the task format (`<task id>.json`)."""
