@@ -456,28 +456,32 @@ class _StorageTasks:
             if f.name.endswith(".json"):  # task format: the name is the task id, no need to open it yet
                 by_task.setdefault(("task", f.name[:-5]), []).append(f)
                 continue
-            try:
-                value, _ = read_storage_file(f)
-                task_id, _ = storage_task_of(value, f)
-            except ExportError as exc:
-                self.problems.append((f, str(exc)))
-                continue
-            by_task.setdefault(("task", str(task_id)), []).append(f)
+            read = self._read(f)
+            if read is not None:
+                by_task.setdefault(("task", str(read[0])), []).append(f)
         self.by_task = by_task
         # the folder's own digest is of its file names; each task's provenance has its file's sha256
         self.digest = listing.hexdigest()
+
+    def _read(self, f: Path) -> tuple[object, dict, str] | None:
+        """(task id, task, sha256) of one storage file; None, with the file listed as a problem, if unreadable."""
+        try:
+            value, sha = read_storage_file(f)
+            task_id, task = storage_task_of(value, f)
+        except ExportError as exc:
+            self.problems.append((f, str(exc)))
+            return None
+        return task_id, task, sha
 
     def __iter__(self):
         for index, (_, files) in enumerate(self.by_task.items()):
             task = None
             digest = None
             for f in files:
-                try:
-                    value, sha = read_storage_file(f)
-                    _, one = storage_task_of(value, f)
-                except ExportError as exc:
-                    self.problems.append((f, str(exc)))
+                read = self._read(f)
+                if read is None:
                     continue
+                _, one, sha = read
                 if task is None:
                     task, digest = one, sha
                 else:
