@@ -746,20 +746,3 @@ def _json_object(file: Path) -> dict:
     if not isinstance(data, dict):
         raise GoldReadError(f"{file}: expected a JSON object; rebuild the gold set with `annotate import`")
     return data
-
-
-def damaged_file(path: Path) -> Path | None:
-    """The first file of a `save_to_disk` folder that does not read back whole, if any. Only called after a
-    load failed: `datasets` does not say which of its files it could not read."""
-    for file in sorted(path.rglob("*.json")):
-        try:
-            json.loads(file.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            return file
-    for file in sorted(path.rglob("*.arrow")):
-        try:
-            with pa.memory_map(str(file)) as source:
-                pa.ipc.open_stream(source).read_all()
-        except (pa.ArrowException, OSError):
-            return file
-    return None

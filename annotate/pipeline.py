@@ -1,58 +1,22 @@
-"""Multi-step jobs built from the library's steps: articles -> tasks, the main job end to end, loading
+"""Multi-step jobs built from the library's steps: the main job end to end, loading
 annotation files, scoring the baseline. The CLI and the main job call these; neither repeats them."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .atomic import atomic_write_json, write_jsonl
+from .atomic import write_jsonl
 from .gold import GoldBuild, build_gold, export_files
-from .ingest import IngestResult, ingest
-from .model import Rejected
 from .schema import Schema
 from .studio.config import Routing
 from .studio.database import PostgresDatabase
+from .taskstream import stream_tasks
 
 BASELINE = "annotate.baseline:extract"
-
-
-@dataclass
-class TasksRun:
-    """Articles read, and the Label Studio tasks made of them (with pre-annotations when a source was given)."""
-    read: IngestResult
-    tasks: list[dict]
-    prediction_rejects: list[Rejected]  # predictions refused on reading or by the labeling config
-
-    @property
-    def rejected(self) -> list[Rejected]:
-        return list(self.read.rejected) + self.prediction_rejects
-
-    @property
-    def with_predictions(self) -> int:
-        return sum(1 for t in self.tasks if "predictions" in t)
-
-
-def make_tasks(articles, schema: Schema, strip: bool = True, source: tuple[str, str] | None = None,
-               model_version: str = "predictions", progress: Callable[[int], None] | None = None) -> TasksRun:
-    """Articles (files, folders, JSONL) -> one Label Studio task each; `source` = (kind, spec) of
-    `sources.SOURCES` (a predictions file, an extractor) gives validated pre-annotations."""
-    from .sources import load_predictions
-    from .studio.tasks import build_tasks
-
-    read = ingest(articles, strip=strip, progress=progress)
-    predictions, bad = None, []
-    if source:
-        loaded = load_predictions(source[0], source[1], read.documents, schema)
-        # a pre-annotation that breaks the schema is refused here (the labeling config could not show it)
-        broken = {v.doc for v in loaded.violations}
-        bad = list(loaded.rejected) + [Rejected(f"predictions for {v.doc}", f"document {v.doc}: {v.message}")
-                                       for v in loaded.violations]
-        predictions = {k: d for k, d in loaded.documents.items() if k not in broken}
-    tasks, refused = build_tasks(read.documents, schema, predictions, model_version)
-    return TasksRun(read, tasks, bad + refused)
 
 
 @dataclass
@@ -106,18 +70,20 @@ def main_job(schema: Schema, articles: str | Path, home: str | Path, port: int, 
     say(f"[1/6] Label Studio on {studio.url} with {describe(database)} (first start migrates it, ~1 min) ...")
     studio.up()
     conn = load_connection(studio.connection_file)
-    made = make_tasks([articles], schema, source=("extractor", BASELINE),
-                      model_version=f"annotate-baseline-{__version__}")
-    read, tasks, bad = made.read, made.tasks, made.prediction_rejects
-    docs = read.documents
-    if read.rejected:
-        write_jsonl(Path(home) / "articles.quarantine.jsonl", [r.to_json() for r in read.rejected])
-    say(f"[2/6] {read.inputs} article(s): {len(docs)} read, {len(read.rejected)} rejected"
-        + (f" (reasons in {Path(home) / 'articles.quarantine.jsonl'})" if read.rejected else "")
-        + f", {read.dropped_lines} boilerplate line(s) dropped; baseline pre-annotations on {made.with_predictions}")
+    texts: dict[str, str] = {}  # the articles' texts, which the gold build checks the exports against
+    tasks_file = Path(home) / "tasks.json"
+    made = stream_tasks([articles], tasks_file, schema, source=("extractor", BASELINE),
+                        model_version=f"annotate-baseline-{__version__}",
+                        on_document=lambda d: texts.__setitem__(d.id, d.text))
+    if made.article_rejects:
+        write_jsonl(Path(home) / "articles.quarantine.jsonl", [r.to_json() for r in made.article_rejects])
+    say(f"[2/6] {made.inputs} article(s): {len(texts)} read, {len(made.article_rejects)} rejected"
+        + (f" (reasons in {Path(home) / 'articles.quarantine.jsonl'})" if made.article_rejects else "")
+        + f", {made.dropped_lines} boilerplate line(s) dropped; baseline pre-annotations on {made.with_predictions}")
+    bad = made.prediction_rejects
     if bad:
         write_jsonl(Path(home) / "predictions.quarantine.jsonl", [r.to_json() for r in bad])
-    atomic_write_json(Path(home) / "tasks.json", tasks)
+    tasks = json.loads(tasks_file.read_text(encoding="utf-8")) if made.tasks else []
     pushed = push_tasks(conn, schema, tasks, title)
     say(f"[3/6] Project {pushed.project_id}: {pushed.imported} task(s) imported, {pushed.skipped_existing} already "
         f"there, {len(bad)} prediction(s) rejected")
@@ -126,7 +92,7 @@ def main_job(schema: Schema, articles: str | Path, home: str | Path, port: int, 
     say(f"[4/6] Export: {pulled.tasks} task(s), {pulled.annotations} annotation(s) -> {where}")
     exports = export_files([annotations_dir]) if Path(annotations_dir).is_dir() else []
     about = Path(about_path).read_text(encoding="utf-8") if about_path and Path(about_path).exists() else None
-    built = build_gold(exports, Routing(schema), gold_dir, reference_texts={d.id: d.text for d in docs},
+    built = build_gold(exports, Routing(schema), gold_dir, reference_texts=texts,
                        about=about) if exports else None
     if built is None:
         say(f"[5/6] No export in {annotations_dir} yet, so {gold_dir} is left as it was")

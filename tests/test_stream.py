@@ -15,7 +15,6 @@ from click.testing import CliRunner
 from annotate.cli import main
 from annotate.dataset import content_fingerprint, gold_documents, write_gold
 from annotate.goldstream import GoldSet
-from annotate.pipeline import make_tasks
 from annotate.score.context import ContextKeeper, in_context
 from annotate.score.errorview import shown_documents
 from annotate.score.run import document_report, stream_report
@@ -34,6 +33,29 @@ def cli(*args):
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert "Traceback" not in result.output, result.output
     return result
+
+
+def make_tasks(articles, schema, strip=True, source=None, model_version="predictions"):
+    """The list-based tasks flow `annotate tasks` had before it streamed (ingest everything, then build every
+    task): the reference the streamed output is checked against, byte for byte."""
+    from types import SimpleNamespace
+
+    from annotate.ingest import ingest
+    from annotate.model import Rejected
+    from annotate.studio.tasks import build_tasks
+
+    read = ingest(articles, strip=strip)
+    predictions, bad = None, []
+    if source:
+        loaded = load_predictions(source[0], source[1], read.documents, schema)
+        broken = {v.doc for v in loaded.violations}
+        bad = list(loaded.rejected) + [Rejected(f"predictions for {v.doc}", f"document {v.doc}: {v.message}")
+                                       for v in loaded.violations]
+        predictions = {k: d for k, d in loaded.documents.items() if k not in broken}
+    tasks, refused = build_tasks(read.documents, schema, predictions, model_version)
+    return SimpleNamespace(read=read, tasks=tasks, prediction_rejects=bad + refused,
+                           rejected=list(read.rejected) + bad + refused,
+                           with_predictions=sum(1 for t in tasks if "predictions" in t))
 
 
 def old_tasks_bytes(articles, schema, source=None) -> bytes:

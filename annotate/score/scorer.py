@@ -152,13 +152,6 @@ class _ErrorBreakdown:
         return dict(sorted((k, {**b, "examples": dict(b["examples"])}) for k, b in self.out.items()))
 
 
-def _error_breakdown(pairs: list[tuple[Document, Document]], max_examples: int = 5) -> dict:
-    errors = _ErrorBreakdown(max_examples)
-    for gold, pred in pairs:
-        errors.add(gold, pred)
-    return errors.result()
-
-
 def _without_rates(row: dict) -> dict:
     out = {**row, "precision": None, "recall": None, "f1": None}
     if "per_type" in row:
