@@ -23,6 +23,7 @@ import pyarrow as pa
 from datasets import ClassLabel, Dataset, DatasetDict, Features, List, Value
 
 from . import __version__
+from .arrowdigest import ValuesDigest
 from .atomic import atomic_directory
 from .bio import assign_layers, bio_labels
 from .model import Argument, Document, Entity, Event, Provenance, Span
@@ -170,27 +171,13 @@ def row_fingerprint_json(row: dict) -> bytes:
                       ensure_ascii=False).encode()
 
 
-def row_json(row: dict) -> bytes:
-    """One (int-coded) row as `files_digest` hashes it: the JSON of the row as `to_list` reads it back."""
-    return json.dumps(row, sort_keys=True, ensure_ascii=False).encode()
-
-
-_FINGERPRINT_KEYS = ("entities", "events", "id", "text")  # sorted, as sort_keys writes them
-_INT_COLUMNS = frozenset(("token_start", "token_end", "sentence", "ner_tags", "ner_layers", "trigger_tags",
-                          "trigger_layers"))
-
-
-def row_json_pair(row: dict) -> tuple[bytes, bytes]:
-    """(`row_fingerprint_json(row)`, `row_json(row)`), byte for byte, serialising each value once: both are
-    `json.dumps(..., sort_keys=True, ensure_ascii=False)` of a dict, i.e. '{' + '"key": value' joined by
-    ', ' + '}' with the keys sorted, so the fingerprint's four members are the row's own, shared. Lists of
-    ints (tokens' offsets, sentence ids, tags) are written with `repr`, which gives the same text as JSON for
-    ints and lists of them, faster."""
-    parts = {k: repr(v) if k in _INT_COLUMNS else json.dumps(v, sort_keys=True, ensure_ascii=False)
-             for k, v in row.items()}
-    fp = "{" + ", ".join(f'"{k}": {parts[k]}' for k in _FINGERPRINT_KEYS) + "}"
-    whole = "{" + ", ".join(f"{json.dumps(k)}: {parts[k]}" for k in sorted(parts)) + "}"
-    return fp.encode(), whole.encode()
+def row_size(row: dict, fingerprint_json: bytes) -> int:
+    """About how many bytes one (int-coded) row takes in Arrow memory: its text and entities and events (their
+    fingerprint JSON), the tokens' text again with 32 bytes of offsets, sentence ids and outer tags per token,
+    and 8 per token per tag layer. Deterministic, from the row alone, so the sort windows it bounds (and with
+    them the parquet row groups) are the same however the rows were batched."""
+    tokens = len(row["tokens"])
+    return 2 * len(fingerprint_json) + tokens * (32 + 8 * (len(row["ner_layers"]) + len(row["trigger_layers"])))
 
 
 def row_to_document(row: dict, entity_names: list[str], event_names: list[str]) -> Document:
@@ -243,12 +230,19 @@ def parquet_name(split: str, digest: str) -> str:
     return f"data/{split}-{digest}.parquet"
 
 
+def files_digest(splits: dict[str, ValuesDigest]) -> str:
+    """The digest in the parquet file names: every split's rows as written (in id order), by value."""
+    h = hashlib.sha256()
+    for name, values in splits.items():
+        h.update(f"{name} {values.hexdigest()}\n".encode())
+    return h.hexdigest()[:16]
+
+
 def content_fingerprint(rows: Iterable[dict]) -> str:
     """Hash of the gold content (documents, spans, events), independent of file layout and row order."""
     h = hashlib.sha256()
     for row in sorted(rows, key=lambda r: r["id"]):
-        h.update(json.dumps({k: row[k] for k in ("id", "text", "entities", "events")}, sort_keys=True,
-                            ensure_ascii=False).encode())
+        h.update(row_fingerprint_json(row))
     return h.hexdigest()[:16]
 
 
@@ -276,7 +270,7 @@ class EncodedDocument:
     split: str
     row: dict  # int-coded
     fingerprint_json: bytes
-    row_json: bytes
+    size: int  # `row_size`
     entity_types: list[str]
     event_types: list[str]
     roles: list[str]
@@ -294,8 +288,8 @@ class DocumentEncoder:
 
     def __call__(self, doc: Document) -> EncodedDocument:
         row = self.rows.row(doc)
-        fp, whole = row_json_pair(row)
-        return EncodedDocument(doc.id, split_of(doc.id, self.splits), row, fp, whole,
+        fp = row_fingerprint_json(row)
+        return EncodedDocument(doc.id, split_of(doc.id, self.splits), row, fp, row_size(row, fp),
                                [e.type for e in doc.entities], [v.type for v in doc.events],
                                [a.role for v in doc.events for a in v.arguments], list(doc.provenance.annotators))
 
@@ -349,17 +343,18 @@ def _ints(values: list[int], kind: pa.DataType) -> pa.Array:
     return pa.Array.from_buffers(kind, len(packed), [None, pa.py_buffer(packed)])
 
 
-SORT_WINDOW_BYTES = 64 * 2**20  # spilled rows per sort window, at most (see `GoldWriter._windows`)
+SORT_WINDOW_BYTES = 75 * 2**20  # `row_size` of the rows of one sort window, at most (see `GoldWriter._windows`)
 
 
 class GoldWriter:
     """Rows -> the gold set on disk, streamed: memory stays flat however many documents there are.
 
-    Rows arrive in input order and go to an Arrow file in record batches of `batch_size`; the two JSON forms
-    the fingerprint and the files digest hash go, in the same order, to a plain file of their own, of which
-    only each row's offset and lengths stay in memory. They are the larger part of a row and are only ever
-    hashed: kept out of the Arrow rows, they are written once and read once (in id order, at the end), not
-    carried through the sort windows. `finish` puts the rows in document-id order one window of
+    Rows arrive in input order and go to an Arrow file in record batches of `batch_size`; the JSON the
+    content fingerprint hashes goes, in the same order, to a plain file of its own, of which only each row's
+    offset and length stay in memory: it is only ever hashed, so it is written once and read once (in id
+    order, at the end), not carried through the sort windows. The files digest (in the parquet file names) is
+    a `ValuesDigest` of each split's sorted rows, taken as they are written. `finish` puts the rows in
+    document-id order one window of
     at most `sort_window` rows at a time (rows are first spread over windows by id range, so no window is
     ever larger, whatever the ids look like), and writes each split's `save_to_disk` Arrow file and parquet
     file as the sorted rows go by. The whole folder is written inside `atomic_directory`'s temporary folder,
@@ -397,9 +392,9 @@ class GoldWriter:
         if getattr(self, "_json", None) is not None:
             self._json.close()
         self._json = open(self.tmp / SPILL / "json.bin", "wb")  # noqa: SIM115 (closed in finish)
-        self._json_at = array("q")  # per row, in `ids` order: offset in json.bin, then the two lengths
+        self._json_at = array("q")  # per row, in `ids` order: offset and length in json.bin
         self._json_end = 0
-        self._split_of: list[str] = []
+        self._row_bytes = 0  # `row_size` of the rows so far
         self.split_counts: Counter = Counter()
         self.entities: Counter = Counter()
         self.events: Counter = Counter()
@@ -412,11 +407,10 @@ class GoldWriter:
     def add_encoded(self, enc: EncodedDocument) -> None:
         """Count a document, and keep its row unless it travels in a worker's batch (`add_rows`)."""
         self.ids.append(enc.id)
-        self._split_of.append(enc.split)
         self._json.write(enc.fingerprint_json)
-        self._json.write(enc.row_json)
-        self._json_at.extend((self._json_end, len(enc.fingerprint_json), len(enc.row_json)))
-        self._json_end += len(enc.fingerprint_json) + len(enc.row_json)
+        self._json_at.extend((self._json_end, len(enc.fingerprint_json)))
+        self._json_end += len(enc.fingerprint_json)
+        self._row_bytes += enc.size
         self.split_counts[enc.split] += 1
         self.entities.update(enc.entity_types)
         self.events.update(enc.event_types)
@@ -459,10 +453,10 @@ class GoldWriter:
 
         # A window is held twice while it is sorted (the table and its sorted copy), so its size is bounded in
         # bytes as well as rows: 5,000 article-sized rows measured ~520 MB of Arrow memory, 1,000 ~120 MB.
-        # Rows are sized by their JSON (written once per row whatever the batching), not by the spill file, whose
-        # size depends on how the rows were batched (one process or workers): the window, and so the parquet row
-        # groups, must be the same for every --num-proc.
-        row_bytes = self._json_end / max(1, len(self.ids))
+        # Rows are sized by `row_size` (from the row alone), not by the spill file, whose size depends on how the
+        # rows were batched (one process or workers): the window, and so the parquet row groups, must be the
+        # same for every --num-proc.
+        row_bytes = self._row_bytes / max(1, len(self.ids))
         self.window = max(1, min(self.sort_window, int(SORT_WINDOW_BYTES // max(1.0, row_bytes))))
         ordered = sorted(self.ids)
         bounds = ordered[self.window::self.window]  # first id of each window after the first
@@ -508,7 +502,8 @@ class GoldWriter:
             shutil.rmtree(tmp / SPILL, ignore_errors=True)
             return self._finish_empty(build_notes, agreement, about)
         names = [c for c in self.arrow_schema.names]
-        fingerprint, files_digest = self._digests(filled)
+        fingerprint = self._fingerprint()
+        values = {name: ValuesDigest(self.arrow_schema) for name in filled}
         (tmp / "data").mkdir(exist_ok=True)
         arrow: dict[str, ArrowWriter] = {}
         parquet: dict[str, pq.ParquetWriter] = {}
@@ -530,6 +525,7 @@ class GoldWriter:
                 if not part.num_rows:
                     continue
                 rows = part.select(names)
+                values[name].update(rows)
                 arrow[name].write_table(rows)
                 if first_window and name not in per_group:
                     # Rows per parquet row group: what `to_parquet` picks (~100 MB of rows, estimated from the
@@ -546,7 +542,7 @@ class GoldWriter:
             parquet[name].close()
             arrow[name].finalize()
             arrow[name].close()
-        digest = files_digest
+        digest = files_digest(values)
         for name in filled:
             os.replace(tmp / "data" / f".{name}.parquet", tmp / parquet_name(name, digest))
             state = {"_data_files": [{"filename": "data-00000-of-00001.arrow"}],
@@ -561,31 +557,16 @@ class GoldWriter:
         counts = {name: self.split_counts[name] for name in filled}
         return self._write_meta(fingerprint, digest, counts, build_notes, agreement, about)
 
-    def _digests(self, filled: list[str]) -> tuple[str, str]:
-        """(content fingerprint, files digest) from the JSON file, read in id order: the fingerprint hashes
-        every row's fingerprint JSON in id order (`content_fingerprint`), the files digest the rows' JSON as
-        one JSON list, split by split, each in id order (what `Dataset.to_list()` of each split would give)."""
+    def _fingerprint(self) -> str:
+        """The content fingerprint from the JSON file, read in id order (what `content_fingerprint` hashes)."""
         at = self._json_at
         order = sorted(range(len(self.ids)), key=self.ids.__getitem__)  # stable, as sorted() by id
         fingerprint = hashlib.sha256()
-        by_split: dict[str, list[int]] = {name: [] for name in filled}
         with open(self.tmp / SPILL / "json.bin", "rb") as f:
             for k in order:
-                f.seek(at[3 * k])
-                fingerprint.update(f.read(at[3 * k + 1]))
-                by_split[self._split_of[k]].append(k)
-            files_digest = hashlib.sha256(b"[")
-            first = True
-            for name in filled:
-                for k in by_split[name]:
-                    if not first:
-                        files_digest.update(b", ")
-                    f.seek(at[3 * k] + at[3 * k + 1])
-                    files_digest.update(f.read(at[3 * k + 2]))
-                    first = False
-        files_digest.update(b"]")
-        self._split_of = []
-        return fingerprint.hexdigest()[:16], files_digest.hexdigest()[:16]
+                f.seek(at[2 * k])
+                fingerprint.update(f.read(at[2 * k + 1]))
+        return fingerprint.hexdigest()[:16]
 
     @staticmethod
     def _parquet_groups(writer, pending: list, per_group: int, final: bool) -> None:
@@ -603,7 +584,7 @@ class GoldWriter:
         # An empty set keeps one empty split, written by `datasets` itself (from_list([]) loses the columns).
         name = self.splits[0][0]
         ds = Dataset.from_dict({k: [] for k in self.feats}, features=self.feats)
-        digest = hashlib.sha256(b"[]").hexdigest()[:16]
+        digest = files_digest({name: ValuesDigest(self.arrow_schema)})
         DatasetDict({name: ds}).save_to_disk(str(self.tmp))
         ds.to_parquet(str(self.tmp / parquet_name(name, digest)))
         return self._write_meta(hashlib.sha256().hexdigest()[:16], digest, {name: 0}, build_notes, agreement, about)

@@ -23,16 +23,18 @@ import pyarrow as pa
 from datasets import Features
 
 from .atomic import recover_directory
-from .dataset import AGREEMENT_FILE, BUILD_FILE, GoldInfo, GoldReadError, _json_object, row_to_document
+from .dataset import (
+    AGREEMENT_FILE,
+    BUILD_FILE,
+    GoldInfo,
+    GoldReadError,
+    _json_object,
+    row_fingerprint_json,
+    row_to_document,
+)
 from .model import Document
 
 BATCH_ROWS = 256  # rows turned into Python objects at a time (a file's own record batches may be larger)
-_FINGERPRINT_KEYS = ("id", "text", "entities", "events")
-
-
-def _fingerprint_bytes(row: dict) -> bytes:
-    # exactly what `dataset.content_fingerprint` hashes for a row
-    return json.dumps({k: row[k] for k in _FINGERPRINT_KEYS}, sort_keys=True, ensure_ascii=False).encode()
 
 
 class GoldSet:
@@ -142,7 +144,7 @@ class GoldSet:
                 if last is not None and row["id"] < last:
                     raise _Unsorted
                 last = row["id"]
-                yield row["id"], _fingerprint_bytes(row)
+                yield row["id"], row_fingerprint_json(row)
         return stream()
 
     def _fingerprint_spilled(self) -> str:
@@ -151,7 +153,7 @@ class GoldSet:
         with tempfile.TemporaryFile() as spill:
             index: list[tuple[str, int, int]] = []
             for _, row in self.rows():
-                data = _fingerprint_bytes(row)
+                data = row_fingerprint_json(row)
                 index.append((row["id"], spill.tell(), len(data)))
                 spill.write(data)
             index.sort(key=lambda x: x[0])  # stable, as sorted() in content_fingerprint

@@ -197,12 +197,3 @@ def test_documents_are_immutable_and_metadata_keeps_its_shape_through_every_roun
         assert {k: got.metadata[k] for k in doc.metadata} == dict(doc.metadata)
         assert set(got.metadata) - set(doc.metadata) == {"task_id", "gold_rule"}
         assert got.provenance.source == str(path)
-
-
-def test_row_json_pair_is_the_two_dumps(schema, bundled_documents):
-    from annotate.dataset import RowEncoder, row_fingerprint_json, row_json, row_json_pair
-
-    encoder = RowEncoder(schema)
-    for doc in bundled_documents:
-        row = encoder.row(doc)
-        assert row_json_pair(row) == (row_fingerprint_json(row), row_json(row))
