@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from itertools import accumulate, chain
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 from datasets import ClassLabel, Dataset, DatasetDict, Features, List, Value
 
@@ -230,6 +231,55 @@ def parquet_name(split: str, digest: str) -> str:
     return f"data/{split}-{digest}.parquet"
 
 
+def read_ahead(items: Iterable, ahead: int = 1):
+    """`items`, each produced in a background thread while the caller works on the one before: at most
+    `ahead` + 1 items are alive at once (the caller's, and those made ahead). An exception in the thread is
+    raised in the caller; leaving the loop early stops the thread."""
+    import queue
+    import threading
+
+    slots = threading.Semaphore(ahead + 1)
+    made: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    end = object()
+
+    def produce() -> None:
+        try:
+            it = iter(items)
+            while True:
+                slots.acquire()
+                if stop.is_set():
+                    return
+                item = next(it, end)
+                made.put(item)
+                if item is end:
+                    return
+        except BaseException as exc:  # noqa: BLE001 (handed to the caller, who raises it)
+            made.put(_Failed(exc))
+
+    thread = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = made.get()
+            if item is end:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item
+            del item  # the caller is done with it: its slot is free
+            slots.release()
+    finally:
+        stop.set()
+        slots.release()
+        thread.join()
+
+
+@dataclass
+class _Failed:
+    exc: BaseException
+
+
 def files_digest(splits: dict[str, ValuesDigest]) -> str:
     """The digest in the parquet file names: every split's rows as written (in id order), by value."""
     h = hashlib.sha256()
@@ -343,7 +393,9 @@ def _ints(values: list[int], kind: pa.DataType) -> pa.Array:
     return pa.Array.from_buffers(kind, len(packed), [None, pa.py_buffer(packed)])
 
 
-SORT_WINDOW_BYTES = 75 * 2**20  # `row_size` of the rows of one sort window, at most (see `GoldWriter._windows`)
+# `row_size` of the rows of one sort window, at most (see `GoldWriter._windows`): while one window is written
+# the next is sorted (`read_ahead`), so three window-sized tables can be alive at once.
+SORT_WINDOW_BYTES = 50 * 2**20
 
 
 class GoldWriter:
@@ -445,14 +497,27 @@ class GoldWriter:
             reader = pa.ipc.open_stream(f)
             yield from reader
 
+    def _spill_groups(self, rows: int):
+        """The spilled rows as tables of about `rows` rows (whole record batches)."""
+        batches, held = [], 0
+        for batch in self._spill_batches():
+            batches.append(batch)
+            held += batch.num_rows
+            if held >= rows:
+                yield pa.Table.from_batches(batches, schema=self.spill_schema)
+                batches, held = [], 0
+        if batches:
+            yield pa.Table.from_batches(batches, schema=self.spill_schema)
+
     def _windows(self):
         """Tables of rows in id order, each at most `sort_window` rows."""
         import bisect
 
         import pyarrow.compute as pc
 
-        # A window is held twice while it is sorted (the table and its sorted copy), so its size is bounded in
-        # bytes as well as rows: 5,000 article-sized rows measured ~520 MB of Arrow memory, 1,000 ~120 MB.
+        # A window is held twice while it is sorted (the table and its sorted copy), and once more while the
+        # window before it is written, so its size is bounded in bytes as well as rows: 5,000 article-sized rows
+        # measured ~520 MB of Arrow memory, 1,000 ~120 MB.
         # Rows are sized by `row_size` (from the row alone), not by the spill file, whose size depends on how the
         # rows were batched (one process or workers): the window, and so the parquet row groups, must be the
         # same for every --num-proc.
@@ -466,11 +531,17 @@ class GoldWriter:
         else:
             writers = [pa.ipc.new_stream(str(self.tmp / SPILL / f"w{w}.arrow"), self.spill_schema)
                        for w in range(len(bounds) + 1)]
-            for batch in self._spill_batches():
-                ids = batch.column(0).to_pylist()
-                window = pa.array([bisect.bisect_right(bounds, i) for i in ids], pa.int32())
-                for w in sorted(set(window.to_pylist())):
-                    writers[w].write_batch(batch.filter(pc.equal(window, w)))
+            for group in self._spill_groups(self.window):
+                # one take per group of spilled rows (not a filter per batch and window): the rows in window
+                # order, then each window's run written to its file
+                window = pa.array([bisect.bisect_right(bounds, i) for i in group.column(0).to_pylist()], pa.int32())
+                group = group.take(pc.sort_indices(window))  # stable
+                at = 0
+                for w, n in enumerate(np.bincount(window.to_numpy(), minlength=len(writers)).tolist()):
+                    if n:
+                        writers[w].write_table(group.slice(at, n))
+                        at += n
+                del group
             for w in writers:
                 w.close()
             (self.tmp / SPILL / "rows.arrow").unlink()
@@ -484,10 +555,9 @@ class GoldWriter:
         """Write the gold set into the temporary folder (the caller's `atomic_directory` puts it in place)."""
         import shutil
 
-        import pyarrow.compute as pc
         import pyarrow.parquet as pq
         from datasets import DatasetInfo
-        from datasets.arrow_writer import ArrowWriter, get_parquet_column_options, get_writer_batch_size_from_data_size
+        from datasets.arrow_writer import ArrowWriter, get_parquet_column_options
         from datasets.config import DEFAULT_CDC_OPTIONS
         from datasets.utils.py_utils import asdict
 
@@ -501,7 +571,6 @@ class GoldWriter:
         if not filled:
             shutil.rmtree(tmp / SPILL, ignore_errors=True)
             return self._finish_empty(build_notes, agreement, about)
-        names = [c for c in self.arrow_schema.names]
         fingerprint = self._fingerprint()
         values = {name: ValuesDigest(self.arrow_schema) for name in filled}
         (tmp / "data").mkdir(exist_ok=True)
@@ -517,25 +586,10 @@ class GoldWriter:
             parquet[name] = pq.ParquetWriter(str(tmp / "data" / f".{name}.parquet"), schema=schema,
                                              use_content_defined_chunking=DEFAULT_CDC_OPTIONS,
                                              write_page_index=True, **column_options)
-        first_window = True
-        for table in self._windows():
-            split_col = table.column("__split")
-            for name in filled:
-                part = table.filter(pc.equal(split_col, name)) if len(filled) > 1 else table
-                if not part.num_rows:
-                    continue
-                rows = part.select(names)
-                values[name].update(rows)
-                arrow[name].write_table(rows)
-                if first_window and name not in per_group:
-                    # Rows per parquet row group: what `to_parquet` picks (~100 MB of rows, estimated from the
-                    # first window), but at most one sort window, so that a row group is never held whole in
-                    # memory. A set of up to `sort_window` rows per split is one row group either way, as before.
-                    per_group[name] = min(self.window, get_writer_batch_size_from_data_size(
-                        self.split_counts[name], int(rows.nbytes / max(1, rows.num_rows) * self.split_counts[name])))
-                pending[name].append(rows)
-                self._parquet_groups(parquet[name], pending[name], per_group[name], final=False)
-            first_window = False
+        # The next window is read and sorted in a thread while this one is hashed and written (pyarrow and
+        # hashlib release the GIL in both), so at most two windows are alive at once (see SORT_WINDOW_BYTES).
+        for table in read_ahead(self._windows()):
+            self._write_window(table, filled, values, arrow, parquet, pending, per_group)
         for name in filled:
             self._parquet_groups(parquet[name], pending[name], per_group[name], final=True)
             parquet[name].add_key_value_metadata({"content_defined_chunking": json.dumps(DEFAULT_CDC_OPTIONS)})
@@ -556,6 +610,28 @@ class GoldWriter:
         shutil.rmtree(tmp / SPILL, ignore_errors=True)
         counts = {name: self.split_counts[name] for name in filled}
         return self._write_meta(fingerprint, digest, counts, build_notes, agreement, about)
+
+    def _write_window(self, table: pa.Table, filled, values, arrow, parquet, pending, per_group) -> None:
+        """One window of sorted rows into each split's digest, Arrow file and parquet file."""
+        import pyarrow.compute as pc
+        from datasets.arrow_writer import get_writer_batch_size_from_data_size
+
+        split_col = table.column("__split")
+        for name in filled:
+            part = table.filter(pc.equal(split_col, name)) if len(filled) > 1 else table
+            if not part.num_rows:
+                continue
+            rows = part.select(self.arrow_schema.names)
+            values[name].update(rows)
+            arrow[name].write_table(rows)
+            if name not in per_group:
+                # Rows per parquet row group: what `to_parquet` picks (~100 MB of rows, estimated from the
+                # split's first window), but at most one sort window, so that a row group is never held whole
+                # in memory. A set of up to `sort_window` rows per split is one row group either way, as before.
+                per_group[name] = min(self.window, get_writer_batch_size_from_data_size(
+                    self.split_counts[name], int(rows.nbytes / max(1, rows.num_rows) * self.split_counts[name])))
+            pending[name].append(rows)
+            self._parquet_groups(parquet[name], pending[name], per_group[name], final=False)
 
     def _fingerprint(self) -> str:
         """The content fingerprint from the JSON file, read in id order (what `content_fingerprint` hashes)."""
