@@ -343,9 +343,24 @@ class DocumentEncoder:
                                [e.type for e in doc.entities], [v.type for v in doc.events],
                                [a.role for v in doc.events for a in v.arguments], list(doc.provenance.annotators))
 
-    def batch(self, encoded: list[EncodedDocument]) -> bytes:
-        """Rows as one serialized record batch of the writer's spill schema (built in a worker process)."""
-        return spill_batch(encoded, spill_schema(self.schema)).serialize().to_pybytes()
+    spill_dir: Path | None = None  # set by the writer: where worker processes put their rows
+    _spill_schema: pa.Schema | None = None
+    _spilled = 0
+
+    def batch(self, encoded: list[EncodedDocument]) -> str:
+        """Rows as one record batch of the writer's spill schema, written by the worker process that built them
+        to a file of its own in the writer's spill folder; returns the file's name. (Sent back through the
+        pool's pipe instead, an article-sized row's ~35 KB would be copied twice more, and written by the
+        parent process, which has the tasks to read.)"""
+        import os
+
+        if self._spill_schema is None:  # built once per process (~3 ms each time)
+            self._spill_schema = spill_schema(self.schema)
+        self._spilled += 1
+        name = f"worker-{os.getpid()}-{self._spilled}.arrow"
+        with pa.ipc.new_stream(str(self.spill_dir / name), self._spill_schema) as out:
+            out.write_batch(spill_batch(encoded, self._spill_schema))
+        return name
 
 
 def spill_schema(schema: Schema) -> pa.Schema:
@@ -439,6 +454,8 @@ class GoldWriter:
         shutil.rmtree(self.tmp / SPILL, ignore_errors=True)
         (self.tmp / SPILL).mkdir(parents=True)
         self._writer = pa.ipc.new_stream(str(self.tmp / SPILL / "rows.arrow"), self.spill_schema)
+        self._worker_files: list[tuple[str, array]] = []  # (batch file, rows kept) from worker processes
+        self.encoder.spill_dir = self.tmp / SPILL
         self._buffer: list[dict] = []
         self.ids: list[str] = []
         if getattr(self, "_json", None) is not None:
@@ -473,14 +490,10 @@ class GoldWriter:
             if len(self._buffer) >= self.batch_size:
                 self._flush()
 
-    def add_rows(self, batch: bytes, keep: list[int]) -> None:
-        """A worker's serialized batch; only the rows at `keep` (the documents taken as gold) are written."""
-        self._flush()
-        rows = pa.ipc.read_record_batch(pa.py_buffer(batch), self.spill_schema)
-        if len(keep) != rows.num_rows:
-            rows = rows.take(pa.array(keep, pa.int64()))
-        if rows.num_rows:
-            self._writer.write_batch(rows)
+    def add_rows(self, name: str, keep: list[int]) -> None:
+        """A worker's batch file (`DocumentEncoder.batch`): only the rows at `keep` (the documents taken as gold)
+        are part of the set. The file stays where the worker wrote it; the sorted pass reads it."""
+        self._worker_files.append((name, array("l", keep)))
 
     def _flush(self) -> None:
         if self._buffer:
@@ -492,10 +505,17 @@ class GoldWriter:
 
     # --- the sorted pass ---------------------------------------------------------------------------------------
 
-    def _spill_batches(self, name: str = "rows.arrow"):
-        with pa.OSFile(str(self.tmp / SPILL / name)) as f:  # read, not memory-mapped: RSS stays per batch
-            reader = pa.ipc.open_stream(f)
-            yield from reader
+    def _spill_batches(self, name: str | None = None):
+        """The rows of one spill file, or (no name) every spilled row: the parent's own file, then the workers'
+        (the order does not matter: every window is sorted by id)."""
+        if name is not None:
+            with pa.OSFile(str(self.tmp / SPILL / name)) as f:  # read, not memory-mapped: RSS stays per batch
+                yield from pa.ipc.open_stream(f)
+            return
+        yield from self._spill_batches("rows.arrow")
+        for name, keep in self._worker_files:
+            for batch in self._spill_batches(name):
+                yield batch if len(keep) == batch.num_rows else batch.take(pa.array(keep, pa.int64()))
 
     def _spill_groups(self, rows: int):
         """The spilled rows as tables of about `rows` rows (whole record batches)."""
@@ -545,6 +565,8 @@ class GoldWriter:
             for w in writers:
                 w.close()
             (self.tmp / SPILL / "rows.arrow").unlink()
+            for name, _ in self._worker_files:
+                (self.tmp / SPILL / name).unlink()
             parts = (list(self._spill_batches(f"w{w}.arrow")) for w in range(len(bounds) + 1))
         for batches in parts:
             table = pa.Table.from_batches(batches, schema=self.spill_schema)

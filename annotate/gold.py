@@ -164,10 +164,10 @@ def _worker_init(cfg: _Settings) -> None:
     _WORKER = cfg
 
 
-def _worker_chunk(jobs: list[tuple]) -> tuple[list[_Outcome], bytes | None]:
+def _worker_chunk(jobs: list[tuple]) -> tuple[list[_Outcome], str | None]:
     """A chunk of tasks in a worker: each is sent as its JSON text, cheaper to pass than a pickled tree. In a
-    build, the chunk's rows come back as one serialized Arrow record batch (see `DocumentEncoder.batch`), so
-    the parent process only writes bytes; each outcome keeps its row's position in that batch."""
+    build, the worker writes the chunk's rows as one Arrow record batch to a spill file of the writer (see
+    `DocumentEncoder.batch`) and sends back its name; each outcome keeps its row's position in that batch."""
     import json
 
     outcomes = [_read_task(json.loads(raw), key, path, digest, raw if exact else None, _WORKER)
@@ -177,7 +177,7 @@ def _worker_chunk(jobs: list[tuple]) -> tuple[list[_Outcome], bytes | None]:
         return outcomes, None
     batch = _WORKER.encode.batch(encoded)
     for k, enc in enumerate(encoded):
-        enc.row = None  # in the batch now (its two JSON forms travel with the outcome: the writer files them)
+        enc.row = None  # in the batch file now (its fingerprint JSON travels with the outcome)
         enc.batch_row = k
     return outcomes, batch
 

@@ -111,46 +111,45 @@ def tokenize(text: str, extra_boundaries: Iterable[int] = ()) -> list[Token]:
 
 
 def token_spans(text: str, extra_boundaries: Iterable[int] = ()) -> list[tuple[int, int]]:
-    """`tokenize` as (start, end) pairs only: the dataset build needs no Token objects."""
-    cuts = sorted(set(extra_boundaries))
-    spans = _raw_tokens(text)
-    if cuts:
-        spans = _cut(spans, cuts)
-    return spans
+    """`tokenize` as (start, end) pairs only."""
+    return list(zip(*token_bounds(text, extra_boundaries)))
+
+
+_MATCH = type(re.match("", ""))
 
 
 def token_bounds(text: str, extra_boundaries: Iterable[int] = ()) -> tuple[list[int], list[int]]:
     """`token_spans` as two lists, the token starts and the token ends (what the dataset's columns hold)."""
-    spans = token_spans(text, extra_boundaries)
-    if not spans:
-        return [], []
-    starts, ends = zip(*spans)
-    return list(starts), list(ends)
+    matches = list(_TOKEN.finditer(_class_string(text)))  # offsets by C-level map, no tuple per token
+    starts, ends = list(map(_MATCH.start, matches)), list(map(_MATCH.end, matches))
+    cuts = sorted(set(extra_boundaries))
+    return _cut(starts, ends, cuts) if cuts else (starts, ends)
 
 
-def _cut(spans: list[tuple[int, int]], cuts: list[int]) -> list[tuple[int, int]]:
-    """`spans` with the tokens that hold a cut split there. Walks the cuts (two per annotation), not the
-    tokens: most cuts fall on a token boundary already, and the untouched tokens are copied as slices."""
-    starts = [s for s, _ in spans]
+def _cut(starts: list[int], ends: list[int], cuts: list[int]) -> tuple[list[int], list[int]]:
+    """The tokens that hold a cut, split there. Walks the cuts (two per annotation), not the tokens: most cuts
+    fall on a token boundary already, and the untouched tokens are copied as slices."""
     inner: dict[int, list[int]] = {}  # token index -> the cuts strictly inside it, in order
     for c in cuts:
         k = bisect_right(starts, c) - 1
-        if k >= 0 and spans[k][0] < c < spans[k][1]:
+        if k >= 0 and starts[k] < c < ends[k]:
             inner.setdefault(k, []).append(c)
     if not inner:
-        return spans
-    out: list[tuple[int, int]] = []
-    prev_token = 0
+        return starts, ends
+    new_starts: list[int] = []
+    new_ends: list[int] = []
+    prev = 0
     for k in sorted(inner):
-        out.extend(spans[prev_token:k])
-        s, e = spans[k]
-        for c in inner[k]:
-            out.append((s, c))
-            s = c
-        out.append((s, e))
-        prev_token = k + 1
-    out.extend(spans[prev_token:])
-    return out
+        new_starts += starts[prev:k]
+        new_ends += ends[prev:k]
+        new_starts.append(starts[k])
+        new_starts += inner[k]
+        new_ends += inner[k]
+        new_ends.append(ends[k])
+        prev = k + 1
+    new_starts += starts[prev:]
+    new_ends += ends[prev:]
+    return new_starts, new_ends
 
 
 def sentence_ids(text: str, tokens: list[Token]) -> list[int]:

@@ -265,3 +265,25 @@ def test_a_failed_import_keeps_the_previous_gold_set(schema, tmp_path, bundled_d
     assert gold_documents(out)[1].fingerprint == first.info.fingerprint
     # no temporary folder left (the quarantine file names the unreadable export of the refused run)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.json", "gold", "gold.quarantine.jsonl"]
+
+
+def test_workers_keep_only_the_rows_taken_as_gold(tmp_path, big_export):
+    """With workers, each chunk's rows are written by the worker before the parent decides which of them are
+    gold (a duplicate or a faulty task is not): the set is the same as one process writes, byte for byte."""
+    tasks = json.loads(big_export.read_text(encoding="utf-8"))
+    tasks.insert(300, json.loads(json.dumps(tasks[5])))  # a duplicate, in the middle of a worker's chunk
+    tasks[700]["annotations"][0]["result"][0]["value"]["start"] = -4  # a faulty region: quarantined
+    tasks[901]["annotations"] = []  # nothing to import: skipped
+    mixed = tmp_path / "mixed.json"
+    mixed.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    outs, counts = {}, {}
+    for n in (1, 2):
+        built = build_gold([mixed], Routing(dataset_schema()), tmp_path / f"n{n}", num_proc=n,
+                           quarantine_path=tmp_path / f"q{n}.jsonl")
+        counts[n] = built.result.counts
+        outs[n] = {str(p.relative_to(tmp_path / f"n{n}")): p.read_bytes()
+                   for p in sorted((tmp_path / f"n{n}").rglob("*")) if p.is_file()}
+    assert counts[1] == counts[2] == {"inputs": 2501, "imported": 2498, "quarantined": 2, "skipped": 1}
+    assert outs[1] == outs[2]
+    docs, _ = gold_documents(tmp_path / "n2")
+    assert len(docs) == 2498 and len({d.id for d in docs}) == 2498
