@@ -836,7 +836,7 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
     from .extractor import ExtractorError
     from .score import conll
     from .score import report as rep
-    from .score.run import conll_report, read_report, stream_report
+    from .score.run import conll_report, extractor_report, read_report, stream_report
 
     try:
         thresholds = [rep.parse_threshold(x) for x in fail_under]
@@ -869,14 +869,21 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
                 if split not in splits:
                     raise click.UsageError(f"--split {split}: the gold set {gold_path} has no such split (it has: "
                                            f"{', '.join(splits) or 'none'})")
-            if pred_path:
-                # gold set and predictions file both streamed (memory stays flat whatever their size)
-                streamed = stream_report(gold_set, pred_path, split, resamples)
+            if pred_path or extractor:
+                # the gold set streamed, and the predictions file or the extractor's output batch by batch
+                # (memory stays flat whatever their size)
+                if pred_path:
+                    streamed = stream_report(gold_set, pred_path, split, resamples)
+                else:
+                    total = gold_set.build.get("splits", {}).get(split) if split else gold_set.count()
+                    with click.progressbar(length=total, label=f"Extracting with {extractor}", file=sys.stderr,
+                                           show_pos=True) as bar:
+                        streamed = extractor_report(gold_set, extractor, split, resamples, timeout, bar.update)
                 report = streamed.report
                 _score_notes(report, streamed.rejected, streamed.violation_examples, split, quarantine_path)
             else:
-                report = _score_in_memory(gold_set, split, ls_path, annotator, model_version, extractor, timeout,
-                                          resamples, quarantine_path)
+                report = _score_in_memory(gold_set, split, ls_path, annotator, model_version, resamples,
+                                          quarantine_path)
     except (ExtractorError, conll.ConllError, FileNotFoundError, ValueError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(rep.EXIT_INPUT)
@@ -899,10 +906,9 @@ def _score_notes(report: dict, rejected, violations, split, quarantine_path) -> 
         click.echo(f"Warning: {w}", err=True)
 
 
-def _score_in_memory(gold_set, split, ls_path, annotator, model_version, extractor, timeout, resamples,
-                     quarantine_path) -> dict:
-    """A Label Studio file or an extractor: the gold documents are held in memory (an extractor is given them
-    all at once; a Label Studio file is matched by text as well as by id)."""
+def _score_in_memory(gold_set, split, ls_path, annotator, model_version, resamples, quarantine_path) -> dict:
+    """A Label Studio file: the gold documents are held in memory (its tasks are matched to them by text as
+    well as by id)."""
     from . import sources
     from .score.run import document_report
 
@@ -914,14 +920,8 @@ def _score_in_memory(gold_set, split, ls_path, annotator, model_version, extract
     if split:
         in_split = {d.id for d in gold_set.documents(split)}
         gold = [d for d in known if d.id in in_split]
-    schema = info.schema
-    if ls_path:
-        preds = sources.load_predictions("labelstudio", ls_path, known, schema, annotator=annotator,
-                                         model_version=model_version)
-    else:
-        with click.progressbar(length=len(gold), label=f"Extracting with {extractor}", file=sys.stderr) as bar:
-            preds = sources.load_predictions("extractor", extractor, gold, schema, timeout=timeout,
-                                             progress=bar.update)
+    preds = sources.load_predictions("labelstudio", ls_path, known, info.schema, annotator=annotator,
+                                     model_version=model_version)
     preds = sources.restricted(preds, {d.id for d in gold})
     report = document_report(gold, info, preds, resamples)
     _score_notes(report, preds.rejected, preds.violations, split, quarantine_path)

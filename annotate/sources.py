@@ -9,8 +9,8 @@ rejections: the document is kept and each violation is listed, to be scored as a
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .extractor import call_function, is_callable_spec, run_command
@@ -132,6 +132,42 @@ def from_extractor(spec: str, gold: list[Document], schema: Schema, timeout: flo
     if is_callable_spec(spec):
         return from_callable(spec, gold, schema)
     return from_command(spec, gold, schema, timeout, progress)
+
+
+EXTRACTOR_BATCH = 1000  # documents per extractor call: bounded memory, few process starts for a command
+
+
+def extract_in_batches(docs: Iterable[Document], spec: str, schema: Schema, batch: int = EXTRACTOR_BATCH,
+                       timeout: float = 600.0, progress: Callable[[int], None] | None = None
+                       ) -> Iterator[tuple[int, list[Document], Predictions]]:
+    """An extractor run on `docs` a batch at a time: (call number, the call's documents, its predictions).
+
+    Only one batch of documents and predictions is held at once, however many documents there are. Each call
+    numbers its stdout lines and records from 1, so a rejected record of a later call is named with that
+    call's documents (`... of the call for documents 1001-2000`), and names stay unique."""
+    command = not is_callable_spec(spec)
+
+    def run(chunk: list[Document], call: int) -> Predictions:
+        loaded = load_predictions("extractor", spec, chunk, schema, timeout=timeout,
+                                  progress=progress if command else None)
+        if not command and progress:
+            progress(len(chunk))
+        if call:
+            first = call * batch + 1
+            loaded.rejected = [replace(r, source=f"{r.source} of the call for documents "
+                                                 f"{first}-{first + len(chunk) - 1}") for r in loaded.rejected]
+        return loaded
+
+    chunk: list[Document] = []
+    calls = 0
+    for doc in docs:
+        chunk.append(doc)
+        if len(chunk) >= batch:
+            yield calls, chunk, run(chunk, calls)
+            calls += 1
+            chunk = []
+    if chunk:
+        yield calls, chunk, run(chunk, calls)
 
 
 # The prediction sources by the option that names them; options a source does not take are not passed.

@@ -15,15 +15,14 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .atomic import current_umask, json_line
 from .ingest import IngestStream
 from .model import Document, Rejected
 from .schema import Schema
-
-EXTRACTOR_BATCH = 1000  # documents per extractor call: bounded memory, few process starts for a command
+from .sources import EXTRACTOR_BATCH
 
 
 class TaskWriter:
@@ -120,37 +119,19 @@ def _from_file(docs: Iterable[Document], path: str, schema: Schema, joined: _Joi
 
 def _from_extractor(docs: Iterable[Document], spec: str, schema: Schema, joined: _Joined, batch: int
                     ) -> Iterator[tuple[Document, Document | None]]:
-    from .sources import load_predictions
+    from .sources import extract_in_batches
 
-    def run(chunk: list[Document], batch_no: int) -> Iterator[tuple[Document, Document | None]]:
-        loaded = load_predictions("extractor", spec, chunk, schema)
-        rejected = loaded.rejected
-        if batch_no:
-            # each call numbers its stdout lines and records from 1: say which call, so the name stays unique
-            first = batch_no * batch + 1
-            rejected = [replace(r, source=f"{r.source} of the call for documents {first}-{first + len(chunk) - 1}")
-                        for r in rejected]
-        # (batch, position) keeps the quarantine in the order one call over every document would give
-        joined.read_rejects += [((batch_no, k), r) for k, r in enumerate(rejected)]
+    for call, chunk, loaded in extract_in_batches(docs, spec, schema, batch):
+        # (call, position) keeps the quarantine in the order one call over every document would give
+        joined.read_rejects += [((call, k), r) for k, r in enumerate(loaded.rejected)]
         broken = {v.doc for v in loaded.violations}
         order = {d: k for k, d in enumerate(loaded.documents)}
-        joined.violations += [((batch_no, order.get(v.doc, 0)), Rejected(f"predictions for {v.doc}",
-                                                                         f"document {v.doc}: {v.message}"))
+        joined.violations += [((call, order.get(v.doc, 0)), Rejected(f"predictions for {v.doc}",
+                                                                     f"document {v.doc}: {v.message}"))
                               for v in loaded.violations]
         for d in chunk:
             pred = loaded.documents.get(d.id)
             yield d, None if pred is None or d.id in broken else pred
-
-    chunk: list[Document] = []
-    batches = 0
-    for doc in docs:
-        chunk.append(doc)
-        if len(chunk) >= batch:
-            yield from run(chunk, batches)
-            batches += 1
-            chunk = []
-    if chunk:
-        yield from run(chunk, batches)
 
 
 def stream_tasks(articles, output: str | Path, schema: Schema, strip: bool = True,

@@ -6,7 +6,9 @@ smaller's (10,000 and 100,000 documents; quick: 1,000 and 5,000). Each side is o
 
 - tasks: `annotate tasks ARTICLES.jsonl --predictions PREDICTIONS.jsonl -o tasks.json`, the predictions file
   shuffled so that it is joined in another order than the articles.
-- score: `annotate score --gold GOLD --predictions PREDICTIONS.jsonl --json report.json --html report.html`.
+- score: `annotate score --gold GOLD --predictions PREDICTIONS.jsonl --json report.json --html report.html`,
+  and `annotate score --gold GOLD --extractor annotate.baseline:extract --json report.json` (the extractor
+  called a batch of documents at a time, in the scoring process).
   The gold set is built here, not by `annotate import` (whose reader is being rewritten separately): the rows
   of `corpus.documents(n)` are made with `annotate.dataset.document_to_row` and encoded with
   `annotate.dataset.features`, written in record batches of 1,000 to a temporary Arrow file, then copied in id
@@ -105,6 +107,8 @@ def run(quick: bool, workdir: Path) -> list[Row]:
     score_peak: dict[int, float] = {}
     notes_tasks: list[str] = []
     notes_score: list[str] = []
+    extractor_peak: dict[int, float] = {}
+    notes_extractor: list[str] = []
     for n in (small, big):
         d = workdir / str(n)
         d.mkdir()
@@ -132,5 +136,14 @@ def run(quick: bool, workdir: Path) -> list[Row]:
         notes_score.append(f"{n:,} documents: {m.seconds:.1f} s, strict micro F1 "
                            f"{report['entities']['strict']['micro']['f1']:.4f} "
                            f"({_shown(m.command, d)})")
+        m = run_measured([*cli, "score", "--gold", str(gold), "--extractor", "annotate.baseline:extract", "--json",
+                          str(d / "report.json"), "--quarantine", str(d / "q.jsonl")]).check()
+        report = json.loads((d / "report.json").read_text(encoding="utf-8"))
+        if report["documents"]["gold"] != n or report["predictions"]["documents"] != n:
+            raise SystemExit(f"score --extractor at {n}: scored {report['documents']} instead of {n} documents")
+        extractor_peak[n] = m.peak_rss_mb
+        notes_extractor.append(f"{n:,} documents: {m.seconds:.1f} s, strict micro F1 "
+                               f"{report['entities']['strict']['micro']['f1']:.4f} ({_shown(m.command, d)})")
     return _flat("memory", "annotate tasks --predictions", small, big, tasks_peak, notes_tasks) + \
-        _flat("memory", "annotate score --predictions", small, big, score_peak, notes_score)
+        _flat("memory", "annotate score --predictions", small, big, score_peak, notes_score) + \
+        _flat("memory", "annotate score --extractor", small, big, extractor_peak, notes_extractor)

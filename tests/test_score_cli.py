@@ -227,3 +227,47 @@ def test_rejected_predictions_are_quarantined_not_lost(gold_dir, gold_docs, tmp_
     assert "outside the text" in rows[0]["reason"] and "not valid JSON" in rows[1]["reason"]
     assert "2 prediction(s) rejected" in res.output
     assert json.loads((tmp_path / "r.json").read_text())["documents"]["with_predictions"] == 4
+
+
+def test_an_extractor_is_scored_batch_by_batch_with_the_numbers_of_one_call(gold_dir, tmp_path):
+    """`score --extractor` streams: the extractor is called on a batch of gold documents at a time and each batch
+    is scored as it comes back. Batches of 2 give the report of one call, and of the same predictions as a file."""
+    from annotate.baseline import extract
+    from annotate.goldstream import GoldSet
+    from annotate.score.run import extractor_report, stream_report
+
+    gold = GoldSet(gold_dir)
+    calls = []
+
+    def progress(n):
+        calls.append(n)
+
+    small = extractor_report(gold, "annotate.baseline:extract", resamples=50, batch=2, progress=progress).report
+    whole = extractor_report(gold, "annotate.baseline:extract", resamples=50).report
+    assert calls == [2, 2, 1]
+    docs = list(gold.documents())
+    preds = tmp_path / "p.jsonl"
+    preds.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in extract(docs)), encoding="utf-8")
+    from_file = stream_report(gold, preds, resamples=50).report
+    for key in ("entities", "triggers", "arguments", "documents", "per_document", "confidence", "in_context"):
+        assert small[key] == whole[key] == from_file[key], key
+    assert small["predictions"]["documents"] == 5 and small["predictions"]["rejected"] == 0
+
+
+def test_a_rejected_record_of_a_later_extractor_call_names_that_call(gold_dir, tmp_path):
+    from annotate.goldstream import GoldSet
+    from annotate.score.run import extractor_report
+
+    script = tmp_path / "ext.py"
+    script.write_text("import sys, json\n"
+                      "for line in sys.stdin:\n"
+                      "    d = json.loads(line)\n"
+                      "    print(json.dumps({'id': d['id'], 'entities': [], 'events': []}))\n"
+                      "print('not json')\n", encoding="utf-8")
+    streamed = extractor_report(GoldSet(gold_dir), f"{sys.executable} {script}", resamples=0, batch=2)
+    sources = [r.source for r in streamed.rejected]
+    assert len(sources) == 3 and len(set(sources)) == 3
+    assert sources[0].endswith("stdout line 3")
+    assert sources[1].endswith("stdout line 3 of the call for documents 3-4")
+    assert sources[2].endswith("stdout line 2 of the call for documents 5-5")
+    assert streamed.report["documents"]["with_predictions"] == 5

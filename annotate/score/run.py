@@ -140,6 +140,44 @@ def stream_report(gold, predictions_path: str | Path, split: str | None = None, 
     return StreamedScore(assemble(scorer, context, info, summary, resamples), ordered, examples)
 
 
+def extractor_report(gold, spec: str, split: str | None = None, resamples: int = 1000, timeout: float = 600.0,
+                     progress=None, batch: int | None = None) -> StreamedScore:
+    """The report of an extractor (a command or a callable) run on the gold set's documents (`goldstream.GoldSet`;
+    one split's, or all), streamed: the extractor is called on `batch` documents at a time
+    (`sources.extract_in_batches`) and each batch is scored as it comes back, so memory stays flat however
+    large the set. The scores are those of one call over every document."""
+    from ..sources import EXTRACTOR_BATCH, extract_in_batches
+
+    info = gold.info()
+    schema = info.schema
+    scorer = DocumentScorer(bool(schema.event_types))
+    context = ContextKeeper(schema, info.build.get("schema", ""))
+    rejected: list[Rejected] = []
+    examples: list[Violation] = []
+    warnings: list[str] = []
+    violation_count = documents = not_scored = 0
+    anything = False
+    source = spec
+    docs = (doc for name, doc in gold.documents_by_split() if split is None or name == split)
+    for _, chunk, loaded in extract_in_batches(docs, spec, schema, batch or EXTRACTOR_BATCH, timeout, progress):
+        source = loaded.source
+        rejected += loaded.rejected
+        violation_count += len(loaded.violations)
+        examples += loaded.violations[:50 - len(examples)]
+        warnings += [w for w in loaded.warnings if w not in warnings]  # a command's stderr note, once
+        not_scored += loaded.not_scored
+        documents += len(loaded.documents)
+        anything = anything or not predicted_nothing(loaded)
+        void = voided(loaded.violations)
+        for doc in chunk:
+            pred = loaded.documents.get(doc.id)
+            scorer.add(doc, pred, void.get(doc.id, set()))
+            context.add(doc, pred or Document(doc.id, doc.text), void.get(doc.id, set()))
+    summary = PredictionSummary(source, documents, rejected, violation_count, examples, not_scored, warnings,
+                                not anything)
+    return StreamedScore(assemble(scorer, context, info, summary, resamples), rejected, examples)
+
+
 def _first_violations(found: list[tuple[int, list[Violation]]], keep: int) -> list[tuple[int, list[Violation]]]:
     """The documents' violations with the smallest line numbers, enough of them to hold `keep` violations."""
     out, total = [], 0
