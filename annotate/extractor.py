@@ -3,6 +3,7 @@
 An extractor is either a command, run without a shell, that reads documents as JSONL on stdin
 (`{"id", "text", "metadata"}` per line) and writes predictions JSONL on stdout, or a Python callable
 `package.module:function` that receives a list of Documents and returns prediction records or Documents.
+`annotate score` and `annotate tasks` call it on batches of documents (`sources.extract_in_batches`).
 `read_documents` is the other end of the pipe, for extractors written with this toolkit (`annotate baseline`).
 """
 
