@@ -869,21 +869,23 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
                 if split not in splits:
                     raise click.UsageError(f"--split {split}: the gold set {gold_path} has no such split (it has: "
                                            f"{', '.join(splits) or 'none'})")
-            if pred_path or extractor:
-                # the gold set streamed, and the predictions file or the extractor's output batch by batch
-                # (memory stays flat whatever their size)
-                if pred_path:
-                    streamed = stream_report(gold_set, pred_path, split, resamples)
-                else:
-                    total = gold_set.build.get("splits", {}).get(split) if split else gold_set.count()
-                    with click.progressbar(length=total, label=f"Extracting with {extractor}", file=sys.stderr,
-                                           show_pos=True) as bar:
-                        streamed = extractor_report(gold_set, extractor, split, resamples, timeout, bar.update)
-                report = streamed.report
-                _score_notes(report, streamed.rejected, streamed.violation_examples, split, quarantine_path)
+            # the gold set streamed, and the predictions file, the Label Studio file (joined through an
+            # on-disk index) or the extractor's output batch by batch: memory stays flat whatever their size
+            if pred_path:
+                streamed = stream_report(gold_set, pred_path, split, resamples)
+            elif ls_path:
+                from .predindex import LabelStudioIndex
+
+                index = LabelStudioIndex(ls_path, ((d.id, d.text) for d in gold_set.documents()),
+                                         gold_set.info().schema, annotator, model_version)
+                streamed = stream_report(gold_set, index, split, resamples)
             else:
-                report = _score_in_memory(gold_set, split, ls_path, annotator, model_version, resamples,
-                                          quarantine_path)
+                total = gold_set.build.get("splits", {}).get(split) if split else gold_set.count()
+                with click.progressbar(length=total, label=f"Extracting with {extractor}", file=sys.stderr,
+                                       show_pos=True) as bar:
+                    streamed = extractor_report(gold_set, extractor, split, resamples, timeout, bar.update)
+            report = streamed.report
+            _score_notes(report, streamed.rejected, streamed.violation_examples, split, quarantine_path)
     except (ExtractorError, conll.ConllError, FileNotFoundError, ValueError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(rep.EXIT_INPUT)
@@ -904,28 +906,6 @@ def _score_notes(report: dict, rejected, violations, split, quarantine_path) -> 
         click.echo(f"  schema violation, scored as an error: document {v.doc}: {v.message}", err=True)
     for w in report["predictions"]["warnings"]:
         click.echo(f"Warning: {w}", err=True)
-
-
-def _score_in_memory(gold_set, split, ls_path, annotator, model_version, resamples, quarantine_path) -> dict:
-    """A Label Studio file: the gold documents are held in memory (its tasks are matched to them by text as
-    well as by id)."""
-    from . import sources
-    from .score.run import document_report
-
-    # a predictions file made for the whole gold set is valid input for one split of it: its records
-    # are checked against every gold document, and only the split is scored
-    known = list(gold_set.documents())
-    info = gold_set.info()
-    gold = known
-    if split:
-        in_split = {d.id for d in gold_set.documents(split)}
-        gold = [d for d in known if d.id in in_split]
-    preds = sources.load_predictions("labelstudio", ls_path, known, info.schema, annotator=annotator,
-                                     model_version=model_version)
-    preds = sources.restricted(preds, {d.id for d in gold})
-    report = document_report(gold, info, preds, resamples)
-    _score_notes(report, preds.rejected, preds.violations, split, quarantine_path)
-    return report
 
 
 def _score_outputs(report, baseline, baseline_path, resamples, json_out, md_out, html_out, quarantine_path,

@@ -12,6 +12,7 @@ document comes by is the same judgement. Lines of ids no document claims are rej
 
 from __future__ import annotations
 
+import pickle
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from .jsonl import parse_line, raw_lines, read_line_at
 from .model import Document, Rejected
 from .predictions import PredictionError, prediction_from_record
 from .schema import Schema
+from .studio.stream import ExportStream, StreamRestart
 
 
 class PredictionIndex:
@@ -28,6 +30,8 @@ class PredictionIndex:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.source = str(path)
+        self.not_scored = 0  # a predictions file names gold ids only: none of its lines is set aside unscored
         self._tmp = tempfile.TemporaryDirectory(prefix="annotate-predindex-")
         self._db = sqlite3.connect(Path(self._tmp.name) / "index.sqlite")
         self._db.execute("PRAGMA journal_mode=OFF")
@@ -97,3 +101,112 @@ class PredictionIndex:
         for doc_id, lineno, offset in rows:
             yield lineno, Rejected(f"{self.path}:{lineno}", f"document {doc_id}: no such document among the inputs",
                                    self._record(lineno, offset))
+
+
+class LabelStudioIndex:
+    """A Label Studio tasks file or export as predictions (each task's latest prediction, optionally of one
+    model version, or one annotator's latest annotation), joined to a stream of gold documents like
+    `PredictionIndex`: the file is read a task at a time (`studio.stream.ExportStream`), each task matched to
+    its gold document by `data.doc_id` or else by its text, converted, and kept as a predictions record in a
+    SQLite table in a temporary folder, so neither the file nor the predictions are held in memory. A later
+    task of the same document replaces an earlier one, as when the file is read whole.
+
+    `gold` gives (id, text) of every gold document, once, to build the matching keys (a digest of each text,
+    not the text). Tasks of documents not in the gold set are counted in `not_scored` (an export holds every
+    task of its project, the gold set only those annotated so far)."""
+
+    def __init__(self, path: str | Path, gold: Iterator[tuple[str, str]], schema: Schema,
+                 annotator: str | None = None, model_version: str | None = None) -> None:
+        from .studio.config import Routing
+
+        self.path = Path(path)
+        self.source = str(path)
+        self._tmp = tempfile.TemporaryDirectory(prefix="annotate-lsindex-")
+        self._db = sqlite3.connect(Path(self._tmp.name) / "index.sqlite")
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute("CREATE TABLE pred (id TEXT PRIMARY KEY, task INTEGER, document BLOB)")
+        ids: dict[str, bytes] = {}  # gold id -> digest of its text
+        texts: dict[bytes, str] = {}  # digest of a gold text -> its id (the first, as a dict of texts keeps it)
+        for doc_id, text in gold:
+            key = _text_key(text)
+            ids[doc_id] = key
+            texts.setdefault(key, doc_id)
+        self.early: list[tuple[int, Rejected]] = []
+        self.not_scored = 0
+        try:
+            self._read(ids, texts, Routing(schema), annotator, model_version, whole=False)
+        except StreamRestart:
+            # the file turned out to need the whole-file reader part-way: read it again that way
+            self._db.execute("DELETE FROM pred")
+            self.early, self.not_scored = [], 0
+            self._read(ids, texts, Routing(schema), annotator, model_version, whole=True)
+        except BaseException:
+            self.close()
+            raise
+
+    def _read(self, ids, texts, routing, annotator, model_version, whole: bool) -> None:
+        from .studio.export import annotation_to_document, annotator_name
+
+        for raw in ExportStream(self.path, whole=whole):
+            k, t = raw.index, raw.task
+            if raw.error or not isinstance(t, dict) or not isinstance(t.get("data") or {}, dict):
+                self.early.append((k, Rejected(f"{self.path} task #{k}", raw.error or f"task #{k} is not a Label "
+                                               f"Studio task object with a 'data' object: {str(t)[:80]!r}")))
+                continue
+            data = t.get("data") or {}
+            where = f"{self.path} task {t.get('id', '?')}"
+            text = data.get("text")
+            key = _text_key(text) if isinstance(text, str) else None
+            doc_id = str(data.get("doc_id"))
+            if doc_id not in ids:
+                doc_id = texts.get(key)
+            if doc_id is None:
+                self.not_scored += 1
+                continue
+            if key != ids[doc_id]:
+                self.early.append((k, Rejected(where, f"task text differs from gold document {doc_id}")))
+                continue
+            if annotator:
+                items = [a for a in t.get("annotations") or [] if isinstance(a, dict)
+                         and annotator_name(a) == annotator and not a.get("was_cancelled")]
+            else:
+                items = [p for p in t.get("predictions") or [] if isinstance(p, dict)
+                         and (model_version is None or p.get("model_version") == model_version)]
+            if not items:
+                continue
+            doc, errors, _ = annotation_to_document(t, items[-1], routing, doc_id, str(self.path))
+            if errors:
+                self.early.append((k, Rejected(where, "; ".join(errors))))
+                continue
+            # pickled: written and read back by this process only, from a folder of its own (JSON would be
+            # parsed and checked again on the way back, for nothing)
+            self._db.execute("INSERT OR REPLACE INTO pred VALUES (?, ?, ?)",
+                             (doc_id, k, pickle.dumps(doc, pickle.HIGHEST_PROTOCOL)))
+
+    def __enter__(self) -> LabelStudioIndex:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+        self._tmp.cleanup()
+
+    def judge(self, doc: Document, schema: Schema | None = None,
+              ) -> tuple[tuple[int, Document] | None, list[tuple[int, Rejected]]]:
+        """The prediction of `doc` (with the position of its task in the file), if the file has one."""
+        row = self._db.execute("SELECT task, document FROM pred WHERE id = ?", (doc.id,)).fetchone()
+        if row is None:
+            return None, []
+        return (row[0], pickle.loads(row[1])), []
+
+    def unclaimed(self) -> Iterator[tuple[int, Rejected]]:
+        return iter(())  # every stored prediction belongs to a gold document
+
+
+def _text_key(text: str) -> bytes:
+    import hashlib
+
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()

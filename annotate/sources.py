@@ -18,8 +18,6 @@ from .model import Document, Rejected
 from .predictions import PredictionError, document_to_record, prediction_from_record, read_predictions
 from .schema import Schema
 from .score.violations import Violation, schema_violations
-from .studio.config import Routing
-from .studio.export import annotation_to_document, annotator_name, read_export_file
 
 
 @dataclass
@@ -47,46 +45,20 @@ def from_jsonl(path: str | Path, gold: list[Document], schema: Schema) -> Predic
 
 def from_label_studio(path: str | Path, gold: list[Document], schema: Schema, annotator: str | None = None,
                       model_version: str | None = None) -> Predictions:
-    """Predictions (or, with `annotator`, that person's annotations) from a Label Studio tasks file/export."""
-    tasks, _ = read_export_file(path)
-    by_text = {g.text: g for g in gold}
-    by_id = {g.id: g for g in gold}
-    routing = Routing(schema)
-    out: dict[str, Document] = {}
-    rejected: list[Rejected] = []
-    not_in_gold = 0
-    for k, t in enumerate(tasks):
-        if not isinstance(t, dict) or not isinstance(t.get("data") or {}, dict):
-            rejected.append(Rejected(f"{path} task #{k}", f"task #{k} is not a Label Studio task object with a "
-                                     f"'data' object: {str(t)[:80]!r}", None))
-            continue
-        data = t.get("data") or {}
-        where = f"{path} task {t.get('id', '?')}"
-        g = by_id.get(str(data.get("doc_id"))) or by_text.get(data.get("text"))
-        if g is None:
-            # an export holds every task of the project, the gold set only those annotated so far
-            not_in_gold += 1
-            continue
-        if data.get("text") != g.text:
-            rejected.append(Rejected(where, f"task text differs from gold document {g.id}", None))
-            continue
-        if annotator:
-            items = [a for a in t.get("annotations") or [] if annotator_name(a) == annotator
-                     and not a.get("was_cancelled")]
-        else:
-            items = [p for p in t.get("predictions") or []
-                     if model_version is None or p.get("model_version") == model_version]
-        if not items:
-            continue
-        chosen = items[-1]
-        doc, errors, _ = annotation_to_document({**t, "data": {**data, "text": g.text}}, chosen, routing, g.id,
-                                                str(path))
-        if errors:
-            rejected.append(Rejected(where, "; ".join(errors), None))
-            continue
-        out[g.id] = doc
-    checked = _checked(out, rejected, str(path), schema)
-    checked.not_scored = not_in_gold
+    """Predictions (or, with `annotator`, that person's annotations) from a Label Studio tasks file/export,
+    matched to `gold` as `predindex.LabelStudioIndex` matches them (`annotate score --labelstudio` streams
+    through that index; this holds the result)."""
+    from .predindex import LabelStudioIndex
+
+    with LabelStudioIndex(path, ((g.id, g.text) for g in gold), schema, annotator, model_version) as index:
+        out = {}
+        for g in gold:
+            accepted, _ = index.judge(g)
+            if accepted is not None:
+                out[g.id] = accepted[1]
+        rejected = [r for _, r in sorted(index.early, key=lambda x: x[0])]
+        checked = _checked(out, rejected, str(path), schema)
+        checked.not_scored = index.not_scored
     return checked
 
 

@@ -271,3 +271,36 @@ def test_a_rejected_record_of_a_later_extractor_call_names_that_call(gold_dir, t
     assert sources[1].endswith("stdout line 3 of the call for documents 3-4")
     assert sources[2].endswith("stdout line 2 of the call for documents 5-5")
     assert streamed.report["documents"]["with_predictions"] == 5
+
+
+def test_a_label_studio_file_is_streamed_and_matched_as_when_read_whole(gold_dir, gold_docs, schema, tmp_path):
+    """`score --labelstudio` joins the file through an on-disk index: by doc_id or else by text, a later task of
+    the same document replaces an earlier one, a task with another text is rejected by name, a task of a
+    document outside the gold set is counted as not scored; JSON Lines is read as well as a JSON array."""
+    from annotate.studio.tasks import build_tasks
+
+    tasks, rejected = build_tasks(gold_docs, schema, {d.id: d for d in gold_docs}, "perfect")
+    assert not rejected
+    first = json.loads(json.dumps(tasks[0]))
+    first["predictions"][0]["result"] = []  # an earlier, empty copy of the first document: replaced below
+    by_text = json.loads(json.dumps(tasks[1]))
+    del by_text["data"]["doc_id"]  # matched by its text
+    other_text = json.loads(json.dumps(tasks[2]))
+    other_text["data"]["text"] += " "
+    outside = json.loads(json.dumps(tasks[3]))
+    outside["data"] = {"doc_id": "not-in-gold", "text": "نص آخر"}
+    mixed = [first, *tasks[:1], by_text, other_text, *tasks[3:], outside]
+    for name, body in (("tasks.json", json.dumps(mixed, ensure_ascii=False)),
+                       ("tasks.jsonl", "".join(json.dumps(t, ensure_ascii=False) + "\n" for t in mixed))):
+        (tmp_path / name).write_text(body, encoding="utf-8")
+        res = score("--gold", str(gold_dir), "--labelstudio", str(tmp_path / name), "--json", "-",
+                    "--quarantine", str(tmp_path / "q.jsonl"), "--allow-rejected")
+        assert res.exit_code == 0, res.output
+        r = json.loads(res.stdout)
+        p = r["predictions"]
+        assert p["documents"] == 4 and p["rejected"] == 1 and p["not_scored"] == 1
+        differs = f"task text differs from gold document {tasks[2]['data']['doc_id']}"
+        assert p["rejected_reasons"][0]["reason"] == differs
+        assert p["rejected_reasons"][0]["source"].startswith(f"{tmp_path / name} task ")
+        assert r["documents"]["with_predictions"] == 4
+        assert r["entities"]["strict"]["micro"]["precision"] == 1.0  # the perfect copies, the empty one replaced

@@ -89,9 +89,9 @@ class StreamedScore:
     violation_examples: list[Violation]
 
 
-def stream_report(gold, predictions_path: str | Path, split: str | None = None, resamples: int = 1000,
-                  ) -> StreamedScore:
-    """The report of a predictions JSONL against a gold set (`goldstream.GoldSet`), both read as streams.
+def stream_report(gold, predictions, split: str | None = None, resamples: int = 1000) -> StreamedScore:
+    """The report of a predictions JSONL (a path), or of an index already open over another source
+    (`predindex.LabelStudioIndex`), against a gold set (`goldstream.GoldSet`), both read as streams.
 
     Every gold document of every split is read once, in the set's order, and its predictions looked up in an
     on-disk index of the file (`predindex`), so the two files may be in any order and memory stays flat:
@@ -109,7 +109,7 @@ def stream_report(gold, predictions_path: str | Path, split: str | None = None, 
     violations: list[tuple[int, list[Violation]]] = []  # the first ones by line, pruned as they come
     violation_count = documents = not_scored = 0
     anything = False
-    with PredictionIndex(predictions_path) as index:
+    with (predictions if hasattr(predictions, "judge") else PredictionIndex(predictions)) as index:
         rejected += index.early
         for name, doc in gold.documents_by_split():
             accepted, refused = index.judge(doc)
@@ -133,10 +133,11 @@ def stream_report(gold, predictions_path: str | Path, split: str | None = None, 
             scorer.add(doc, pred, void)
             context.add(doc, pred or Document(doc.id, doc.text), void)
         rejected += index.unclaimed()
+        not_scored += index.not_scored
+        source = index.source
     ordered = [r for _, r in sorted(rejected, key=lambda x: x[0])]
     examples = [v for _, found in _first_violations(violations, 50) for v in found][:50]
-    summary = PredictionSummary(str(predictions_path), documents, ordered, violation_count, examples, not_scored, [],
-                                not anything)
+    summary = PredictionSummary(source, documents, ordered, violation_count, examples, not_scored, [], not anything)
     return StreamedScore(assemble(scorer, context, info, summary, resamples), ordered, examples)
 
 
