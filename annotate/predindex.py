@@ -25,17 +25,34 @@ from .schema import Schema
 from .studio.stream import ExportStream, StreamRestart
 
 
-class PredictionIndex:
+class _ScratchIndex:
+    """A SQLite database in a temporary folder of its own, gone when the index is closed (or its `with` ends)."""
+
+    def _open_db(self, prefix: str) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix=prefix)
+        self._db = sqlite3.connect(Path(self._tmp.name) / "index.sqlite")
+        self._db.execute("PRAGMA journal_mode=OFF")  # scratch data: nothing to recover after a crash
+        self._db.execute("PRAGMA synchronous=OFF")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+        self._tmp.cleanup()
+
+
+class PredictionIndex(_ScratchIndex):
     """Open with `with PredictionIndex(path) as index:`; the temporary folder goes when the block ends."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.source = str(path)
         self.not_scored = 0  # a predictions file names gold ids only: none of its lines is set aside unscored
-        self._tmp = tempfile.TemporaryDirectory(prefix="annotate-predindex-")
-        self._db = sqlite3.connect(Path(self._tmp.name) / "index.sqlite")
-        self._db.execute("PRAGMA journal_mode=OFF")
-        self._db.execute("PRAGMA synchronous=OFF")
+        self._open_db("annotate-predindex-")
         self._db.execute("CREATE TABLE line (id TEXT, lineno INTEGER PRIMARY KEY, offset INTEGER, "
                          "claimed INTEGER DEFAULT 0)")
         # lines judged without a document (not UTF-8, not JSON, no id): rejected at once, kept with their line
@@ -60,16 +77,9 @@ class PredictionIndex:
         self._db.execute("CREATE INDEX by_id ON line (id)")
         self._file = open(self.path, "rb")  # noqa: SIM115 (closed by close())
 
-    def __enter__(self) -> PredictionIndex:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
     def close(self) -> None:
         self._file.close()
-        self._db.close()
-        self._tmp.cleanup()
+        super().close()
 
     def _record(self, lineno: int, offset: int):
         return parse_line(f"{self.path}:{lineno}", read_line_at(self._file, offset)).value
@@ -103,7 +113,7 @@ class PredictionIndex:
                                    self._record(lineno, offset))
 
 
-class LabelStudioIndex:
+class LabelStudioIndex(_ScratchIndex):
     """A Label Studio tasks file or export as predictions (each task's latest prediction, optionally of one
     model version, or one annotator's latest annotation), joined to a stream of gold documents like
     `PredictionIndex`: the file is read a task at a time (`studio.stream.ExportStream`), each task matched to
@@ -121,10 +131,7 @@ class LabelStudioIndex:
 
         self.path = Path(path)
         self.source = str(path)
-        self._tmp = tempfile.TemporaryDirectory(prefix="annotate-lsindex-")
-        self._db = sqlite3.connect(Path(self._tmp.name) / "index.sqlite")
-        self._db.execute("PRAGMA journal_mode=OFF")
-        self._db.execute("PRAGMA synchronous=OFF")
+        self._open_db("annotate-lsindex-")
         self._db.execute("CREATE TABLE pred (id TEXT PRIMARY KEY, task INTEGER, document BLOB)")
         ids: dict[str, bytes] = {}  # gold id -> digest of its text
         texts: dict[bytes, str] = {}  # digest of a gold text -> its id (the first, as a dict of texts keeps it)
@@ -183,16 +190,6 @@ class LabelStudioIndex:
             # parsed and checked again on the way back, for nothing)
             self._db.execute("INSERT OR REPLACE INTO pred VALUES (?, ?, ?)",
                              (doc_id, k, pickle.dumps(doc, pickle.HIGHEST_PROTOCOL)))
-
-    def __enter__(self) -> LabelStudioIndex:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._db.close()
-        self._tmp.cleanup()
 
     def judge(self, doc: Document, schema: Schema | None = None,
               ) -> tuple[tuple[int, Document] | None, list[tuple[int, Rejected]]]:
