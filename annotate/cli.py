@@ -517,6 +517,7 @@ class TaskRate:
     def __init__(self, label: str):
         self.label = label
         self.done = 0
+        self.read_for: float | None = None  # seconds the reading took, once the rows are being written
 
     def __enter__(self) -> TaskRate:
         import time
@@ -537,10 +538,28 @@ class TaskRate:
         rate = self.done / max(now - self.started, 1e-9)
         click.echo(f"{end}{self.label}: {self.done} tasks, {rate:,.0f} docs/s", err=True, nl=False)
 
+    def rows_written(self, written: int, total: int) -> None:
+        """The second phase of a build: the rows written in id order, after every task was read. The reading
+        line is closed first with its own rate (the writing is not counted in it)."""
+        import time
+
+        now = time.perf_counter()
+        if self.read_for is None:
+            self.read_for = now - self.started
+            if self.done:
+                self._show(now, "\r")
+                click.echo("", err=True)
+            self.shown = 0.0
+        if written == total or now - self.shown >= 0.5:
+            self.shown = now
+            click.echo(f"\rWriting the gold set: {written:,}/{total:,} rows", err=True, nl=False)
+
     def __exit__(self, *exc) -> None:
         import time
 
-        if self.done:
+        if self.read_for is not None:
+            click.echo("", err=True)
+        elif self.done:
             self._show(time.perf_counter(), "\r")
             click.echo("", err=True)
 
@@ -637,7 +656,8 @@ def _import_build(exports, output, split_spec, articles, quarantine, allow_empty
     try:
         with TaskRate("Reading exports") as rate:
             built = build_gold(files, routing, output, split_spec, reference, allow_empty, quarantine, rate.update,
-                               skip_unreadable, on_text_mismatch, about, num_proc=num_proc)
+                               skip_unreadable, on_text_mismatch, about, num_proc=num_proc,
+                               write_progress=rate.rows_written)
     except (DatasetBuildError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     result = built.result

@@ -14,7 +14,7 @@ import re
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import accumulate, chain
 from pathlib import Path
@@ -573,8 +573,9 @@ class GoldWriter:
             yield table.take(pc.sort_indices(table, sort_keys=[("id", "ascending")]))
 
     def finish(self, build_notes: dict | None = None, agreement: dict | None = None,
-               about: str | None = None) -> GoldInfo:
-        """Write the gold set into the temporary folder (the caller's `atomic_directory` puts it in place)."""
+               about: str | None = None, progress: Callable[[int, int], None] | None = None) -> GoldInfo:
+        """Write the gold set into the temporary folder (the caller's `atomic_directory` puts it in place).
+        `progress(rows written, rows)` is called as the sorted windows are written."""
         import shutil
 
         import pyarrow.parquet as pq
@@ -610,8 +611,14 @@ class GoldWriter:
                                              write_page_index=True, **column_options)
         # The next window is read and sorted in a thread while this one is hashed and written (pyarrow and
         # hashlib release the GIL in both), so at most two windows are alive at once (see SORT_WINDOW_BYTES).
+        total, written = sum(self.split_counts.values()), 0
+        if progress:
+            progress(0, total)
         for table in read_ahead(self._windows()):
             self._write_window(table, filled, values, arrow, parquet, pending, per_group)
+            written += table.num_rows
+            if progress:
+                progress(written, total)
         for name in filled:
             self._parquet_groups(parquet[name], pending[name], per_group[name], final=True)
             parquet[name].add_key_value_metadata({"content_defined_chunking": json.dumps(DEFAULT_CDC_OPTIONS)})

@@ -551,7 +551,8 @@ def build_gold(exports: Iterable[str | Path], routing: Routing, output: str | Pa
                quarantine_path: str | Path | None = None,
                progress: Callable[[int], None] | None = None, skip_unreadable: bool = False,
                on_text_mismatch: str = "offsets", about: str | None = None, num_proc: int = 1,
-               batch_size: int = 1000, sort_window: int = 5000) -> GoldBuild:
+               batch_size: int = 1000, sort_window: int = 5000,
+               write_progress: Callable[[int, int], None] | None = None) -> GoldBuild:
     """Read exports, quarantine what is faulty, and (re)write the gold set with its agreement figures;
     `about` (curators' Markdown) goes into the dataset card.
 
@@ -559,7 +560,7 @@ def build_gold(exports: Iterable[str | Path], routing: Routing, output: str | Pa
     tasks with two or more annotators (for agreement) are kept in memory. `num_proc` AUTO (0) lets the first
     tasks decide (`_Importer.AUTO_TASK_BYTES`). `num_proc` > 1 reads tasks in that
     many worker processes; the output is the same byte for byte. `progress` is called with the number of
-    tasks read since its last call.
+    tasks read since its last call, then `write_progress(rows written, rows)` as the sorted rows are written.
 
     An export file that cannot be read stops the build (the gold set would silently fall back to older
     exports) unless `skip_unreadable`. The quarantine file always describes this run: written when anything
@@ -587,7 +588,7 @@ def build_gold(exports: Iterable[str | Path], routing: Routing, output: str | Pa
                      "exports": {Path(k).name: v for k, v in result.sources.items()},
                      "unreadable_exports": [u.reason for u in result.unreadable],
                      "on_text_mismatch": on_text_mismatch, "warnings": result.warnings}
-            info = writer.finish(notes, _agreement(result.annotations), about)
+            info = writer.finish(notes, _agreement(result.annotations), about, write_progress)
     except _NotWritten as refused:
         return refused.build
     info.path = Path(output)

@@ -166,6 +166,8 @@ def test_num_proc_2_writes_the_same_bytes_as_one_process(tmp_path, big_export):
                                         "--split", "train=0.5,test=0.5"])
         assert res.exit_code == 0, res.output
         assert "2500 imported" in res.output
+        # two phases shown: the tasks read (with their rate), then the sorted rows written
+        assert "Reading exports: 2500 tasks" in res.output and "Writing the gold set: 2,500/2,500 rows" in res.output
         outs[n] = {str(p.relative_to(tmp_path / f"n{n}")): p.read_bytes()
                    for p in sorted((tmp_path / f"n{n}").rglob("*")) if p.is_file()}
     assert outs[1].keys() == outs[2].keys() and len(outs[1]) > 5
