@@ -896,8 +896,8 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
             elif ls_path:
                 from .predindex import LabelStudioIndex
 
-                index = LabelStudioIndex(ls_path, ((d.id, d.text) for d in gold_set.documents()),
-                                         gold_set.info().schema, annotator, model_version)
+                index = LabelStudioIndex(ls_path, gold_set.texts(), gold_set.info().schema, annotator,
+                                         model_version)
                 streamed = stream_report(gold_set, index, split, resamples)
             else:
                 total = gold_set.build.get("splits", {}).get(split) if split else gold_set.count()

@@ -166,10 +166,12 @@ def document_to_row(doc: Document, schema: Schema, encoder: RowEncoder | None = 
     return row
 
 
+FINGERPRINT_COLUMNS = ["id", "text", "entities", "events"]  # the gold content: what the fingerprint hashes
+
+
 def row_fingerprint_json(row: dict) -> bytes:
     """What `content_fingerprint` hashes of one (int-coded) row."""
-    return json.dumps({k: row[k] for k in ("id", "text", "entities", "events")}, sort_keys=True,
-                      ensure_ascii=False).encode()
+    return json.dumps({k: row[k] for k in FINGERPRINT_COLUMNS}, sort_keys=True, ensure_ascii=False).encode()
 
 
 def row_size(row: dict, fingerprint_json: bytes) -> int:

@@ -26,6 +26,7 @@ from .atomic import recover_directory
 from .dataset import (
     AGREEMENT_FILE,
     BUILD_FILE,
+    FINGERPRINT_COLUMNS,
     GoldInfo,
     GoldReadError,
     _json_object,
@@ -42,6 +43,7 @@ class GoldSet:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._fingerprint: str | None = None
         recover_directory(self.path)  # a rebuild killed between its two renames left the previous set aside
         if not (self.path / BUILD_FILE).exists():
             raise FileNotFoundError(f"{self.path}: not a gold dataset folder (no {BUILD_FILE}); build one with "
@@ -84,17 +86,26 @@ class GoldSet:
                                 "`annotate import`")
         return value
 
-    def rows(self, split: str | None = None) -> Iterator[tuple[str, dict]]:
-        """(split, row) of every row, split by split in the set's order, as `Dataset.to_list()` gives them."""
+    def rows(self, split: str | None = None, columns: list[str] | None = None) -> Iterator[tuple[str, dict]]:
+        """(split, row) of every row, split by split in the set's order, as `Dataset.to_list()` gives them
+        (only `columns`, when given)."""
         for name, files in self.splits.items():
             if split is None or name == split:
-                yield from ((name, row) for row in self._split_rows(files))
+                yield from ((name, row) for row in self._split_rows(files, columns))
 
-    def _split_rows(self, files: list[Path]) -> Iterator[dict]:
+    def texts(self) -> Iterator[tuple[str, str]]:
+        """(id, text) of every document: two columns read, no row decoded whole (keys to match documents by)."""
+        for files in self.splits.values():
+            for row in self._split_rows(files, ["id", "text"]):
+                yield row["id"], row["text"]
+
+    def _split_rows(self, files: list[Path], columns: list[str] | None = None) -> Iterator[dict]:
         for file in files:
             try:
                 with pa.OSFile(str(file)) as source:
                     for batch in pa.ipc.open_stream(source):
+                        if columns is not None:
+                            batch = batch.select(columns)
                         for start in range(0, batch.num_rows, BATCH_ROWS):
                             yield from batch.slice(start, BATCH_ROWS).to_pylist()
             except (pa.ArrowException, OSError, ValueError) as exc:
@@ -124,7 +135,13 @@ class GoldSet:
         return total
 
     def fingerprint(self) -> str:
-        """`dataset.content_fingerprint` of every row of every split, computed as a stream."""
+        """`dataset.content_fingerprint` of every row of every split, computed as a stream (once: the rows
+        are read for it, and only the four columns it hashes)."""
+        if self._fingerprint is None:
+            self._fingerprint = self._content_fingerprint()
+        return self._fingerprint
+
+    def _content_fingerprint(self) -> str:
         h = hashlib.sha256()
         streams = [self._sorted_or_none(files) for files in self.splits.values()]
         if all(s is not None for s in streams):
@@ -140,7 +157,7 @@ class GoldSet:
     def _sorted_or_none(self, files: list[Path]) -> Iterator[tuple[str, bytes]]:
         def stream() -> Iterator[tuple[str, bytes]]:
             last = None
-            for row in self._split_rows(files):
+            for row in self._split_rows(files, FINGERPRINT_COLUMNS):
                 if last is not None and row["id"] < last:
                     raise _Unsorted
                 last = row["id"]
@@ -152,7 +169,7 @@ class GoldSet:
         h = hashlib.sha256()
         with tempfile.TemporaryFile() as spill:
             index: list[tuple[str, int, int]] = []
-            for _, row in self.rows():
+            for _, row in self.rows(columns=FINGERPRINT_COLUMNS):
                 data = row_fingerprint_json(row)
                 index.append((row["id"], spill.tell(), len(data)))
                 spill.write(data)
