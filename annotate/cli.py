@@ -603,7 +603,7 @@ def _unreadable_count(result) -> str:
               help="Markdown for the dataset card: who annotated, sources, licence, known limits.")
 @click.option("--num-proc", type=click.IntRange(min=1), default=None,
               help="Worker processes reading tasks; the output is the same for any number. Default: one per "
-              "available CPU when there are more than 64 tasks of ~1 KB of JSON or more (a paragraph), else 1.")
+              "available CPU when the first 64 tasks average ~1 KB of JSON or more (a paragraph), else 1.")
 @schema_option
 @config_option
 def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, skip_unreadable, on_text_mismatch,
