@@ -337,6 +337,9 @@ class DocumentEncoder:
         self.schema = schema
         self.splits = parse_splits(splits_spec)
         self.rows = RowEncoder(schema)
+        self.spill_dir: Path | None = None  # set by the writer: where worker processes put their rows
+        self._spill_schema: pa.Schema | None = None  # built in each worker on first use (~3 ms)
+        self._spilled = 0  # batch files this process wrote
 
     def __call__(self, doc: Document) -> EncodedDocument:
         row = self.rows.row(doc)
@@ -345,10 +348,6 @@ class DocumentEncoder:
                                [e.type for e in doc.entities], [v.type for v in doc.events],
                                [a.role for v in doc.events for a in v.arguments], list(doc.provenance.annotators))
 
-    spill_dir: Path | None = None  # set by the writer: where worker processes put their rows
-    _spill_schema: pa.Schema | None = None
-    _spilled = 0
-
     def batch(self, encoded: list[EncodedDocument]) -> str:
         """Rows as one record batch of the writer's spill schema, written by the worker process that built them
         to a file of its own in the writer's spill folder; returns the file's name. (Sent back through the
@@ -356,7 +355,7 @@ class DocumentEncoder:
         parent process, which has the tasks to read.)"""
         import os
 
-        if self._spill_schema is None:  # built once per process (~3 ms each time)
+        if self._spill_schema is None:
             self._spill_schema = spill_schema(self.schema)
         self._spilled += 1
         name = f"worker-{os.getpid()}-{self._spilled}.arrow"
@@ -516,7 +515,7 @@ class GoldWriter:
             return
         yield from self._spill_batches("rows.arrow")
         for name, keep in self._worker_files:
-            for batch in self._spill_batches(name):
+            for batch in self._spill_batches(name):  # one batch per file: `keep` are positions in it
                 yield batch if len(keep) == batch.num_rows else batch.take(pa.array(keep, pa.int64()))
 
     def _spill_groups(self, rows: int):
@@ -532,7 +531,7 @@ class GoldWriter:
             yield pa.Table.from_batches(batches, schema=self.spill_schema)
 
     def _windows(self):
-        """Tables of rows in id order, each at most `sort_window` rows."""
+        """Tables of rows in id order, each at most `self.window` rows (`sort_window`, or fewer for long rows)."""
         import bisect
 
         import pyarrow.compute as pc

@@ -12,6 +12,7 @@ document comes by is the same judgement. Lines of ids no document claims are rej
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import sqlite3
 import tempfile
@@ -141,15 +142,17 @@ class LabelStudioIndex(_ScratchIndex):
             texts.setdefault(key, doc_id)
         self.early: list[tuple[int, Rejected]] = []
         self.not_scored = 0
+        routing = Routing(schema)
         try:
-            self._read(ids, texts, Routing(schema), annotator, model_version, whole=False)
-        except StreamRestart:
-            # the file turned out to need the whole-file reader part-way: read it again that way
-            self._db.execute("DELETE FROM pred")
-            self.early, self.not_scored = [], 0
-            self._read(ids, texts, Routing(schema), annotator, model_version, whole=True)
+            try:
+                self._read(ids, texts, routing, annotator, model_version, whole=False)
+            except StreamRestart:
+                # the file turned out to need the whole-file reader part-way: read it again that way
+                self._db.execute("DELETE FROM pred")
+                self.early, self.not_scored = [], 0
+                self._read(ids, texts, routing, annotator, model_version, whole=True)
         except BaseException:
-            self.close()
+            self.close()  # the temporary folder goes with a file that cannot be read
             raise
 
     def _read(self, ids, texts, routing, annotator, model_version, whole: bool) -> None:
@@ -204,6 +207,4 @@ class LabelStudioIndex(_ScratchIndex):
 
 
 def _text_key(text: str) -> bytes:
-    import hashlib
-
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()

@@ -98,8 +98,8 @@ _class_string = _ClassTable()
 
 
 def _raw_tokens(text: str) -> list[tuple[int, int]]:
-    """Token spans in one compiled-regex pass over the text's character classes (same length as the text)."""
-    return [m.span() for m in _TOKEN.finditer(_class_string(text))]
+    """Token spans before any annotation cut: one compiled-regex pass over the text's character classes."""
+    return token_spans(text)
 
 
 def tokenize(text: str, extra_boundaries: Iterable[int] = ()) -> list[Token]:

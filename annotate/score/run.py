@@ -23,18 +23,30 @@ def predicted_nothing(predictions) -> bool:
 
 def document_report(gold_docs, gold_info, predictions, resamples: int = 1000) -> dict:
     """The report of predictions held in memory (`sources.Predictions`) against a list of gold documents."""
-    events_applicable = bool(gold_info.schema.event_types)
     void = voided(predictions.violations)
-    scorer = DocumentScorer(events_applicable)
-    context = ContextKeeper(gold_info.schema, gold_info.build.get("schema", ""))
+    tally = _Tally(gold_info)
     for g in gold_docs:
-        pred = predictions.documents.get(g.id)
-        scorer.add(g, pred, void.get(g.id, set()))
-        context.add(g, pred or Document(g.id, g.text), void.get(g.id, set()))
+        tally.add(g, predictions.documents.get(g.id), void.get(g.id, set()))
     summary = PredictionSummary(predictions.source, len(predictions.documents), predictions.rejected,
                                 len(predictions.violations), predictions.violations[:50], predictions.not_scored,
                                 list(predictions.warnings), predicted_nothing(predictions))
-    return assemble(scorer, context, gold_info, summary, resamples)
+    return tally.report(summary, resamples)
+
+
+class _Tally:
+    """The scorer and the errors-in-context keeper, given one gold document and its prediction at a time."""
+
+    def __init__(self, gold_info) -> None:
+        self.gold_info = gold_info
+        self.scorer = DocumentScorer(bool(gold_info.schema.event_types))
+        self.context = ContextKeeper(gold_info.schema, gold_info.build.get("schema", ""))
+
+    def add(self, doc: Document, pred: Document | None, void: set) -> None:
+        self.scorer.add(doc, pred, void)
+        self.context.add(doc, pred or Document(doc.id, doc.text), void)
+
+    def report(self, summary: PredictionSummary, resamples: int) -> dict:
+        return assemble(self.scorer, self.context, self.gold_info, summary, resamples)
 
 
 @dataclass
@@ -103,8 +115,7 @@ def stream_report(gold, predictions, split: str | None = None, resamples: int = 
 
     info = gold.info()
     schema = info.schema
-    scorer = DocumentScorer(bool(schema.event_types))
-    context = ContextKeeper(schema, info.build.get("schema", ""))
+    tally = _Tally(info)
     rejected: list[tuple[int, Rejected]] = []
     violations: list[tuple[int, list[Violation]]] = []  # the first ones by line, pruned as they come
     violation_count = documents = not_scored = 0
@@ -130,15 +141,14 @@ def stream_report(gold, predictions, split: str | None = None, resamples: int = 
                     void = voided(found).get(doc.id, set())
                     if len(violations) > 200:
                         violations = _first_violations(violations, 60)
-            scorer.add(doc, pred, void)
-            context.add(doc, pred or Document(doc.id, doc.text), void)
+            tally.add(doc, pred, void)
         rejected += index.unclaimed()
         not_scored += index.not_scored
         source = index.source
     ordered = [r for _, r in sorted(rejected, key=lambda x: x[0])]
     examples = [v for _, found in _first_violations(violations, 50) for v in found][:50]
     summary = PredictionSummary(source, documents, ordered, violation_count, examples, not_scored, [], not anything)
-    return StreamedScore(assemble(scorer, context, info, summary, resamples), ordered, examples)
+    return StreamedScore(tally.report(summary, resamples), ordered, examples)
 
 
 def extractor_report(gold, spec: str, split: str | None = None, resamples: int = 1000, timeout: float = 600.0,
@@ -151,8 +161,7 @@ def extractor_report(gold, spec: str, split: str | None = None, resamples: int =
 
     info = gold.info()
     schema = info.schema
-    scorer = DocumentScorer(bool(schema.event_types))
-    context = ContextKeeper(schema, info.build.get("schema", ""))
+    tally = _Tally(info)
     rejected: list[Rejected] = []
     examples: list[Violation] = []
     warnings: list[str] = []
@@ -171,12 +180,10 @@ def extractor_report(gold, spec: str, split: str | None = None, resamples: int =
         anything = anything or not predicted_nothing(loaded)
         void = voided(loaded.violations)
         for doc in chunk:
-            pred = loaded.documents.get(doc.id)
-            scorer.add(doc, pred, void.get(doc.id, set()))
-            context.add(doc, pred or Document(doc.id, doc.text), void.get(doc.id, set()))
+            tally.add(doc, loaded.documents.get(doc.id), void.get(doc.id, set()))
     summary = PredictionSummary(source, documents, rejected, violation_count, examples, not_scored, warnings,
                                 not anything)
-    return StreamedScore(assemble(scorer, context, info, summary, resamples), rejected, examples)
+    return StreamedScore(tally.report(summary, resamples), rejected, examples)
 
 
 def _first_violations(found: list[tuple[int, list[Violation]]], keep: int) -> list[tuple[int, list[Violation]]]:
