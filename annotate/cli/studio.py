@@ -62,24 +62,48 @@ def studio_up(home, port, database_url, timeout):
     state = studio_call(studio.up, timeout=timeout)
     creds = Path(home) / "credentials.json"
     on = state.database or "a database this folder did not record"
-    click.echo(f"Label Studio is up at {state.url} (pid {state.pid or 'not ours'}) on {on}. Admin login and API "
-               f"token are in {creds} (mode 0600); the toolkit reads {state.connection_file}.")
+    click.echo(f"Label Studio is up at {state.url} (pid {state.pid}) on {on}. Admin login and API token are in "
+               f"{creds} (mode 0600); the toolkit reads {state.connection_file}{_where_found(home)}.")
+
+
+def _where_found(home) -> str:
+    """Record a --home other than .studio for the next commands in this folder, and say how they find it."""
+    from ..studio.connection import point_at_home
+
+    pointer = point_at_home(home)
+    if pointer is None:
+        return ""
+    return (f": later commands run in this folder find it through {pointer}; from elsewhere set "
+            f"ANNOTATE_STUDIO_HOME={Path(home).resolve()}")
 
 
 @studio_group.command("down")
 @home_option
 @port_option
 def studio_down(home, port):
-    """Stop the local Label Studio that `annotate studio up` started from this folder.
+    """Stop the local Label Studio that `annotate studio up` started from this folder (on the port it recorded,
+    unless --port names one).
 
     \b
     Example:
       annotate studio down
+      annotate studio down --home /data/studio
     """
+    from ..studio.connection import forget_home
     from ..studio.server import LocalStudio
 
-    stopped = LocalStudio(home, port).down()
-    click.echo("Stopped the local Label Studio." if stopped else "No Label Studio started from here is running.")
+    studio = LocalStudio(home, port)
+    stopped = studio_call(studio.down)
+    if stopped:
+        forget_home(home)
+        click.echo(f"Stopped the local Label Studio on {studio.url}.")
+        return
+    rec = studio.recorded()
+    if rec and rec.running and rec.port != studio.port:
+        click.echo(f"No Label Studio started from {home} runs on port {studio.port}: the one started from there "
+                   f"runs on port {rec.port} (pid {rec.pid}); stop it with `annotate studio down --home {home}`.")
+        sys.exit(EXIT_ERROR)
+    click.echo(f"No Label Studio started from {home} is running.")
 
 
 @studio_group.command("status")
@@ -131,7 +155,9 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_byt
 
     Documents already in the project (same data.doc_id) are skipped, so a push can be repeated or resumed.
     Loading annotations is idempotent too: a task the annotator has annotated already gets nothing new.
-    The server and key come from LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY or .studio/connection.json.
+    The server and key come from LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY, else the file named by
+    ANNOTATE_STUDIO_CONFIG, else connection.json in ANNOTATE_STUDIO_HOME, else the server `annotate studio up`
+    started from this folder (.studio/connection.json, or the --home it recorded in .studio/home.json).
 
     \b
     Example:
