@@ -199,9 +199,12 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_byt
         finally:
             progress.close()
         state = "created" if report.project_created else ("config updated" if report.config_updated else "existing")
+        conflicts = _quarantine_conflicts(tasks_file, report.conflicts)
         click.echo(f"Project {report.project_id} ({state}) on {conn.url}: {report.submitted} task(s) in "
                    f"{tasks_file}: {report.imported} imported ({report.with_predictions} with predictions), "
-                   f"{report.skipped_existing} already present. Annotate at {conn.url}/projects/{report.project_id}/")
+                   f"{report.skipped_existing} already present, {conflicts}. Checked on the server: each document "
+                   f"once ({report.duplicates_removed} extra copy(ies) removed). "
+                   f"Annotate at {conn.url}/projects/{report.project_id}/")
         project_id = report.project_id
     if annotations_path:
         from ..pipeline import load_annotation_file, resolve_project_id
@@ -217,6 +220,18 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_byt
                    f"{loaded.already_present} already there, {len(read.rejected)} quarantined{note}, "
                    f"{len(read.empty)} with nothing to load; project {project_id}")
     return report
+
+
+def _quarantine_conflicts(tasks_file, conflicts: list[dict]) -> str:
+    """Tasks not imported because their doc_id stands for another text: one line each, with the reason, in
+    TASKS_FILE.quarantine.jsonl (a stale file of an earlier push is removed)."""
+    from ..core.atomic import replace_quarantine
+
+    records = [{"source": f"{tasks_file}: task {c['task']}", **c} for c in conflicts]
+    for r in records:
+        click.echo(f"{r['source']}: {r['reason']}", err=True)
+    written = replace_quarantine(Path(tasks_file).with_suffix(".quarantine.jsonl"), records)
+    return f"{len(conflicts)} quarantined" + (f" ({written.note})" if written.note else "")
 
 
 class _ImportProgress:

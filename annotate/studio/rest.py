@@ -232,6 +232,29 @@ class Rest:
                 return ids
             page += 1
 
+    def tasks(self, project_id: int, page_size: int = 5000):
+        """Every task's id, data and annotation counts (cancelled ones apart), in pages."""
+        page, seen = 1, 0
+        while True:
+            answer = self.get("/api/tasks", project=project_id, resolve_uri="false", page_size=page_size, page=page,
+                              include="id,data,total_annotations,cancelled_annotations")
+            rows = answer.get("tasks", [])
+            seen += len(rows)
+            yield from rows
+            if not rows or seen >= int(answer.get("total", 0)):
+                return
+            page += 1
+
+    def delete(self, path: str) -> bool:
+        """Delete; False if it was gone already (another push's check may have deleted the same copy)."""
+        try:
+            self.request("DELETE", path)
+        except HttpStatusError as exc:
+            if exc.status_code != 404:
+                raise
+            return False
+        return True
+
     def import_tasks(self, project_id: int, body: bytes) -> dict:
         """One bulk import of a pre-encoded JSON list of tasks (Label Studio imports it synchronously)."""
         return self.request("POST", f"/api/projects/{project_id}/import", body) or {}
