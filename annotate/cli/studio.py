@@ -31,7 +31,8 @@ def studio_group():
       annotate studio up        # start (or find) the server, print URL and where the credentials are
       PGPASSWORD=... annotate studio up --database postgresql://annotate@db.example.org:5432/annotate
       annotate studio status
-      annotate studio down      # stop the server this folder started
+      annotate studio down      # stop the server this folder started (on the port it recorded)
+      annotate studio up --home /data/studio --port 18437 && annotate push tasks.json
     """
 
 
@@ -45,6 +46,9 @@ def studio_up(home, port, database_url, timeout):
 
     Starting twice is harmless: a running server is reused. Its data goes to SQLite in --home unless
     --database (or ANNOTATE_STUDIO_DATABASE) names a PostgreSQL database, which is checked before the start.
+    The connection (URL and API key) is written only for a server started from --home that holds the port: a
+    port answered or taken by anything else is refused. A --home other than .studio is recorded in
+    .studio/home.json, so later commands in this folder find the server (elsewhere: ANNOTATE_STUDIO_HOME).
 
     \b
     Example:

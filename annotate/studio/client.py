@@ -329,8 +329,8 @@ def push_tasks(conn: Connection, schema: Schema, tasks: list[dict], title: str =
             lookup = None  # another push ran meanwhile: what was looked up before is stale
         project, created, updated = ensure_project(client, conn, schema, title, update_config, project_id,
                                                    show_instructions, lookup)
-        if project_id is None:
-            pushguard.lock_project(held, conn, title, project.id)
+        if project_id is None and pushguard.lock_project(held, conn, title, project.id):
+            project = call(conn, f"project {project.id}", client.project, project.id)  # another push changed it
         # One listing of the documents before any import, none per chunk: a lost answer is handled by re-reading
         # the server then (see _import_chunk). A project just created, or said to be empty, needs none.
         empty = created or project.task_number == 0

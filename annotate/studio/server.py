@@ -1,8 +1,9 @@
 """A local Label Studio server: started in the background on 127.0.0.1, stopped only if we started it.
 
 Everything lives in one project-local folder (default `.studio/`, ignored by git): the data directory (with the
-SQLite database unless a PostgreSQL one is given), the server log, the pid file, `database.json` (which database,
-password masked), and `connection.json` (URL + API token, mode 0600).
+SQLite database unless a PostgreSQL one is given), the server log, the pid file (pid and port), `database.json`
+(which database, password masked), and `connection.json` (URL + API token, mode 0600), written only while a server
+this folder started holds the port (see `ownership`).
 """
 
 from __future__ import annotations
