@@ -188,6 +188,7 @@ class ProjectLookup:
 
     def __init__(self, conn: Connection, title: str, project_id: int | None):
         self.key = (conn, title, project_id)
+        self.started = time.time_ns()  # what it finds is as of then (see pushguard.push_lock)
         self._found: Project | list[Project] | None = None
         self._sent = threading.Event()
         self._thread = threading.Thread(target=self._run, name="project lookup", daemon=True)
@@ -325,11 +326,12 @@ def push_tasks(conn: Connection, schema: Schema, tasks: list[dict], title: str =
     if chunk_size < 1 or chunk_bytes < 1:
         raise StudioError(f"chunk size must be at least 1 task and 1 byte (got {chunk_size}, {chunk_bytes} bytes)")
     with rest(conn) as client, ExitStack() as held:
-        if pushguard.lock_project(held, conn, title, project_id):
-            lookup = None  # another push ran meanwhile: what was looked up before is stale
+        since = lookup.started if lookup else time.time_ns()
+        if pushguard.lock_project(held, conn, title, project_id, since):
+            lookup, since = None, time.time_ns()  # another push ran meanwhile: what was looked up is stale
         project, created, updated = ensure_project(client, conn, schema, title, update_config, project_id,
                                                    show_instructions, lookup)
-        if project_id is None and pushguard.lock_project(held, conn, title, project.id):
+        if project_id is None and pushguard.lock_project(held, conn, title, project.id, since):
             project = call(conn, f"project {project.id}", client.project, project.id)  # another push changed it
         # One listing of the documents before any import, none per chunk: a lost answer is handled by re-reading
         # the server then (see _import_chunk). A project just created, or said to be empty, needs none.

@@ -44,33 +44,46 @@ def lock_dir() -> Path:
 
 
 @contextmanager
-def push_lock(url: str, key: str, label: str):
-    """Hold the lock of (server, project) for the duration of the block; yields True if it had to wait."""
+def push_lock(url: str, key: str, label: str, since_ns: int | None = None):
+    """Hold the lock of (server, project) for the duration of the block. Yields True if what was read from the
+    server at `since_ns` (time.time_ns()) may be stale: this push waited, or another push held the lock after
+    that moment (each holder touches the file when it takes and when it leaves the lock)."""
     name = hashlib.sha256(f"{url.rstrip('/')}\0{key}".encode()).hexdigest()[:24]
-    fd = os.open(lock_dir() / f"push-{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    path = lock_dir() / f"push-{name}.lock"
     try:
-        waited = False
+        fd, new = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), True
+    except FileExistsError:
+        fd, new = os.open(path, os.O_RDWR), False
+    try:
+        stale = False
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
             log.warning(f"waiting for another push into {label} (pid {holder}) ...")
             fcntl.flock(fd, fcntl.LOCK_EX)
-            waited = True
+            stale = True
+        # the file system's clock is coarse (a few ms): a change that close is taken as a change after
+        stale = stale or (not new and since_ns is not None and os.fstat(fd).st_mtime_ns >= since_ns - 20_000_000)
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
-        yield waited
+        try:
+            yield stale
+        finally:
+            os.utime(fd)
     finally:
         os.close(fd)  # releases the lock (the file stays: removing a lock file races with its next user)
 
 
-def lock_project(held: ExitStack, conn: Connection, title: str, project_id: int | None) -> bool:
+def lock_project(held: ExitStack, conn: Connection, title: str, project_id: int | None,
+                 since_ns: int | None = None) -> bool:
     """Take the lock of the project by id, or of its title (which also covers creating it). A push by title
     takes the title's and then the id's: a push by id and one by title into the same project wait for each
-    other too. Returns True if it waited (then what was looked up before is stale)."""
+    other too. Returns True if what was read from the server at `since_ns` may be stale (see push_lock)."""
     if project_id is not None:
-        return held.enter_context(push_lock(conn.url, f"id:{project_id}", f"project {project_id} on {conn.url}"))
-    return held.enter_context(push_lock(conn.url, f"title:{title}", f"project {title!r} on {conn.url}"))
+        return held.enter_context(push_lock(conn.url, f"id:{project_id}", f"project {project_id} on {conn.url}",
+                                            since_ns))
+    return held.enter_context(push_lock(conn.url, f"title:{title}", f"project {title!r} on {conn.url}", since_ns))
 
 
 def one_project(client: Rest, conn: Connection, title: str, ours: Project, call: Callable) -> Project:
