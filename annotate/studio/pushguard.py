@@ -133,27 +133,26 @@ def plan_push(tasks: list[dict], rows: list[TaskRow], project_id: int) -> Plan:
     came earlier in the file). A document under a doc_id the project (or the file) holds with another text is
     not imported and not dropped: it is a conflict, named by doc_id and task."""
     held = {r.doc_id: r for r in sorted(rows, key=lambda r: r.id, reverse=True)}  # the oldest copy wins
-    first: dict[str, tuple[int, bytes]] = {}
+    first: dict[str, int] = {}  # doc id -> its first task in the file
     plan = Plan([], 0)
     for i, t in enumerate(tasks):
-        doc_id = str(t["data"]["doc_id"])
-        text = digest(t["data"].get("text"))
+        doc_id, text = str(t["data"]["doc_id"]), t["data"].get("text")
         if doc_id in held:
-            if held[doc_id].text_digest == text:
+            if held[doc_id].text_digest == digest(text):
                 plan.skipped += 1
             else:
                 plan.conflicts.append({"task": i, "doc_id": doc_id, "reason": (
                     f"doc_id {doc_id} is already task {held[doc_id].id} of project {project_id} with a different "
                     "text; not imported (give the new text another doc_id, or change the task in Label Studio)")})
         elif doc_id in first:
-            if first[doc_id][1] == text:
+            if tasks[first[doc_id]]["data"].get("text") == text:
                 plan.skipped += 1
             else:
                 plan.conflicts.append({"task": i, "doc_id": doc_id, "reason": (
-                    f"doc_id {doc_id} is also task {first[doc_id][0]} of the file, with a different text; only "
+                    f"doc_id {doc_id} is also task {first[doc_id]} of the file, with a different text; only "
                     "the first was imported")})
         else:
-            first[doc_id] = (i, text)
+            first[doc_id] = i
             plan.todo.append(t)
     return plan
 
