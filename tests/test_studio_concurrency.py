@@ -136,7 +136,8 @@ def test_copies_without_annotations_are_removed_at_the_end_of_a_push(conn, schem
     with rest(conn) as client:
         for _ in range(2):  # two more copies of the first two documents, straight through the import endpoint
             client.import_tasks(first.project_id, json.dumps(tasks[:2], ensure_ascii=False).encode())
-        rows = sorted(pushguard.task_rows(client, conn, first.project_id, call), key=lambda r: r.id)
+        rows = sorted(pushguard.task_rows(client, conn, first.project_id, call, annotations=True),
+                      key=lambda r: r.id)
     annotated = [r for r in rows if r.doc_id == docs[1].id][-1]  # the newest copy of the second document
     from annotate.studio.client import connect
 

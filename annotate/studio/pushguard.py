@@ -112,11 +112,14 @@ def digest(text) -> bytes:
     return hashlib.blake2b(str(text).encode("utf-8"), digest_size=16).digest()
 
 
-def task_rows(client: Rest, conn: Connection, project_id: int, call: Callable) -> list[TaskRow]:
+def task_rows(client: Rest, conn: Connection, project_id: int, call: Callable,
+              annotations: bool = False) -> list[TaskRow]:
+    """The project's tasks; their annotation counts only with `annotations` (else 0: the push's first listing
+    needs none, and counting costs the server time)."""
     def fetch():
         return [TaskRow(int(t["id"]), str(t["data"]["doc_id"]), digest(t["data"].get("text")),
                         int(t.get("total_annotations") or 0) + int(t.get("cancelled_annotations") or 0))
-                for t in client.tasks(project_id) if isinstance(t.get("data"), dict)
+                for t in client.tasks(project_id, annotations=annotations) if isinstance(t.get("data"), dict)
                 and t["data"].get("doc_id") is not None]
     return call(conn, f"list tasks of project {project_id}", fetch)
 
@@ -210,7 +213,7 @@ def check_server(client: Rest, conn: Connection, project_id: int, tasks: list[di
     if not settle.faults and len(set(before_ids)) == len(before_ids) \
             and settle.count() == len(before) + imported:
         return Check()
-    rows = task_rows(client, conn, project_id, call)
+    rows = task_rows(client, conn, project_id, call, annotations=True)
     by_doc: dict[str, list[TaskRow]] = {}
     for r in sorted(rows, key=lambda r: r.id):
         by_doc.setdefault(r.doc_id, []).append(r)
