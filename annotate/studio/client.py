@@ -3,7 +3,8 @@
 Faults are translated into `StudioError`s that say what to do; connection errors and 5xx answers are retried
 with backoff, each retry logged. A POST is never re-sent blindly (see `create_once`). A push is resumable:
 it first asks the server which documents it already has (matched by `data.doc_id`) and sends only the others,
-so a push killed halfway and run again leaves every task present exactly once.
+so a push killed halfway and run again leaves every task present exactly once; `pushguard` keeps pushes at the
+same time, slow commits and creation races from leaving copies, and checks the server at the end.
 
 The push goes through `rest.Rest` (plain HTTP, see why there); everything else through label-studio-sdk, which
 is imported only when used (importing it takes over a second).
