@@ -203,7 +203,11 @@ def test_down_and_status_use_the_recorded_port_and_the_home_carries_over(clean_e
         monkeypatch.delenv("ANNOTATE_STUDIO_HOME")
         monkeypatch.chdir(clean_env)
 
-        # another port than the recorded one: nothing stopped, nothing forgotten, and the message says where it runs
+        # another port than the recorded one: no second server from the same folder, nothing stopped, nothing
+        # forgotten, and the message says where it runs
+        second = runner.invoke(main, ["studio", "up", "--home", home, "--port", str(other)])
+        assert second.exit_code == 1 and f"already runs on port {port} (pid {pid})" in second.output, second.output
+        assert json.loads((server_home / "server.pid").read_text()) == {"pid": pid, "port": port}
         wrong = runner.invoke(main, ["studio", "down", "--home", home, "--port", str(other)])
         assert wrong.exit_code == 1 and f"runs on port {port} (pid {pid})" in wrong.output, wrong.output
         assert (server_home / "server.pid").exists() and healthy(f"http://127.0.0.1:{port}")

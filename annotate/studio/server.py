@@ -176,6 +176,11 @@ class LocalStudio:
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / ".gitignore").write_text("*\n")
         creds = _credentials(self.home)
+        rec = self.recorded()
+        if rec and rec.running and rec.port != self.port:  # a second server would lose track of the first
+            raise ServerError(f"the Label Studio started from {self.home} already runs on port {rec.port} (pid "
+                              f"{rec.pid}); use it (leave out --port), or stop it first (annotate studio down "
+                              f"--home {self.home})")
         pid = self._pid()
         if healthy(self.url):
             if pid is None or not self._serves_port(pid):
