@@ -217,21 +217,21 @@ def check_server(client: Rest, conn: Connection, project_id: int, tasks: list[di
     by_doc: dict[str, list[TaskRow]] = {}
     for r in sorted(rows, key=lambda r: r.id):
         by_doc.setdefault(r.doc_id, []).append(r)
-    check = Check()
+    check, extras = Check(), []
     for doc_id, copies in by_doc.items():
         if len(copies) < 2:
             continue
         annotated = [r for r in copies if r.annotations]
         keep = annotated or copies[:1]
-        for extra in copies:
-            if extra not in keep:
-                call(conn, f"delete task {extra.id} (a copy of document {doc_id})", client.delete,
-                     f"/api/tasks/{extra.id}/")
-                check.duplicates_removed += 1
+        extras += [r.id for r in copies if r not in keep]
         if len(keep) > 1:
             check.duplicates_kept += len(keep) - 1
             log.warning(f"document {doc_id} is in project {project_id} {len(keep)} times with annotations on each "
                         f"(tasks {', '.join(str(r.id) for r in keep)}); left for you to decide")
+    for k in range(0, len(extras), 1000):
+        call(conn, f"delete {len(extras[k:k + 1000])} extra copy(ies) from project {project_id}", client.delete_tasks,
+             project_id, extras[k:k + 1000])
+    check.duplicates_removed = len(extras)
     if check.duplicates_removed:
         log.warning(f"removed {check.duplicates_removed} extra copy(ies) of documents from project {project_id} "
                     "(none had annotations)")

@@ -247,6 +247,12 @@ class Rest:
                 return
             page += 1
 
+    def delete_tasks(self, project_id: int, task_ids: list[int]) -> None:
+        """Delete these tasks of the project in one request (the data manager's action; one DELETE per task takes
+        ~0.1 s each). Ids already gone are ignored, so it can be repeated."""
+        self.request("POST", "/api/dm/actions", _encode({"selectedItems": {"all": False, "included": task_ids}}),
+                     params={"id": "delete_tasks", "project": project_id})
+
     def delete(self, path: str) -> bool:
         """Delete; False if it was gone already (another push's check may have deleted the same copy)."""
         try:
