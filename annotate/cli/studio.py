@@ -93,13 +93,11 @@ def studio_down(home, port):
       annotate studio down
       annotate studio down --home /data/studio
     """
-    from ..studio.connection import forget_home
     from ..studio.server import LocalStudio
 
     studio = LocalStudio(home, port)
     stopped = studio_call(studio.down)
     if stopped:
-        forget_home(home)
         click.echo(f"Stopped the local Label Studio on {studio.url}.")
         return
     rec = studio.recorded()

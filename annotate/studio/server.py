@@ -24,6 +24,7 @@ from pathlib import Path
 from ..core.atomic import atomic_write_json
 from . import database as dbs
 from . import ownership
+from .connection import forget_home
 from .database import PostgresDatabase
 
 DEFAULT_HOME = Path(".studio")
@@ -265,6 +266,7 @@ class LocalStudio:
                 raise ServerError(f"label-studio (pid {rec.pid}) did not stop; {self.pid_file} is kept")
         self.pid_file.unlink(missing_ok=True)
         self._forget_connection()
+        forget_home(self.home)  # the working folder's record of this folder (see connection.point_at_home)
         return True
 
     def _write_connection(self, creds: dict) -> None:
