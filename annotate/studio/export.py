@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +52,9 @@ def read_export_file(path: str | Path) -> tuple[list[dict], str]:
                           f"{raw[exc.start:exc.start + 1]!r})") from None
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise ExportError(f"{path}: a value is nested too deeply to read (more than {sys.getrecursionlimit()} "
+                          "levels of lists or objects)") from None
     except json.JSONDecodeError as exc:
         raise ExportError(f"{path}: not a JSON export: line {exc.lineno} column {exc.colno}: {exc.msg}"
                           + ("" if text.rstrip().endswith(("]", "}")) else
@@ -129,7 +133,9 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
     other_regions: list[dict] = []
     results = annotation.get("result")
     if results is None:
-        results = []
+        # Label Studio writes an empty annotation as []: null is a damaged export, not "no entities"
+        return None, [f"field result is {'missing' if 'result' not in annotation else 'null'}; an annotation "
+                      "without regions is an empty list []"], warnings
     if not isinstance(results, list):
         return None, [f"field result must be a list of regions, got {json_type(results)}"], warnings
     for i, r in enumerate(results):
@@ -138,6 +144,10 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
             continue
         rid = str(r.get("id", f"#{i}"))
         rtype = r.get("type")
+        if not isinstance(rtype, str) or not rtype:
+            errors.append(f"region {rid}: field type is missing or not a string, got {json_type(rtype)}")
+            continue
+        rtype = rtype.lower()  # "Labels" (the tag's name) for "labels": the same control type
         if rtype == "relation":
             labels = r.get("labels") or []
             if not isinstance(labels, list):
@@ -154,7 +164,9 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
             continue
         if rtype == "choices":
             picked = value.get("choices") or []
-            if len(picked) != 1:
+            if not isinstance(picked, list):
+                errors.append(f"region {rid}: field value.choices must be a list, got {json_type(picked)}")
+            elif len(picked) != 1:
                 errors.append(f"region {rid}: field value.choices of {r.get('from_name')} must hold one choice, "
                               f"got {picked}")
             else:
@@ -187,6 +199,9 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
             errors.append(f"region {rid}: span [{start}, {end}) {span_text!r} starts or ends on whitespace or tatweel")
             continue
         labels = value.get("labels") or []
+        if not isinstance(labels, list):
+            errors.append(f"region {rid}: field value.labels must be a list, got {json_type(labels)}")
+            continue
         if len(labels) != 1:
             errors.append(f"region {rid}: field value.labels must hold exactly one label, got {labels}")
             continue
@@ -309,9 +324,17 @@ def document_key(task, routing: Routing) -> str | None:
     if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
         return None
     text = task["data"].get(routing.text_field)
-    if not isinstance(text, str) or not text or lone_surrogate(text):
+    if not isinstance(text, str) or not text or lone_surrogate(text) or doc_id_fault(task["data"]):
         return None
     return str(task["data"].get("doc_id") or document_id(text))
+
+
+def doc_id_fault(data: dict) -> str | None:
+    """Why data.doc_id cannot name a document (a list would become the string "['a', 'b']"), if it cannot."""
+    doc_id = data.get("doc_id")
+    if doc_id is None or isinstance(doc_id, str) or (isinstance(doc_id, int) and not isinstance(doc_id, bool)):
+        return None
+    return f"field data.doc_id must be a string, got {json_type(doc_id)}"
 
 
 def _is_content_id(doc_id: str) -> bool:
@@ -334,6 +357,8 @@ def task_fault(task, routing: Routing, reference_texts: dict[str, str] | None,
     text = task["data"].get(routing.text_field)
     if not isinstance(text, str) or not text:
         return f"field data.{routing.text_field} is missing or empty"
+    if doc_id_fault(task["data"]):
+        return doc_id_fault(task["data"])
     doc_id = document_key(task, routing)
     reference = (reference_texts or {}).get(doc_id)
     if reference is not None and reference != text:
@@ -367,6 +392,11 @@ def task_annotations(task: dict, doc_id: str, path: str, digest: str, routing: R
         return TaskAnnotations(fault="; ".join(not_objects) + ", not an annotation object")
     if not annotations:
         return TaskAnnotations(empty="no annotations")
+    flags = [f"annotations[{k}]: field was_cancelled must be true or false, got {json_type(a['was_cancelled'])} "
+             f"{a['was_cancelled']!r}" for k, a in enumerate(annotations)
+             if a.get("was_cancelled") is not None and not isinstance(a.get("was_cancelled"), bool)]
+    if flags:  # "false" is truthy: read as a flag it would drop the annotation as cancelled
+        return TaskAnnotations(fault="; ".join(flags))
     live = [a for a in annotations if not a.get("was_cancelled")]
     if not live:
         return TaskAnnotations(empty=f"only cancelled annotations ({len(annotations)})")
