@@ -6,12 +6,19 @@ message (naming the file, task or field) and that the counts add up.
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from annotate.cli import main
 from annotate.core.bio import assign_layers
-from annotate.core.model import MAX_SPANS_PER_DOCUMENT, Document, Entity, SpanError
+from annotate.core.model import MAX_SPANS_PER_DOCUMENT, Argument, Document, Entity, Event, Span, SpanError
+from annotate.gold.reader import gold_documents
+
+from .exports import annotation, export_task
 
 # --- scale: bio.assign_layers -----------------------------------------------------------------------------------
 
@@ -69,3 +76,155 @@ def test_a_document_with_too_many_spans_is_refused_by_name():
     entities = [Entity(f"e{k}", 0, 5, "GPE") for k in range(MAX_SPANS_PER_DOCUMENT + 1)]
     with pytest.raises(SpanError, match=r"document big: 10001 entities and 0 events, more than the 10,000 spans"):
         Document("big", text, entities)
+
+
+# --- Label Studio exports: silently wrong, tracebacks, lost records ---------------------------------------------
+
+
+def cli(*args, env: dict | None = None):
+    result = CliRunner().invoke(main, [str(a) for a in args], env=env)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output, result.output
+    return result
+
+
+def quarantine_lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line]
+
+
+@pytest.fixture
+def doc(bundled_documents):
+    """A document with two entities and an event with a realis value and two arguments."""
+    d = bundled_documents[0]
+    t = d.text
+    k, h, meet = t.index("الكاظمي"), t.index("كارل هاريس"), t.index("استقبل")
+    ents = [Entity("e1", k, k + 7, "PER"), Entity("e2", h, h + 10, "PER")]
+    ev = Event("v1", "Contact.Meet", Span(meet, meet + 6), {"realis": "actual"},
+               (Argument("Entity", "e1"), Argument("Entity", "e2")))
+    return Document(d.id, t, ents, [ev], d.metadata)
+
+
+def _region(task, rid):
+    return next(r for r in task["annotations"][0]["result"] if r.get("id") == rid and r["type"] == "labels")
+
+
+def _choice(task):
+    return next(r for r in task["annotations"][0]["result"] if r.get("type") == "choices")
+
+
+EXPORT_CASES = [
+    ("result null", lambda t: t["annotations"][0].update(result=None),
+     "field result is null; an annotation without regions is an empty list []"),
+    ("region type missing", lambda t: _region(t, "e1").pop("type"),
+     "region e1: field type is missing or not a string, got null"),
+    ("was_cancelled a string", lambda t: t["annotations"][0].update(was_cancelled="false"),
+     "annotations[0]: field was_cancelled must be true or false, got a string 'false'"),
+    ("doc_id a list", lambda t: t["data"].update(doc_id=["a", "b"]), "field data.doc_id must be a string, got a list"),
+    ("value.labels an object", lambda t: _region(t, "e1")["value"].update(labels={"PER": 1}),
+     "region e1: field value.labels must be a list, got an object"),
+    ("value.choices an object", lambda t: _choice(t)["value"].update(choices={"actual": True}),
+     "field value.choices must be a list, got an object"),
+]
+
+
+@pytest.mark.parametrize("name, mutate, reason", EXPORT_CASES, ids=[c[0] for c in EXPORT_CASES])
+def test_import_quarantines_a_malformed_task_by_name(tmp_path, doc, bundled_documents, name, mutate, reason):
+    bad = export_task(doc, [annotation(doc)], task_id=77)
+    mutate(bad)
+    good = export_task(bundled_documents[1], [annotation(bundled_documents[1])], task_id=78)
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([bad, good]), encoding="utf-8")
+    res = cli("import", export, "-o", tmp_path / "gold")
+    assert res.exit_code == 0
+    assert "2 task(s) read from 1 export(s): 1 imported, 1 quarantined, 0 skipped" in res.output
+    q = quarantine_lines(tmp_path / "gold.quarantine.jsonl")
+    assert len(q) == 1 and q[0]["task_id"] == 77 and reason in q[0]["reason"], q
+    docs, _ = gold_documents(tmp_path / "gold")
+    assert [d.id for d in docs] == [bundled_documents[1].id]
+
+
+def test_a_region_typed_Labels_is_read_as_labels(tmp_path, doc):
+    task = export_task(doc, [annotation(doc)])
+    _region(task, "e1")["type"] = "Labels"
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([task]), encoding="utf-8")
+    res = cli("import", export, "-o", tmp_path / "gold")
+    assert res.exit_code == 0 and "1 imported, 0 quarantined, 0 skipped" in res.output
+    (gold,), _ = gold_documents(tmp_path / "gold")
+    assert sorted((e.start, e.end) for e in gold.entities) == sorted((e.start, e.end) for e in doc.entities)
+    assert gold.events[0].arguments and "other_regions" not in gold.metadata
+
+
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_a_task_nested_too_deeply_is_quarantined(tmp_path, doc, bundled_documents, suffix):
+    other = bundled_documents[1]
+    deep = json.dumps({"id": 5, "data": {"text": doc.text, "meta": "X"}, "annotations": []})
+    deep = deep.replace('"X"', "[" * 100_000 + "]" * 100_000)
+    good = json.dumps(export_task(other, [annotation(other)], task_id=6))
+    export = tmp_path / f"export{suffix}"
+    export.write_text(f"[{deep},\n{good}]" if suffix == ".json" else f"{deep}\n{good}\n", encoding="utf-8")
+    res = cli("import", export, "-o", tmp_path / "gold")
+    assert res.exit_code == 0 and "2 task(s) read from 1 export(s): 1 imported, 1 quarantined" in res.output
+    (q,) = quarantine_lines(tmp_path / "gold.quarantine.jsonl")
+    assert "nested too deeply to read (more than" in q["reason"] and q["source"] == f"{export}#0"
+    assert q["task"] == deep  # kept as its text, whole
+
+
+def test_a_newer_cancelled_only_copy_does_not_supersede_gold(tmp_path, doc):
+    old, new = tmp_path / "export-1.json", tmp_path / "export-2.json"
+    old.write_text(json.dumps([export_task(doc, [annotation(doc)], task_id=1)]), encoding="utf-8")
+    new.write_text(json.dumps([export_task(doc, [annotation(doc, was_cancelled=True)], task_id=1)]), encoding="utf-8")
+    res = cli("import", old, new, "-o", tmp_path / "gold")
+    assert res.exit_code == 0 and "2 task(s) read from 2 export(s): 1 imported, 0 quarantined, 1 skipped" in res.output
+    (gold,), _ = gold_documents(tmp_path / "gold")
+    assert gold.id == doc.id and len(gold.events[0].arguments) == 2
+
+
+@pytest.mark.parametrize("empty", [[], "cancelled"], ids=["unannotated copy first", "cancelled copy first"])
+def test_an_unannotated_copy_in_the_same_export_does_not_make_the_annotated_one_a_duplicate(tmp_path, doc, empty):
+    first = export_task(doc, [] if empty == [] else [annotation(doc, was_cancelled=True)], task_id=1)
+    second = export_task(doc, [annotation(doc)], task_id=2)
+    third = export_task(doc, [], task_id=3)  # and one more empty copy after it
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([first, second, third]), encoding="utf-8")
+    res = cli("import", export, "-o", tmp_path / "gold")
+    assert res.exit_code == 0 and "3 task(s) read from 1 export(s): 1 imported, 0 quarantined, 2 skipped" in res.output
+    (gold,), _ = gold_documents(tmp_path / "gold")
+    assert gold.metadata["task_id"] == 2
+
+
+def _min_records(doc, **extra):
+    """JSON_MIN records of `doc`, as Label Studio writes them: spans per control, no relations or choices."""
+    rec = {"id": 5, "text": doc.text, "doc_id": doc.id, "annotator": "amal@annotate.test", "annotation_id": 9,
+           "entity": [{"start": e.start, "end": e.end, "text": doc.text[e.start:e.end], "labels": [e.type]}
+                      for e in doc.entities],
+           "trigger": [{"start": v.trigger.start, "end": v.trigger.end, "labels": [v.type]} for v in doc.events]}
+    rec.update(extra)
+    return {k: v for k, v in rec.items() if v is not None}
+
+
+def test_a_json_min_export_after_a_full_one_keeps_the_full_gold(tmp_path, doc):
+    full, minimal = tmp_path / "export-1.json", tmp_path / "export-2-min.json"
+    full.write_text(json.dumps([export_task(doc, [annotation(doc)], task_id=5)]), encoding="utf-8")
+    minimal.write_text(json.dumps([_min_records(doc)]), encoding="utf-8")
+    res = cli("import", full, minimal, "-o", tmp_path / "gold")
+    assert res.exit_code == 0 and "2 task(s) read from 2 export(s): 1 imported, 0 quarantined, 1 skipped" in res.output
+    assert f"a JSON_MIN copy did not replace the full export {full}" in res.output
+    (gold,), _ = gold_documents(tmp_path / "gold")
+    assert len(gold.events[0].arguments) == 2 and gold.events[0].attributes == {"realis": "actual"}
+    # a full export after the JSON_MIN one supersedes it as any newer export does
+    res = cli("import", minimal, full, "-o", tmp_path / "gold")
+    assert res.exit_code == 0 and "1 imported, 0 quarantined, 1 skipped" in res.output
+
+
+def test_json_min_records_without_id_stay_separate_documents(tmp_path, bundled_documents):
+    a, b = bundled_documents[0], bundled_documents[1]
+    records = [_min_records(a, id=None, trigger=None), _min_records(b, id=None, trigger=None, entity=[]),
+               _min_records(a, id=None, trigger=None, annotator="bilal@annotate.test", annotation_id=10)]
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(records), encoding="utf-8")
+    res = cli("import", export, "-o", tmp_path / "gold")
+    # a: two identical annotations -> one gold; b: its own task, never merged into a's
+    assert res.exit_code == 0 and "2 task(s) read from 1 export(s): 2 imported, 0 quarantined, 0 skipped" in res.output
+    docs, _ = gold_documents(tmp_path / "gold")
+    assert sorted(d.text for d in docs) == sorted([a.text, b.text])

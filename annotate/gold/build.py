@@ -20,7 +20,15 @@ from pathlib import Path
 from ..core.atomic import QuarantineFile, atomic_directory, atomic_write_pieces, json_line, replace_quarantine
 from ..core.model import Document, Rejected
 from ..studio.config import TEXT_MISMATCH_POLICIES, Routing
-from ..studio.export import ExportError, document_key, is_review, task_annotations, task_fault
+from ..studio.export import (
+    ExportError,
+    MinFormatTask,
+    document_key,
+    has_live_annotation,
+    is_review,
+    task_annotations,
+    task_fault,
+)
 from ..studio.stream import (
     ExportStream,
     StreamRestart,
@@ -177,11 +185,13 @@ class _Importer:
 
     def scan(self) -> dict[str, int]:
         """Several files: which file each document is taken from (the last one it has annotations in). Also
-        finds unreadable files before any task is used. A copy without any annotation never supersedes an
-        annotated one: a fresh project pulled beside the committed exports must not erase the gold it has
-        not seen."""
+        finds unreadable files before any task is used. A copy without a live annotation (none, or only
+        cancelled ones) never supersedes an annotated one: a fresh project pulled beside the committed exports
+        must not erase the gold it has not seen. A JSON_MIN copy never supersedes a full export's annotated
+        copy: it has no event arguments and no attributes, so the gold would lose them."""
         last_file: dict[str, int] = {}
         annotated: set[str] = set()
+        full: set[str] = set()  # documents annotated in a full export (not JSON_MIN)
         for k, path in enumerate(self.files):
             if path in self.unreadable:
                 continue
@@ -190,11 +200,16 @@ class _Importer:
                     key = document_key(t.task, self.routing)
                     if key is None:
                         continue
-                    has_annotations = bool(t.task.get("annotations"))
+                    has_annotations = has_live_annotation(t.task)
+                    minimal = isinstance(t.task, MinFormatTask)
+                    if minimal and key in full:
+                        continue  # JSON_MIN lacks relations and choices: the full copy stays (README)
                     if has_annotations or key not in annotated:
                         last_file[key] = k
                     if has_annotations:
                         annotated.add(key)
+                        if not minimal:
+                            full.add(key)
             except StreamRestart:
                 self.whole.add(path)
                 return self.scan()
@@ -257,7 +272,17 @@ class _Importer:
             if getattr(t, "error", None):
                 decided = _Outcome("fault", t.error)
             elif key is not None and last_file is not None and last_file[key] != k:
-                decided = _Outcome("superseded", f"superseded by the newer export {self.files[last_file[key]]}")
+                newer = self.files[last_file[key]]
+                if isinstance(t.task, MinFormatTask) and last_file[key] < k and has_live_annotation(t.task):
+                    decided = _Outcome("superseded", f"a JSON_MIN copy (no event arguments or attributes) of a "
+                                                     f"document annotated in the full export {newer}, which is kept",
+                                       [f"a JSON_MIN copy did not replace the full export {newer}; export JSON "
+                                        "to take newer work"])
+                elif last_file[key] < k:  # this copy has no live annotation: the older annotated one is kept
+                    decided = _Outcome("superseded", f"no annotation that is not cancelled; the annotated copy "
+                                                     f"in {newer} is kept")
+                else:
+                    decided = _Outcome("superseded", f"superseded by the newer export {newer}")
             chunk.append((t, key, where, getattr(t, "path", path), getattr(t, "digest", digest), decided))
             if len(chunk) >= self.CHUNK:
                 self._submit(chunk)
@@ -310,18 +335,23 @@ class _Importer:
 
         if o.kind == "superseded":
             result.skipped.append(Rejected(where, f"{label}: {o.reason}", task_id=task_id))
+            result.warnings += [f"{label}: {w}" for w in o.warnings]
             return
         if o.kind == "fault":
             quarantine(o.reason)
+            return
+        if o.kind == "empty":
+            # A copy with nothing to import is skipped whether or not the document was read before, and never
+            # makes a later annotated copy a duplicate (concurrent pushes leave such pairs in one export).
+            result.warnings += [f"{label} {w}" for w in o.warnings]
+            again = f" (document {key} is also in {self.seen[key]})" if key in self.seen else ""
+            result.skipped.append(Rejected(where, f"{label}: {o.reason}{again}", task_id=task_id))
             return
         if key in self.seen:
             quarantine(f"duplicate task: document {key} was already read from {self.seen[key]}")
             return
         self.seen[key] = where
         result.warnings += [f"{label} {w}" for w in o.warnings]
-        if o.kind == "empty":
-            result.skipped.append(Rejected(where, f"{label}: {o.reason}", task_id=task_id))
-            return
         if o.annotations is not None:
             result.annotations[key] = o.annotations
         if o.kind == "annotation-fault":

@@ -73,16 +73,38 @@ def read_export_file(path: str | Path) -> tuple[list[dict], str]:
     return data, digest
 
 
+class MinFormatTask(dict):
+    """A task rebuilt from JSON_MIN records: that format has no relations and no per-region choices, so such a
+    copy never replaces a full export's copy of the same document (`annotate.gold.build`)."""
+
+
+_MIN_META = ("id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time")
+
+
+def _min_spans(rec: dict) -> dict:
+    return {k: v for k, v in rec.items()
+            if isinstance(v, list) and v and all(isinstance(x, dict) and "start" in x for x in v)}
+
+
+def min_task_key(rec) -> str:
+    """Which task a JSON_MIN record belongs to: its "id"; a record without one, by its task data (the same text
+    and fields is the same task), so that records of different texts are never merged into one task."""
+    if not isinstance(rec, dict):
+        return "?"
+    if rec.get("id") is not None:
+        return f"id:{rec['id']}"
+    spans = _min_spans(rec)
+    data = {k: v for k, v in rec.items() if k not in spans and k not in _MIN_META}
+    return "data:" + json.dumps(data, sort_keys=True, ensure_ascii=False)
+
+
 def _from_min_format(records: list[dict]) -> list[dict]:
     """JSON_MIN -> full tasks: one record per annotation; span lists are the controls' results."""
     tasks: dict[str, dict] = {}
     for rec in records:
-        task_id = str(rec.get("id"))
-        spans = {k: v for k, v in rec.items()
-                 if isinstance(v, list) and v and all(isinstance(x, dict) and "start" in x for x in v)}
-        data = {k: v for k, v in rec.items() if k not in spans and k not in
-                ("id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time")}
-        task = tasks.setdefault(task_id, {"id": rec.get("id"), "data": data, "annotations": []})
+        spans = _min_spans(rec)
+        data = {k: v for k, v in rec.items() if k not in spans and k not in _MIN_META}
+        task = tasks.setdefault(min_task_key(rec), MinFormatTask(id=rec.get("id"), data=data, annotations=[]))
         result = []
         for control, items in spans.items():
             for k, item in enumerate(items):
@@ -366,6 +388,13 @@ def task_fault(task, routing: Routing, reference_texts: dict[str, str] | None,
     if reference is None and "doc_id" in task["data"] and _is_content_id(doc_id) and document_id(text) != doc_id:
         return f"data.{routing.text_field} differs from the pushed document {doc_id} (its hash does not match)"
     return None
+
+
+def has_live_annotation(task) -> bool:
+    """A task holding an annotation that is not cancelled (what a newer copy needs to replace an older one)."""
+    annotations = task.get("annotations") if isinstance(task, dict) else None
+    return isinstance(annotations, list) and any(isinstance(a, dict) and a.get("was_cancelled") is not True
+                                                 for a in annotations)
 
 
 @dataclass

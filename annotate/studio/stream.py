@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .export import ExportError, _from_min_format, read_export_file
+from .export import ExportError, _from_min_format, min_task_key, read_export_file
 
 CHUNK = 1 << 20  # bytes read at a time; a task larger than this just makes the buffer grow until it fits
 _DECODER = json.JSONDecoder()
@@ -226,7 +226,7 @@ class ExportStream:
             elif min_format:
                 if not _is_min_record(obj):
                     raise _NotStreamable  # a mix of full tasks and flat records: read whole, as before
-                if pending and str(obj.get("id")) != str(pending[-1].get("id")):
+                if pending and min_task_key(obj) != min_task_key(pending[-1]):
                     yield from self._min_tasks(pending, min_index)
                     min_index += 1
                     pending = []
@@ -248,9 +248,9 @@ class ExportStream:
         # JSON_MIN lists one record per annotation; Label Studio writes a task's records one after another.
         # Records of one task that are not together would make two tasks of one document here (the second a
         # duplicate, quarantined by name), so that case is read whole by the caller's fallback instead.
-        if str(records[0].get("id")) in self._min_seen:
+        if min_task_key(records[0]) in self._min_seen:
             raise _NotStreamable
-        self._min_seen.add(str(records[0].get("id")))
+        self._min_seen.add(min_task_key(records[0]))
         for task in _from_min_format(records):
             yield RawTask(index, task, None)
 
