@@ -228,3 +228,72 @@ def test_json_min_records_without_id_stay_separate_documents(tmp_path, bundled_d
     assert res.exit_code == 0 and "2 task(s) read from 1 export(s): 2 imported, 0 quarantined, 0 skipped" in res.output
     docs, _ = gold_documents(tmp_path / "gold")
     assert sorted(d.text for d in docs) == sorted([a.text, b.text])
+
+
+def test_agree_leaves_a_null_result_out_instead_of_reading_it_as_empty(tmp_path, doc):
+    nulled = annotation(doc, "bilal@annotate.test")
+    nulled["result"] = None
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([export_task(doc, [annotation(doc), nulled], task_id=3)]), encoding="utf-8")
+    res = cli("agree", export, "--json", tmp_path / "agree.json")
+    assert res.exit_code == 0
+    # read as [] it would be compared as an annotation with no entities (and pull the F1 down)
+    assert "0 task(s) compared across 0 annotator pair(s); 1 task(s) read, 1 quarantined" in res.output
+    assert json.loads((tmp_path / "agree.json").read_text(encoding="utf-8"))["tasks"] == 0
+
+
+# --- articles and tasks ----------------------------------------------------------------------------------------
+
+
+def _articles(path: Path, records: list[str]) -> Path:
+    path.write_text("".join(r + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def test_article_files_by_suffix(tmp_path):
+    upper = _articles(tmp_path / "articles.JSONL", ['{"id": "a", "text": "قال الكاظمي في بغداد"}'])
+    as_json = tmp_path / "articles.json"
+    as_json.write_text(json.dumps([{"id": "b", "text": "نص آخر هنا"}]), encoding="utf-8")
+    res = cli("tasks", upper, as_json, "-o", tmp_path / "tasks.json")
+    assert res.exit_code == 0 and "2 article input(s): 1 task(s) written" in res.output
+    tasks = json.loads((tmp_path / "tasks.json").read_text(encoding="utf-8"))
+    assert [(t["data"]["doc_id"], t["data"]["text"]) for t in tasks] == [("a", "قال الكاظمي في بغداد")]
+    (q,) = quarantine_lines(tmp_path / "tasks.quarantine.jsonl")
+    assert q["source"] == str(as_json) and "a .json file is not read as articles" in q["reason"]
+    # a folder: .JSONL read like .jsonl
+    folder = tmp_path / "in"
+    folder.mkdir()
+    upper.rename(folder / "a.JSONL")
+    res = cli("tasks", folder, "-o", tmp_path / "tasks2.json")
+    assert res.exit_code == 0 and "1 article input(s): 1 task(s) written" in res.output
+
+
+@pytest.mark.parametrize("value, shown", [("NaN", "NaN"), ("[1, Infinity]", "Infinity"), ("-Infinity", "-Infinity")])
+def test_nan_or_infinity_in_metadata_is_quarantined_by_field(tmp_path, value, shown):
+    articles = _articles(tmp_path / "a.jsonl", ['{"id": "a", "text": "قال الكاظمي في بغداد"}',
+                                                 '{"id": "b", "text": "نص آخر هنا", "score": ' + value + "}"])
+    res = cli("tasks", articles, "-o", tmp_path / "tasks.json")
+    assert res.exit_code == 0 and "2 article input(s): 1 task(s) written" in res.output
+    assert "NaN" not in (tmp_path / "tasks.json").read_text(encoding="utf-8")
+    (q,) = quarantine_lines(tmp_path / "tasks.quarantine.jsonl")
+    assert q["source"] == f"{articles}:2" and "field 'score" in q["reason"]
+    assert f"is {shown}, which JSON" in q["reason"]
+    json.loads((tmp_path / "tasks.quarantine.jsonl").read_text(encoding="utf-8"), parse_constant=pytest.fail)
+
+
+def test_push_refuses_nan_in_a_tasks_file_before_creating_anything(tmp_path):
+    tasks = tmp_path / "tasks.json"
+    tasks.write_text('[{"data": {"text": "نص", "doc_id": "a", "meta": {"score": NaN}}}]', encoding="utf-8")
+    res = cli("push", tasks, env={"LABEL_STUDIO_URL": "http://127.0.0.1:9", "LABEL_STUDIO_API_KEY": "never-used"})
+    assert res.exit_code == 1
+    assert f"{tasks}: task 0: field 'data.meta.score' is NaN, which JSON cannot hold" in res.output
+    assert "nothing was pushed" in res.output
+
+
+def test_the_same_text_under_two_ids_is_a_warning(tmp_path):
+    articles = _articles(tmp_path / "a.jsonl", ['{"id": "a", "text": "قال الكاظمي في بغداد"}',
+                                                 '{"id": "b", "text": "قال الكاظمي في بغداد"}'])
+    res = cli("tasks", articles, "-o", tmp_path / "tasks.json")
+    assert res.exit_code == 0 and "2 task(s) written" in res.output
+    assert f"warning: {articles}:2: the same text as {articles}:1 under another id (b)" in res.output
+    assert "1 warning(s): the same text under another id" in res.output

@@ -72,6 +72,7 @@ class StreamedTasks:
     dropped_lines: int = 0
     article_rejects: list[Rejected] = field(default_factory=list)
     prediction_rejects: list[Rejected] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # kept articles worth a look (the same text twice)
 
     @property
     def rejected(self) -> list[Rejected]:
@@ -180,6 +181,6 @@ def stream_tasks(articles, output: str | Path, schema: Schema, strip: bool = Tru
     else:
         writer.abort()
     run.tasks = writer.count
-    run.inputs, run.dropped_lines = stream.inputs, stream.dropped_lines
+    run.inputs, run.dropped_lines, run.warnings = stream.inputs, stream.dropped_lines, stream.warnings
     run.prediction_rejects = joined.ordered()
     return run

@@ -127,6 +127,10 @@ def tasks_cmd(articles, output, predictions_path, extractor, model_version, keep
     written = f"{made.tasks} task(s) written to {output}" if made.tasks else f"no task, so {output} was left as it was"
     summary = (f"{made.inputs} article input(s): {written}, {len(made.article_rejects)} article(s) quarantined{note}; "
                f"{made.dropped_lines} boilerplate line(s) dropped")
+    for warning in made.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if made.warnings:
+        summary += f"; {len(made.warnings)} warning(s): the same text under another id"
     if source:
         summary += (f"; {made.with_predictions} task(s) with predictions, "
                     f"{len(made.prediction_rejects)} prediction(s) quarantined")
