@@ -297,3 +297,29 @@ def test_the_same_text_under_two_ids_is_a_warning(tmp_path):
     assert res.exit_code == 0 and "2 task(s) written" in res.output
     assert f"warning: {articles}:2: the same text as {articles}:1 under another id (b)" in res.output
     assert "1 warning(s): the same text under another id" in res.output
+
+
+# --- CoNLL input ---------------------------------------------------------------------------------------------------
+
+
+def test_a_conll_file_of_blank_lines_is_refused(tmp_path):
+    blank = tmp_path / "blank.conll"
+    blank.write_text("\n\n  \n-DOCSTART- -X- O O\n\n", encoding="utf-8")
+    res = cli("score", "--conll", blank)
+    assert res.exit_code == 1 and f"{blank}: no token rows (only blank lines or -DOCSTART- breaks)" in res.output
+    good = tmp_path / "good.conll"
+    good.write_text("بغداد B-GPE B-GPE\n", encoding="utf-8")
+    res = cli("score", "--gold-conll", good, "--pred-conll", blank)
+    assert res.exit_code == 1 and f"{blank}: no token rows" in res.output
+
+
+def test_a_docstart_row_with_entity_tags_is_named(tmp_path):
+    conll = tmp_path / "x.conll"
+    conll.write_text("-DOCSTART- -X- O O\n\nقال O O\n-DOCSTART- I-PER I-PER\nبغداد B-GPE B-GPE\n", encoding="utf-8")
+    res = cli("score", "--conll", conll)
+    assert res.exit_code == 1
+    assert f"{conll}:4: a -DOCSTART- line with the tag(s) I-PER, I-PER: a document break carries no entity tag" \
+        in res.output
+    conll.write_text("-DOCSTART- -X- O O\n\nقال O O\nبغداد B-GPE B-GPE\n", encoding="utf-8")
+    res = cli("score", "--conll", conll)
+    assert res.exit_code == 0 and "2 token(s)" in res.output, res.output

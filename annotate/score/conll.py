@@ -58,7 +58,7 @@ def read_conll_rows(path: str | Path) -> list[list[Row]]:
     current: list[Row] = []
     for lineno, line in enumerate(text.split("\n"), 1):
         cols = [c for c in _COLUMN_SEPARATOR.split(line) if c]
-        if not cols or cols[0] == "-DOCSTART-":
+        if not cols or (cols[0] == "-DOCSTART-" and _document_break(cols, path, lineno)):
             if current:
                 sentences.append(current)
                 current = []
@@ -68,6 +68,22 @@ def read_conll_rows(path: str | Path) -> list[list[Row]]:
         current.append((lineno, cols))
     if current:
         sentences.append(current)
+    return sentences
+
+
+def _document_break(cols: list[str], path, lineno: int) -> bool:
+    """A -DOCSTART- line is a document break only with no entity tag on it (`-DOCSTART- -X- -X- O`): one with
+    tags would otherwise vanish from the counts, so it is named instead."""
+    tags = [c for c in cols[1:] if c not in ("O", "-X-")]
+    if tags:
+        raise ConllError(f"{path}:{lineno}: a -DOCSTART- line with the tag(s) {', '.join(tags)}: a document break "
+                         "carries no entity tag (if it is a token, it cannot be scored under that name)")
+    return True
+
+
+def _some_rows(path, sentences: list[list[Row]]) -> list[list[Row]]:
+    if not sentences:
+        raise ConllError(f"{path}: no token rows (only blank lines or -DOCSTART- breaks): nothing to score")
     return sentences
 
 
@@ -127,7 +143,7 @@ def _validated(fmt: TagFormat, gold: list[Cell], pred: list[Cell]) -> tuple[str,
 
 def conlleval_sequences(path: str | Path, fmt: TagFormat = TagFormat()) -> TagSequences:
     """A conlleval file: the last two columns are the gold and the predicted tag."""
-    sentences = read_conll_rows(path)
+    sentences = _some_rows(path, read_conll_rows(path))
     for s in sentences:
         for lineno, row in s:
             if len(row) < 3:
@@ -149,7 +165,7 @@ def _token_agrees(gold_tags: list[str], pred_tags: list[str]) -> bool:
 def layered_sequences(gold_path: str | Path, pred_path: str | Path, fmt: TagFormat = TagFormat()) -> TagSequences:
     """Two files of token + one or more tag columns (one per nesting layer), aligned token by token.
     Sequences are one per sentence and layer, each with its sentence index as unit."""
-    gold, pred = read_conll_rows(gold_path), read_conll_rows(pred_path)
+    gold, pred = _some_rows(gold_path, read_conll_rows(gold_path)), _some_rows(pred_path, read_conll_rows(pred_path))
     if len(gold) != len(pred):
         raise ConllError(f"{gold_path} has {len(gold)} sentence(s) but {pred_path} has {len(pred)}")
     for k, (gs, ps) in enumerate(zip(gold, pred)):
