@@ -44,6 +44,7 @@ class TagSequences:
 # Columns are separated by ASCII whitespace only: str.split() would also cut at U+00A0, U+2028 or U+0085
 # inside an Arabic token and shift every tag column after it.
 _COLUMN_SEPARATOR = re.compile(r"[ \t\r\f\v]+")
+_ENTITY_TAG = re.compile(r"^[BIESLU]-\S+$|^\S+-[BIESLU]$")
 
 
 def read_conll_rows(path: str | Path) -> list[list[Row]]:
@@ -72,9 +73,10 @@ def read_conll_rows(path: str | Path) -> list[list[Row]]:
 
 
 def _document_break(cols: list[str], path, lineno: int) -> bool:
-    """A -DOCSTART- line is a document break only with no entity tag on it (`-DOCSTART- -X- -X- O`): one with
-    tags would otherwise vanish from the counts, so it is named instead."""
-    tags = [c for c in cols[1:] if c not in ("O", "-X-")]
+    """A -DOCSTART- line is a document break only with no entity tag on it (`-DOCSTART- -X- -X- O`, or the
+    document id `annotate export` writes): one with tags would otherwise vanish from the counts, so it is
+    named instead."""
+    tags = [c for c in cols[1:] if _ENTITY_TAG.match(c)]  # other columns: -X-, O, or a document id
     if tags:
         raise ConllError(f"{path}:{lineno}: a -DOCSTART- line with the tag(s) {', '.join(tags)}: a document break "
                          "carries no entity tag (if it is a token, it cannot be scored under that name)")
