@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from annotate.cli import main
 from annotate.core.bio import assign_layers
 from annotate.core.model import MAX_SPANS_PER_DOCUMENT, Argument, Document, Entity, Event, Span, SpanError
+from annotate.gold.layout import GoldReadError
 from annotate.gold.reader import gold_documents
 
 from .exports import annotation, export_task
@@ -323,3 +324,82 @@ def test_a_docstart_row_with_entity_tags_is_named(tmp_path):
     conll.write_text("-DOCSTART- -X- O O\n\nقال O O\nبغداد B-GPE B-GPE\n", encoding="utf-8")
     res = cli("score", "--conll", conll)
     assert res.exit_code == 0 and "2 token(s)" in res.output, res.output
+
+
+# --- a damaged gold set --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def gold(tmp_path, doc, bundled_documents):
+    export = tmp_path / "export.json"
+    other = bundled_documents[1]
+    export.write_text(json.dumps([export_task(doc, [annotation(doc)]), export_task(other, [annotation(other)])]),
+                      encoding="utf-8")
+    assert cli("import", export, "-o", tmp_path / "gold").exit_code == 0
+    return tmp_path / "gold"
+
+
+def _edit_json(file: Path, change) -> None:
+    data = json.loads(file.read_text(encoding="utf-8"))
+    change(data)
+    file.write_text(json.dumps(data), encoding="utf-8")
+
+
+def _flip_a_letter(gold: Path) -> None:
+    arrow = gold / "test" / "data-00000-of-00001.arrow"
+    data = arrow.read_bytes()
+    word = "الكاظمي".encode()
+    assert data.count(word) >= 1
+    arrow.write_bytes(data.replace(word, "الكاظمى".encode(), 1))  # one letter, same length: still readable
+
+
+def _truncate_parquet(gold: Path) -> None:
+    (parquet,) = (gold / "data").glob("*.parquet")
+    parquet.write_bytes(parquet.read_bytes()[:-100])
+
+
+DAMAGES = [
+    ("no split", lambda g: _edit_json(g / "dataset_dict.json", lambda d: d.update(splits=[])),
+     "dataset_dict.json: lists no split"),
+    ("no data file", lambda g: _edit_json(g / "test" / "state.json", lambda d: d.update(_data_files=[])),
+     "state.json: lists no data file (field '_data_files' is empty)"),
+    ("a flipped letter in the arrow file", _flip_a_letter, "data-00000-of-00001.arrow: the rows' fingerprint"),
+    ("a split the data lacks", lambda g: _edit_json(g / "build.json", lambda d: d["splits"].update(train=3)),
+     "build.json: lists the split(s) test, train but the data holds test"),
+    ("a truncated parquet", _truncate_parquet, ".parquet: cannot be read"),
+    ("a parquet of another row count", lambda g: _edit_json(g / "build.json", lambda d: d["splits"].update(test=3)),
+     ".parquet: holds 2 row(s) but build.json says split test has 3"),
+    ("entity_types a list", lambda g: _edit_json(g / "build.json",
+                                                 lambda d: d["schema_definition"].update(entity_types=["PER"])),
+     "build.json: field 'schema_definition' cannot be read (AttributeError"),
+    ("fingerprint a number", lambda g: _edit_json(g / "build.json", lambda d: d.update(fingerprint=5)),
+     "build.json: field 'fingerprint' must be a string"),
+]
+
+
+@pytest.mark.parametrize("name, damage, reason", DAMAGES, ids=[d[0] for d in DAMAGES])
+def test_a_damaged_gold_set_is_named_and_nothing_is_exported_or_scored(tmp_path, gold, name, damage, reason):
+    damage(gold)
+    with pytest.raises(GoldReadError) as err:
+        gold_documents(gold)
+    assert reason in str(err.value) and "annotate import" in str(err.value), err.value
+    res = cli("export", gold, "--format", "jsonl", "-o", tmp_path / "out.jsonl")
+    assert res.exit_code == 1 and reason in res.output and not (tmp_path / "out.jsonl").exists()
+    preds = tmp_path / "p.jsonl"
+    preds.write_text("", encoding="utf-8")
+    res = cli("score", "--gold", gold, "--predictions", preds, "--json", tmp_path / "r.json")
+    assert res.exit_code != 0 and reason in res.output and not (tmp_path / "r.json").exists()
+
+
+def test_an_empty_gold_set_is_read_as_empty(tmp_path):
+    export = tmp_path / "export.json"
+    export.write_text("[]", encoding="utf-8")
+    res = cli("import", export, "-o", tmp_path / "gold", "--allow-empty")
+    assert res.exit_code == 0
+    docs, info = gold_documents(tmp_path / "gold")
+    assert docs == [] and info.build["splits"] == {"test": 0}
+
+
+def test_the_committed_gold_set_passes_every_check():
+    docs, info = gold_documents(Path(__file__).resolve().parent.parent / "gold" / "dataset")
+    assert len(docs) == info.build["imported"] and info.fingerprint == info.build["fingerprint"]

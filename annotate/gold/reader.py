@@ -61,7 +61,8 @@ class GoldSet:
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise GoldReadError(f"{folder / 'dataset_info.json'}: cannot be read (features: {exc}); rebuild "
                                     "the gold set with `annotate import`") from None
-            if not files:
+            built = self.build.get("splits")
+            if not files and not (isinstance(built, dict) and built.get(split) == 0):  # `--allow-empty` writes none
                 raise GoldReadError(f"{folder / 'state.json'}: lists no data file (field '_data_files' is empty); "
                                     "rebuild the gold set with `annotate import`")
             self.splits[split], self.names[split] = files, names
