@@ -403,3 +403,21 @@ def test_an_empty_gold_set_is_read_as_empty(tmp_path):
 def test_the_committed_gold_set_passes_every_check():
     docs, info = gold_documents(Path(__file__).resolve().parent.parent / "gold" / "dataset")
     assert len(docs) == info.build["imported"] and info.fingerprint == info.build["fingerprint"]
+
+
+# --- export --------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("doc_id", ["a\tb", "a\nb", "a\u2028b"], ids=["tab", "newline", "line separator"])
+def test_an_id_documents_tsv_cannot_hold_is_refused_by_name(tmp_path, doc, doc_id):
+    task = export_task(doc, [annotation(doc)])
+    task["data"]["doc_id"] = doc_id
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([task]), encoding="utf-8")
+    assert cli("import", export, "-o", tmp_path / "gold").exit_code == 0
+    res = cli("export", tmp_path / "gold", "--format", "brat", "-o", tmp_path / "brat")
+    assert res.exit_code == 1 and f"document id {doc_id!r} holds a tab or a line break" in res.output
+    assert not (tmp_path / "brat").exists()
+    res = cli("export", tmp_path / "gold", "--format", "jsonl", "-o", tmp_path / "gold.jsonl")
+    assert res.exit_code == 0
+    assert json.loads((tmp_path / "gold.jsonl").read_text(encoding="utf-8"))["id"] == doc_id
