@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import random
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +23,8 @@ from annotate.gold.layout import GoldReadError
 from annotate.gold.reader import gold_documents
 
 from .exports import annotation, export_task
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # --- scale: bio.assign_layers -----------------------------------------------------------------------------------
 
@@ -421,3 +426,92 @@ def test_an_id_documents_tsv_cannot_hold_is_refused_by_name(tmp_path, doc, doc_i
     res = cli("export", tmp_path / "gold", "--format", "jsonl", "-o", tmp_path / "gold.jsonl")
     assert res.exit_code == 0
     assert json.loads((tmp_path / "gold.jsonl").read_text(encoding="utf-8"))["id"] == doc_id
+
+
+# --- output paths --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def outputs(tmp_path, gold, doc, bundled_documents):
+    """What each command needs: predictions with one bad line, an export two people annotated, two reports."""
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text(json.dumps({"id": doc.id, "entities": [], "events": []}) + "\n{not json\n", encoding="utf-8")
+    export = tmp_path / "agree.json"
+    export.write_text(json.dumps([export_task(doc, [annotation(doc), annotation(doc, "bilal@annotate.test")])]),
+                      encoding="utf-8")
+    reports = []
+    for name in ("a", "b"):
+        reports.append(tmp_path / f"{name}.json")
+        res = cli("score", "--gold", gold, "--predictions", preds, "--json", reports[-1], "--resamples", "0",
+                  "--quarantine", tmp_path / "q.jsonl", "--allow-rejected")
+        assert res.exit_code == 0, res.output
+    return {"gold": gold, "preds": preds, "export": export, "reports": reports}
+
+
+def _commands(o: dict, out: Path) -> dict[str, list]:
+    score = ["score", "--gold", o["gold"], "--predictions", o["preds"], "--resamples", "0", "--allow-rejected"]
+    quarantine = ["--quarantine", o["preds"].parent / "q.jsonl"]
+    return {
+        "score --json": [*score, *quarantine, "--json", out / "r.json"],
+        "score --html": [*score, *quarantine, "--html", out / "r.html"],
+        "score --markdown": [*score, *quarantine, "--markdown", out / "r.md"],
+        "score --quarantine": [*score, "--quarantine", out / "q.jsonl"],
+        "agree --json": ["agree", o["export"], "--json", out / "a.json"],
+        "compare --markdown": ["compare", *o["reports"], "--markdown", out / "c.md"],
+        "import -o": ["import", o["export"], "-o", out / "gold"],
+        "export -o": ["export", o["gold"], "--format", "jsonl", "-o", out / "g.jsonl"],
+    }
+
+
+def test_an_output_under_a_file_is_one_clear_line(tmp_path, outputs):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    for name, args in _commands(outputs, blocker).items():
+        res = cli(*args)
+        assert res.exit_code != 0, name
+        error = [line for line in res.output.splitlines() if line.startswith("Error:")]
+        assert len(error) == 1 and f"cannot write {blocker}/" in error[0], (name, res.output)
+        assert "a file is in the way" in error[0] or "is a file, not a folder" in error[0], (name, error)
+    assert blocker.read_text(encoding="utf-8") == "not a folder"
+
+
+def _namespaces() -> bool:
+    try:
+        return subprocess.run(["unshare", "-rm", "true"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+@pytest.mark.skipif(not _namespaces(), reason="needs unshare -rm (a private mount namespace) for a real tmpfs")
+@pytest.mark.parametrize("mode, why", [("full", "no space left on the device"),
+                                       ("read-only", "the file system is read-only")])
+def test_a_full_or_read_only_disk_is_one_clear_line_and_keeps_the_previous_file(tmp_path, outputs, mode, why):
+    """A real tmpfs of 64 KiB, mounted in a private mount namespace (gone with the process), filled up or
+    remounted read-only after the previous outputs were put there."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    commands = _commands(outputs, disk)
+    exe = [sys.executable, "-m", "annotate.cli"]
+    script = ["set -u", f"mount -t tmpfs -o size=64k tmpfs {shlex.quote(str(disk))}",
+              *(f"echo previous > {shlex.quote(str(disk / n))}" for n in ("r.json", "a.json", "c.md", "g.jsonl")),
+              f"mkdir {shlex.quote(str(disk / 'gold'))} && echo previous > {shlex.quote(str(disk / 'gold' / 'x'))}",
+              f"dd if=/dev/zero of={shlex.quote(str(disk / 'fill'))} bs=4k 2>/dev/null || true"
+              if mode == "full" else f"mount -o remount,ro {shlex.quote(str(disk))}"]
+    for name in ("score --json", "agree --json", "compare --markdown", "import -o", "export -o"):
+        script.append(f"echo '>>> {name}'; " + " ".join(shlex.quote(str(a)) for a in [*exe, *commands[name]])
+                      + " 2>&1; echo \"rc=$?\"")
+    for n in ("r.json", "a.json", "c.md", "g.jsonl", "gold/x"):
+        script.append(f"echo \"{n}: $(cat {shlex.quote(str(disk / n))})\"")
+    script.append(f"ls -a {shlex.quote(str(disk))}")
+    run = subprocess.run(["unshare", "-rm", "sh", "-c", "\n".join(script)], capture_output=True, text=True,
+                         timeout=600, cwd=ROOT)
+    out = run.stdout + run.stderr
+    assert "Traceback" not in out, out
+    for block in out.split(">>> ")[1:]:
+        name, _, body = block.partition("\n")
+        error = [line for line in body.splitlines() if line.startswith("Error:")]
+        assert len(error) == 1 and f"cannot write {disk}/" in error[0] and why in error[0], (name, body)
+        assert "rc=1" in body, (name, body)
+    for n in ("r.json", "a.json", "c.md", "g.jsonl", "gold/x"):
+        assert f"{n}: previous" in out, out
+    assert ".tmp" not in out.rsplit("gold/x:", 1)[1] and ".new-" not in out.rsplit("gold/x:", 1)[1], out

@@ -88,6 +88,7 @@ def tasks_cmd(articles, output, predictions_path, extractor, model_version, keep
 
     from ..articles.ingest import expand_inputs
     from ..articles.taskstream import stream_tasks
+    from ..core.atomic import OutputWriteError
     from ..predictions.extractor import ExtractorError
 
     if predictions_path and extractor:
@@ -118,7 +119,7 @@ def tasks_cmd(articles, output, predictions_path, extractor, model_version, keep
 
             made = stream_tasks(articles, output, schema, not keep_boilerplate, source, model_version, num_proc,
                                 progress, echo_dropped)
-    except ExtractorError as exc:
+    except (ExtractorError, OutputWriteError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"{exc.filename or output}: {exc.strerror or exc}") from None
