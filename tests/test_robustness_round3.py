@@ -515,3 +515,47 @@ def test_a_full_or_read_only_disk_is_one_clear_line_and_keeps_the_previous_file(
     for n in ("r.json", "a.json", "c.md", "g.jsonl", "gold/x"):
         assert f"{n}: previous" in out, out
     assert ".tmp" not in out.rsplit("gold/x:", 1)[1] and ".new-" not in out.rsplit("gold/x:", 1)[1], out
+
+
+def _as_json_min(tasks: list[dict]) -> list[dict]:
+    """Label Studio's JSON_MIN of full export tasks: a flat record per annotation, span lists per control."""
+    out = []
+    for task in tasks:
+        for ann in task["annotations"]:
+            rec = {"id": task["id"], **task["data"], "annotator": "someone@annotate.test", "annotation_id": ann["id"]}
+            for r in ann["result"]:
+                if r.get("type") == "labels":
+                    rec.setdefault(r["from_name"], []).append(dict(r["value"]))
+            out.append(rec)
+    return out
+
+
+def test_a_json_min_copy_of_the_committed_exports_loses_nothing(tmp_path):
+    committed = sorted((ROOT / "gold" / "annotations").glob("*.json"))
+    minimal = tmp_path / "export-min.json"
+    minimal.write_text(json.dumps(_as_json_min(json.loads(committed[-1].read_text(encoding="utf-8"))),
+                                  ensure_ascii=False), encoding="utf-8")
+    res = cli("import", *committed, minimal, "-o", tmp_path / "gold")
+    assert res.exit_code == 0 and "a JSON_MIN copy did not replace the full export" in res.output
+    docs, info = gold_documents(tmp_path / "gold")
+    built = json.loads((ROOT / "gold" / "dataset" / "build.json").read_text(encoding="utf-8"))
+    assert info.fingerprint == built["fingerprint"]
+    assert sum(len(v.arguments) for d in docs for v in d.events) == 267
+    assert sum(len(v.attributes) for d in docs for v in d.events) == 170
+
+
+def test_an_annotation_over_the_span_bound_is_quarantined_by_name(tmp_path, doc, bundled_documents):
+    task = export_task(doc, [annotation(doc)], task_id=9)
+    solid = [i for i, c in enumerate(doc.text) if not c.isspace() and c != "\u0640"]
+    spans = [(s, e + 1) for n, s in enumerate(solid[:200]) for e in solid[n:n + 60]][:10_001]
+    task["annotations"][0]["result"] = [
+        {"id": f"x{n}", "from_name": "entity", "to_name": "text", "type": "labels",
+         "value": {"start": s, "end": e, "labels": ["PER"]}} for n, (s, e) in enumerate(spans)]
+    assert len(spans) == 10_001
+    other = bundled_documents[1]
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([task, export_task(other, [annotation(other)])]), encoding="utf-8")
+    res = cli("import", export, "-o", tmp_path / "gold")
+    assert res.exit_code == 0 and "1 imported, 1 quarantined, 0 skipped" in res.output
+    (q,) = quarantine_lines(tmp_path / "gold.quarantine.jsonl")
+    assert "more than the 10,000 spans one document may hold" in q["reason"] and q["task_id"] == 9
