@@ -482,6 +482,9 @@ def _namespaces() -> bool:
         return False
 
 
+PREVIOUS = ("r.json", "r.html", "q.jsonl", "a.json", "c.md", "g.jsonl", "gold/x")  # outputs of an earlier run
+
+
 @pytest.mark.skipif(not _namespaces(), reason="needs unshare -rm (a private mount namespace) for a real tmpfs")
 @pytest.mark.parametrize("mode, why", [("full", "no space left on the device"),
                                        ("read-only", "the file system is read-only")])
@@ -493,14 +496,15 @@ def test_a_full_or_read_only_disk_is_one_clear_line_and_keeps_the_previous_file(
     commands = _commands(outputs, disk)
     exe = [sys.executable, "-m", "annotate.cli"]
     script = ["set -u", f"mount -t tmpfs -o size=64k tmpfs {shlex.quote(str(disk))}",
-              *(f"echo previous > {shlex.quote(str(disk / n))}" for n in ("r.json", "a.json", "c.md", "g.jsonl")),
+              *(f"echo previous > {shlex.quote(str(disk / n))}" for n in PREVIOUS[:-1]),
               f"mkdir {shlex.quote(str(disk / 'gold'))} && echo previous > {shlex.quote(str(disk / 'gold' / 'x'))}",
               f"dd if=/dev/zero of={shlex.quote(str(disk / 'fill'))} bs=4k 2>/dev/null || true"
               if mode == "full" else f"mount -o remount,ro {shlex.quote(str(disk))}"]
-    for name in ("score --json", "agree --json", "compare --markdown", "import -o", "export -o"):
+    for name in ("score --json", "score --html", "score --quarantine", "agree --json", "compare --markdown",
+                 "import -o", "export -o"):
         script.append(f"echo '>>> {name}'; " + " ".join(shlex.quote(str(a)) for a in [*exe, *commands[name]])
                       + " 2>&1; echo \"rc=$?\"")
-    for n in ("r.json", "a.json", "c.md", "g.jsonl", "gold/x"):
+    for n in PREVIOUS:
         script.append(f"echo \"{n}: $(cat {shlex.quote(str(disk / n))})\"")
     script.append(f"ls -a {shlex.quote(str(disk))}")
     run = subprocess.run(["unshare", "-rm", "sh", "-c", "\n".join(script)], capture_output=True, text=True,
@@ -512,7 +516,7 @@ def test_a_full_or_read_only_disk_is_one_clear_line_and_keeps_the_previous_file(
         error = [line for line in body.splitlines() if line.startswith("Error:")]
         assert len(error) == 1 and f"cannot write {disk}/" in error[0] and why in error[0], (name, body)
         assert "rc=1" in body, (name, body)
-    for n in ("r.json", "a.json", "c.md", "g.jsonl", "gold/x"):
+    for n in PREVIOUS:
         assert f"{n}: previous" in out, out
     assert ".tmp" not in out.rsplit("gold/x:", 1)[1] and ".new-" not in out.rsplit("gold/x:", 1)[1], out
 
