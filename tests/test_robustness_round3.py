@@ -563,3 +563,14 @@ def test_an_annotation_over_the_span_bound_is_quarantined_by_name(tmp_path, doc,
     assert res.exit_code == 0 and "1 imported, 1 quarantined, 0 skipped" in res.output
     (q,) = quarantine_lines(tmp_path / "gold.quarantine.jsonl")
     assert "more than the 10,000 spans one document may hold" in q["reason"] and q["task_id"] == 9
+
+
+def test_score_labelstudio_names_a_was_cancelled_that_is_not_a_boolean(tmp_path, gold, doc):
+    ann = annotation(doc, "amal@annotate.test", was_cancelled="false")
+    tasks = tmp_path / "tasks.json"
+    tasks.write_text(json.dumps([export_task(doc, [ann], task_id=4)]), encoding="utf-8")
+    res = cli("score", "--gold", gold, "--labelstudio", tasks, "--annotator", "amal@annotate.test",
+              "--resamples", "0", "--quarantine", tmp_path / "q.jsonl")
+    assert res.exit_code == 1  # rejected, not dropped as if cancelled
+    (q,) = quarantine_lines(tmp_path / "q.jsonl")
+    assert "field was_cancelled must be true or false, got a string 'false'" in q["reason"]

@@ -153,6 +153,9 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
     choices: dict[str, dict[str, str]] = {}
     relations: list[tuple[str, str, list[str]]] = []
     other_regions: list[dict] = []
+    cancelled = annotation.get("was_cancelled")
+    if cancelled is not None and not isinstance(cancelled, bool):
+        return None, [f"field was_cancelled must be true or false, got {json_type(cancelled)} {cancelled!r}"], warnings
     results = annotation.get("result")
     if results is None:
         # Label Studio writes an empty annotation as []: null is a damaged export, not "no entities"
