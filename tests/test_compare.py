@@ -28,7 +28,7 @@ def reports(tmp_path_factory):
     runs = {
         "perfect": ["--predictions", out / "gold.jsonl"],
         "baseline": ["--extractor", "annotate.baseline:extract"],
-        "silent": ["--extractor", f"{sys.executable} -c 'import sys; sys.stdin.read()'"],
+        "silent": ["--extractor", f"{sys.executable} -c 'import sys; sys.stdin.read()'", "--allow-empty-predictions"],
     }
     paths = {}
     for name, args in runs.items():

@@ -107,7 +107,7 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
         info = gold_set.info() if gold_set else None
         # every option checked before any work: a typo must not cost an extractor run
         gate = prepare_gate(fail_under, baseline_path, is_conll, info.schema if info else None,
-                            info.fingerprint if info else None, bool(info.schema.event_types) if info else True)
+                            info.fingerprint if info else None)
         if conll_path:
             report = conll_report(conll.conlleval_sequences(conll_path, tag_format), conll_path)
         elif gold_conll:
@@ -208,10 +208,10 @@ def _score_outputs(report, gate, baseline_path, resamples, json_out, md_out, mar
     elif html_out:
         atomic_write_text(html_out, rep.html_report(report))
     click.echo(_score_summary(report), err="-" in (json_out, md_out, html_out))
-    for failure in result.failures:
-        click.echo(f"FAIL: {failure}" + (f" (reasons in {quarantine_path})" if "rejected" in failure else ""),
-                   err=True)
     if not result.passed:
+        where = f" (reasons in {quarantine_path})" if report["predictions"].get("rejected") else ""
+        click.echo("FAIL: " + "; ".join(result.failures) + (where if result.exit_code == rep.EXIT_INPUT else ""),
+                   err=True)
         sys.exit(result.exit_code)
 
 
