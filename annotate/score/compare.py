@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .gate import per_document_problem
+from .mdtext import md_escape
 from .report import lookup
 from .scorer import HEADLINES, paired_bootstrap
 
@@ -55,13 +57,48 @@ def read_system(path: str | Path) -> System:
         raise CompareError(f"{path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     if not isinstance(data, dict) or not isinstance(data.get("entities"), dict) or "gold" not in data:
         raise CompareError(f"{path}: not a report of `annotate score --json` (no 'entities' and 'gold')")
+    if not isinstance(data["gold"], dict):
+        raise CompareError(f"{path}: gold is {type(data['gold']).__name__}, not an object with a fingerprint")
+    if not isinstance(data["gold"].get("fingerprint", ""), str):
+        raise CompareError(f"{path}: gold.fingerprint is {data['gold']['fingerprint']!r}, not a string")
     if not data["gold"].get("fingerprint"):
         raise CompareError(f"{path}: made from CoNLL input, so it names no gold fingerprint; only reports scored "
                            "with --gold can be compared")
     if not isinstance(data.get("per_document"), dict) or not data["per_document"]:
         raise CompareError(f"{path}: holds no per_document counts, which the paired bootstrap needs; score again "
                            "with this version of annotate")
+    problem = per_document_problem(data["per_document"])
+    if problem:
+        raise CompareError(f"{path}: {problem}")
+    _check_headlines(data, path)
     return System(path.stem, str(path), data)
+
+
+def _check_headlines(data: dict, path: Path) -> None:
+    """Each headline value a number (or null: not applicable), at least one of them there, and each interval
+    two numbers: a string F1 would otherwise be ranked as 0 and a string interval crash the chart."""
+    present = 0
+    for key in HEADLINES:
+        try:
+            v = lookup(data, key)
+        except KeyError:
+            continue
+        if v is not None and not _is_number(v):
+            raise CompareError(f"{path}: {key} is {v!r}, not a number")
+        present += v is not None
+    if not present:
+        raise CompareError(f"{path}: no headline metric ({', '.join(HEADLINES)}) holds a number")
+    confidence = data.get("confidence", {})
+    if not isinstance(confidence, dict):
+        raise CompareError(f"{path}: confidence is {type(confidence).__name__}, not an object")
+    for key in HEADLINES:
+        ci = confidence.get(key)
+        if ci is not None and not (isinstance(ci, list) and len(ci) == 2 and all(_is_number(x) for x in ci)):
+            raise CompareError(f"{path}: confidence.{key} is {ci!r}, not two numbers [low, high]")
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and x == x
 
 
 def check_comparable(systems: list[System]) -> None:
@@ -142,12 +179,12 @@ def _cell(c: dict) -> str:
 
 def markdown(board: dict) -> str:
     head = ["rank", "system", *(METRIC_NAMES.get(k, k) for k in board["metrics"])]
-    lines = [f"## Leaderboard: {len(board['systems'])} system(s) on gold {board['gold']['fingerprint']} "
-             f"({board['documents']} document(s))", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for n, r in enumerate(board["systems"], 1):
-        lines.append("| " + " | ".join([str(n), f"`{r['name']}`", *(_cell(r["metrics"][k]) for k in board["metrics"])])
-                     + " |")
+    lines = [f"## Leaderboard: {len(board['systems'])} system(s) on gold {md_escape(board['gold']['fingerprint'])} "
+             f"({board['documents']} document(s))", ""]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for n, r in enumerate(board["systems"], 1):  # the name is data (a file name): escaped; the cells are ours
+        lines.append("| " + " | ".join([str(n), md_escape(r["name"]), *(_cell(r["metrics"][k]) for k in
+                                                                          board["metrics"])]) + " |")
     lines += ["", "In brackets: the difference from the best system on that metric and its 95% interval (paired "
               f"bootstrap over documents, {board['resamples']} resamples); ▼ marks a system significantly worse "
               "than the best (the whole interval below 0)."]
