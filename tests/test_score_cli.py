@@ -122,8 +122,8 @@ def test_missing_extractor_program(gold_dir):
 
 def test_fail_under_exit_code_and_one_line_reason(gold_dir, gold_docs, tmp_path):
     empty = write_preds(tmp_path / "p.jsonl", [Document(d.id, d.text) for d in gold_docs])
-    res = score_empty("--gold", str(gold_dir), "--predictions", str(empty), "--fail-under", "entities.strict.micro.f1=0.80",
-                "--fail-under", "triggers.classification.f1=0")
+    res = score_empty("--gold", str(gold_dir), "--predictions", str(empty), "--fail-under",
+                      "entities.strict.micro.f1=0.80", "--fail-under", "triggers.classification.f1=0")
     assert res.exit_code == 3
     fail_lines = [ln for ln in res.output.splitlines() if ln.startswith("FAIL")]
     assert fail_lines == ["FAIL: entities.strict.micro.f1 = 0.0000 < 0.8000"]

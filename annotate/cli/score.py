@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -175,7 +176,6 @@ def _score_notes(report: dict, rejected, violations, split, quarantine_path) -> 
 
 def _score_outputs(report, gate, baseline_path, resamples, json_out, md_out, markdown_append, html_out,
                    quarantine_path, allow_rejected, allow_empty) -> None:
-    from ..core.atomic import atomic_write_text
     from ..score import report as rep
     from ..score.gate import check_baseline_run, verdict, verdict_line
     from ..score.run import compare_with_baseline
@@ -195,18 +195,9 @@ def _score_outputs(report, gate, baseline_path, resamples, json_out, md_out, mar
     elif json_out:
         rep.write_json(report, json_out)
     if md_out:
-        text = rep.markdown(report, verdict_line(result))
-        if md_out == "-":
-            click.echo(text, nl=False)
-        elif markdown_append:
-            with open(md_out, "a", encoding="utf-8") as f:  # the step summary is shared with other steps
-                f.write(("\n" if f.tell() else "") + text)
-        else:
-            atomic_write_text(md_out, text)
-    if html_out == "-":
-        click.echo(rep.html_report(report), nl=False)
-    elif html_out:
-        atomic_write_text(html_out, rep.html_report(report))
+        _write_text(md_out, rep.markdown(report, verdict_line(result)), markdown_append)
+    if html_out:
+        _write_text(html_out, rep.html_report(report))
     click.echo(_score_summary(report), err="-" in (json_out, md_out, html_out))
     if not result.passed:
         where = f" (reasons in {quarantine_path})" if report["predictions"].get("rejected") else ""
@@ -237,12 +228,15 @@ def _score_summary(report: dict) -> str:
 
 @click.command("compare")
 @click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--markdown", "md_out", type=click.Path(dir_okay=False), help="Write the leaderboard as Markdown "
-              "(e.g. $GITHUB_STEP_SUMMARY).")
-@click.option("--html", "html_out", type=click.Path(dir_okay=False), help="Write an HTML page with a chart.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the leaderboard as JSON.")
+@click.option("--markdown", "md_out", type=click.Path(dir_okay=False, allow_dash=True), help="Write the "
+              "leaderboard as Markdown ('-' for stdout; e.g. $GITHUB_STEP_SUMMARY).")
+@click.option("--markdown-append", is_flag=True, help="Add the Markdown to the file instead of replacing it.")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write an HTML page with a chart ('-' for stdout).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write the leaderboard as JSON ('-' for stdout).")
 @click.option("--resamples", default=1000, show_default=True, help="Paired-bootstrap resamples.")
-def compare_cmd(reports, md_out, html_out, json_out, resamples):
+def compare_cmd(reports, md_out, markdown_append, html_out, json_out, resamples):
     """Rank several `annotate score --json` reports made against the same gold set.
 
     Each headline metric (entities strict F1, triggers F1, arguments F1) names its best system; every other
@@ -254,7 +248,6 @@ def compare_cmd(reports, md_out, html_out, json_out, resamples):
       annotate compare reports/baseline.json reports/crf.json reports/llm.json --markdown leaderboard.md \\
           --html leaderboard.html
     """
-    from ..core.atomic import atomic_write_text
     from ..score.compare import CompareError, html_page, leaderboard, markdown, read_system, text_table
 
     if len(reports) < 2:
@@ -264,14 +257,32 @@ def compare_cmd(reports, md_out, html_out, json_out, resamples):
     except CompareError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
-    click.echo(text_table(board))
-    if md_out:
-        atomic_write_text(md_out, markdown(board))
-    if html_out:
-        atomic_write_text(html_out, html_page(board))
-    if json_out:
+    to_stdout = "-" in (md_out, html_out, json_out)
+    click.echo(text_table(board), err=to_stdout)
+    _write_text(md_out, markdown(board), markdown_append)
+    _write_text(html_out, html_page(board))
+    if json_out == "-":
+        click.echo(json.dumps(board, ensure_ascii=False, indent=2))
+    elif json_out:
         atomic_write_json(json_out, board)
     worse = sum(1 for r in board["systems"] for c in r["metrics"].values() if c.get("significantly_worse"))
     best = ", ".join(f"{k.split('.')[0]} {board['best'][k]}" for k in board["metrics"])
     click.echo(f"Compared {len(board['systems'])} report(s) on gold {board['gold']['fingerprint']} "
-               f"({board['documents']} document(s)): best {best}; {worse} result(s) significantly worse than the best")
+               f"({board['documents']} document(s)): best {best}; {worse} result(s) significantly worse than the best",
+               err=to_stdout)
+
+
+def _write_text(out: str | None, text: str, append: bool = False) -> None:
+    """An output option's text: '-' is stdout, --markdown-append adds to the file (the step summary is shared
+    with the job's other steps), else the file is replaced whole."""
+    from ..core.atomic import atomic_write_text
+
+    if not out:
+        return
+    if out == "-":
+        click.echo(text, nl=False)
+    elif append:
+        with open(out, "a", encoding="utf-8") as f:
+            f.write(("\n" if f.tell() else "") + text)
+    else:
+        atomic_write_text(out, text)

@@ -124,7 +124,8 @@ class Verdict:
     """PASS or FAIL, why, and the exit code: input problems (1) first, then thresholds (3), then regressions (4)."""
     exit_code: int
     failures: list[str] = field(default_factory=list)  # one line each, for stderr
-    checks: list[str] = field(default_factory=list)  # every check with its value, for the summary's first line
+    # every check with its outcome, for the summary's first line: (what was checked, data; the outcome, ours)
+    checks: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -133,17 +134,17 @@ class Verdict:
 
 def verdict(report: dict, thresholds: list[tuple[str, float]], allow_rejected: bool = False,
             allow_empty: bool = False) -> Verdict:
-    checks: list[str] = []
+    checks: list[tuple[str, str]] = []
     input_failures, threshold_failures = [], []
     preds = report.get("predictions", {})
     rejected = preds.get("rejected", 0)
     if rejected:
-        checks.append(f"{rejected} record(s) rejected" + (" (allowed)" if allow_rejected else ""))
+        checks.append(("", f"{rejected} record(s) rejected" + (" (allowed)" if allow_rejected else "")))
         if not allow_rejected:
             input_failures.append(f"{rejected} prediction record(s) rejected as malformed; fix them, or pass "
                                   "--allow-rejected to score without them")
     if preds.get("empty"):
-        checks.append("nothing predicted" + (" (allowed)" if allow_empty else ""))
+        checks.append(("", "nothing predicted" + (" (allowed)" if allow_empty else "")))
         if not allow_empty:
             input_failures.append("the predictions hold no entity and no event for any document (an extractor "
                                   "wired wrong?); pass --allow-empty-predictions if that is expected")
@@ -154,28 +155,28 @@ def verdict(report: dict, thresholds: list[tuple[str, float]], allow_rejected: b
             value = None
         if value is None and not_applicable(report, key):
             threshold_failures.append(f"{key}: {not_applicable(report, key)}")
-            checks.append(f"{key} n/a (needs ≥ {minimum:.2f}) ✗")
+            checks.append((key, f"n/a (needs ≥ {minimum:.2f}) ✗"))
         elif value is None:
             threshold_failures.append(f"{key}: no value (null: an average over no type at all, seqeval's NaN)")
-            checks.append(f"{key} — (needs ≥ {minimum:.2f}) ✗")
+            checks.append((key, f"— (needs ≥ {minimum:.2f}) ✗"))
         elif not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value):
             threshold_failures.append(f"{key}: no such metric in the report")
-            checks.append(f"{key} missing (needs ≥ {minimum:.2f}) ✗")
+            checks.append((key, f"missing (needs ≥ {minimum:.2f}) ✗"))
         else:
             ok = value >= minimum
-            checks.append(f"{key} {value:.3f} {'≥' if ok else '<'} {minimum:.2f} {'✓' if ok else '✗'}")
+            checks.append((key, f"{value:.3f} {'≥' if ok else '<'} {minimum:.2f} {'✓' if ok else '✗'}"))
             if not ok:
                 threshold_failures.append(f"{key} = {value:.4f} < {minimum:.4f}")
     base = report.get("baseline")
     regressions = (base or {}).get("regressions") or []
     if base:
         if regressions:
-            checks.append("significant regression against the baseline in " + ", ".join(regressions) + " ✗")
+            checks.append((", ".join(regressions), "significantly worse than the baseline ✗"))
         elif base.get("drops_without_interval"):
-            checks.append("no significant regression; drop without an interval in "
-                          + ", ".join(base["drops_without_interval"]))
+            checks.append(("", "no significant regression against the baseline; drop without an interval in "
+                           + ", ".join(base["drops_without_interval"])))
         else:
-            checks.append("no significant regression against the baseline ✓")
+            checks.append(("", "no significant regression against the baseline ✓"))
     if input_failures:
         return Verdict(EXIT_INPUT, input_failures, checks)
     if threshold_failures:
@@ -189,8 +190,8 @@ def verdict(report: dict, thresholds: list[tuple[str, float]], allow_rejected: b
 def verdict_line(v: Verdict) -> str:
     """The first line of the Markdown summary: what a reviewer reads first."""
     word = "✅ PASS" if v.passed else "❌ FAIL"
-    return f"**{word}**" + (": " + "; ".join(md_escape(c) for c in v.checks) if v.checks else
-                             ": no threshold or baseline given")
+    checks = [f"{md_escape(what)} {outcome}" if what else outcome for what, outcome in v.checks]
+    return f"**{word}**: " + ("; ".join(checks) if checks else "no threshold or baseline given")
 
 
 def quarantine_path(explicit: str | None, outputs) -> Path:
