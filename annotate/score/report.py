@@ -133,7 +133,7 @@ def baseline_table(report: dict) -> tuple[list[str], list[list[str]]]:
         if ci:
             word = "significant regression" if d.get("significant_regression") else "ok"
         else:  # no paired bootstrap for this metric (or --resamples 0): a drop is shown as one, never as "ok"
-            word = "drop, no interval" if d["delta"] < 0 else "no interval"
+            word = "drop, no interval" if d["delta"] < 0 else "no drop"
         out.append([key, _f(d["baseline"]), _f(d["now"]), f"{d['delta']:+.3f}",
                     f"{ci[0]:+.3f}…{ci[1]:+.3f}" if ci else "no interval", word])
     return ["metric", "baseline", "now", "delta", "95% CI", "verdict"], out
