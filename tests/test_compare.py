@@ -4,7 +4,9 @@ the gold itself (perfect), the baseline extractor, and an extractor that writes 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import sys
 
 import pytest
@@ -95,3 +97,41 @@ def test_inputs_that_are_not_comparable_reports(reports, tmp_path):
     assert result.exit_code == 1 and "made from CoNLL input" in result.output
     result = _run("compare", reports["baseline"])
     assert result.exit_code == 2 and "two or more" in result.output
+
+
+def _boxes(page, selector):
+    return [b for b in page.eval_on_selector_all(selector, "els => els.map(e => {const r = e.getBoundingClientRect();"
+                                                           " return [r.left, r.top, r.right, r.bottom];})")]
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_leaderboard_chart_labels_do_not_overlap(reports, chromium, tmp_path):
+    """The chart in a real browser: the metric names under the axis and the value labels over the bars never
+    overlap each other, and no value label crosses a whisker. With ANNOTATE_LEADERBOARD_SCREENSHOT=path the
+    screenshot is kept (the README's docs/leaderboard.png)."""
+    page_file = tmp_path / "lb.html"
+    res = _run("compare", reports["baseline"], reports["perfect"], reports["silent"], "--html", page_file,
+               "--resamples", "300")
+    assert res.exit_code == 0, res.output
+    page = chromium.new_page(viewport={"width": 1000, "height": 700})
+    page.goto(page_file.as_uri())
+    axis = _boxes(page, "svg text.axis-label")
+    values = _boxes(page, "svg text.value-label")
+    whiskers = _boxes(page, "svg line.whisker")
+    assert len(axis) == 3 and len(values) == 9 and whiskers
+    for group in (axis, values):
+        for i, a in enumerate(group):
+            for b in group[i + 1:]:
+                assert not _overlap(a, b), (a, b)
+    for v in values:
+        for w in whiskers:
+            assert not _overlap(v, w), (v, w)
+    shot = tmp_path / "leaderboard.png"
+    page.locator("svg").screenshot(path=str(shot))
+    page.close()
+    assert shot.stat().st_size > 5000
+    if os.environ.get("ANNOTATE_LEADERBOARD_SCREENSHOT"):
+        shutil.copyfile(shot, os.environ["ANNOTATE_LEADERBOARD_SCREENSHOT"])
