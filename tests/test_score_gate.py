@@ -368,3 +368,34 @@ def test_untyped_tags_are_refused_saying_what_seqeval_would_do(tmp_path):
     conll.write_text("a B B\nb I I\n", encoding="utf-8")
     res = score("--conll", conll)
     assert_exit(res, 1, "tag 'B' has no type; seqeval would score it as an entity of type '_'")
+
+
+# --- compare: malformed reports are refused naming the file and the field ----------------------------------------
+
+def _set(data: dict, dotted: str, value):
+    node = data
+    *path, last = dotted.split("/")
+    for p in path:
+        node = node[p]
+    node[last] = value
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("per_document/aaaaaaaaaaaaaaaa/entities", ["6", "6", "6"], "per_document.aaaaaaaaaaaaaaaa.entities is ['6', '6',"),
+    ("per_document/aaaaaaaaaaaaaaaa/triggers", [1, 2], "per_document.aaaaaaaaaaaaaaaa.triggers is [1, 2], not three"),
+    ("gold", "ca8a952f61db97ef", "gold is str, not an object"),
+    ("entities/strict/micro/f1", "0.9", "entities.strict.micro.f1 is '0.9', not a number"),
+    ("confidence/entities.strict.micro.f1", ["0.1", "0.2"], "confidence.entities.strict.micro.f1 is ['0.1', '0.2']"),
+    ("entities/strict/micro", {}, "no headline metric"),
+])
+def test_compare_refuses_a_malformed_report_naming_file_and_field(gold, perfect, tmp_path, field, value, message):
+    good = tmp_path / "good.json"
+    assert_exit(score("--gold", gold[0], "--predictions", perfect, "--json", good), 0)
+    data = json.loads(good.read_text())
+    _set(data, field, value)
+    if field == "entities/strict/micro":  # and no events either: nothing left to rank
+        data["triggers"]["classification"]["f1"] = data["arguments"]["classification"]["f1"] = None
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    res = run("compare", good, bad)
+    assert_exit(res, 1, f"Error: {bad}: {message}")
