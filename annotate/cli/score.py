@@ -101,6 +101,8 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
         raise click.UsageError("--scheme and --suffix apply to CoNLL input; documents are scored on their spans")
     if not is_conll and not gold_path:
         raise click.UsageError("--gold is required (a dataset folder from `annotate import`)")
+    if markdown_append and not md_out:
+        raise click.UsageError("--markdown-append goes with --markdown FILE")
     tag_format = conll.TagFormat(None if scheme == "auto" else scheme, suffix)
     quarantine = default_quarantine(quarantine_path, (json_out, html_out, md_out))
     try:

@@ -43,33 +43,6 @@ def lookup(report: dict, key: str) -> Any:
     return node
 
 
-def parse_threshold(spec: str) -> tuple[str, float]:
-    key, sep, value = spec.partition("=")
-    if not sep:
-        raise ValueError(f"--fail-under {spec!r}: expected KEY=VALUE, e.g. entities.strict.micro.f1=0.80")
-    try:
-        return key.strip(), float(value)
-    except ValueError:
-        raise ValueError(f"--fail-under {spec!r}: {value!r} is not a number") from None
-
-
-def check_thresholds(report: dict, thresholds: list[tuple[str, float]]) -> list[str]:
-    failures = []
-    for key, minimum in thresholds:
-        try:
-            value = lookup(report, key)
-        except KeyError:
-            failures.append(f"{key}: no such metric in the report")
-            continue
-        if value is None and not_applicable(report, key):
-            failures.append(f"{key}: {not_applicable(report, key)}")
-        elif not isinstance(value, (int, float)):
-            failures.append(f"{key}: is not a number")
-        elif value < minimum:
-            failures.append(f"{key} = {value:.4f} < {minimum:.4f}")
-    return failures
-
-
 def not_applicable(report: dict, key: str) -> str:
     """The note of the section holding `key` when that section does not apply (no event types), else ''."""
     parts = key.split(".")
