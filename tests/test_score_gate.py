@@ -266,7 +266,7 @@ def test_a_lone_surrogate_is_a_rejected_record_not_a_broken_report(gold, tmp_pat
     q = tmp_path / "q.jsonl"
     res = score("--gold", gold[0], "--extractor", f"{sys.executable} {script}", "--quarantine", q,
                 "--allow-rejected", "--json", tmp_path / "r.json")
-    assert_exit(res, 0, "holds a lone surrogate \\ud800")
+    assert_exit(res, 0, "field 'entities[0].type' holds a lone surrogate U+D800 at character 2")
     r = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert r["predictions"]["rejected"] == 1 and r["documents"]["with_predictions"] == 4
 
@@ -399,3 +399,16 @@ def test_compare_refuses_a_malformed_report_naming_file_and_field(gold, perfect,
     bad.write_text(json.dumps(data))
     res = run("compare", good, bad)
     assert_exit(res, 1, f"Error: {bad}: {message}")
+
+
+def test_a_run_that_ends_before_any_report_still_says_fail_in_the_summary(gold, tmp_path):
+    summary = tmp_path / "summary.md"
+    summary.write_text("# Earlier step\n", encoding="utf-8")
+    res = score("--gold", gold[0], "--extractor", "no-such-program-xyz", "--markdown", summary, "--markdown-append")
+    assert_exit(res, 1, "could not be started")
+    res = score("--gold", gold[0], "--extractor", "no-such-program-xyz", "--fail-under", "f1=0.5",
+                "--markdown", summary, "--markdown-append")
+    assert_exit(res, 2, "no metric 'f1'")
+    lines = summary.read_text().splitlines()
+    assert lines[0] == "# Earlier step" and lines[2].startswith("**❌ FAIL**: extractor 'no-such-program-xyz' could")
+    assert lines[4] == "**❌ FAIL**: --fail-under 'f1=0.5': no metric 'f1'; valid keys:"

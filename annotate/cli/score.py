@@ -79,8 +79,7 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
     """
     from ..predictions.extractor import ExtractorError
     from ..score import conll
-    from ..score import report as rep
-    from ..score.gate import BaselineError, GateUsageError, metric_keys
+    from ..score.gate import BaselineError, GateUsageError, failure_markdown, metric_keys
     from ..score.gate import quarantine_path as default_quarantine
     from ..score.run import conll_report, extractor_report, prepare_gate, stream_report
 
@@ -134,16 +133,26 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
             report = streamed.report
             _score_notes(report, streamed.rejected, streamed.violation_examples, split, quarantine)
     except GateUsageError as exc:
+        _write_text(md_out, failure_markdown(str(exc).splitlines()[0]), markdown_append)
         raise click.UsageError(str(exc)) from None
     except (ExtractorError, conll.ConllError, FileNotFoundError, ValueError) as exc:  # BaselineError too
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(rep.EXIT_INPUT)
+        _fail_input(exc, md_out, markdown_append)
     try:
         _score_outputs(report, gate, baseline_path, resamples, json_out, md_out, markdown_append, html_out,
                        quarantine, allow_rejected, allow_empty)
     except BaselineError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(rep.EXIT_INPUT)
+        _fail_input(exc, md_out, markdown_append)
+
+
+def _fail_input(exc: Exception, md_out, markdown_append) -> None:
+    """An error before any report: said on stderr, and as the verdict in the Markdown (a step summary must
+    not stay empty when the gate failed), then exit 1."""
+    from ..score.gate import failure_markdown
+    from ..score.report import EXIT_INPUT
+
+    click.echo(f"Error: {exc}", err=True)
+    _write_text(md_out, failure_markdown(str(exc)), markdown_append)
+    sys.exit(EXIT_INPUT)
 
 
 def _gold_set(gold_path, split):

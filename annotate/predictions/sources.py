@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..core.jsonl import lone_surrogate
 from ..core.model import Document, Rejected
 from ..core.schema import Schema
 from ..core.violations import Violation, schema_violations
@@ -70,10 +71,9 @@ def _check_records(records: list[tuple[str, object]], gold: list[Document], sche
     for where, rec in records:
         if isinstance(rec, Document):
             rec = document_to_record(rec)
-        surrogate = _lone_surrogate(rec)
+        surrogate = lone_surrogate(rec)  # as a predictions file's line is checked: no UTF-8 report could carry it
         if surrogate:
-            rejected.append(Rejected(where, f"holds a lone surrogate {surrogate} (not a Unicode character; no "
-                                            "UTF-8 report could carry it)", {"value": ascii(rec)[:200]}))
+            rejected.append(Rejected(where, surrogate, {"value": ascii(rec)[:200]}))
             continue
         try:
             pred = prediction_from_record(rec, by_id, out, None)
@@ -82,22 +82,6 @@ def _check_records(records: list[tuple[str, object]], gold: list[Document], sche
             continue
         out[pred.id] = pred
     return _checked(out, rejected, source, schema)
-
-
-def _lone_surrogate(value) -> str:
-    """The first lone surrogate (U+D800-U+DFFF) in a record's strings (keys too), as `\\udXXX`; '' if none.
-    JSON's `\\ud800` escape gives Python such a string, which no UTF-8 output can hold."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")  # fails exactly on a surrogate, at C speed
-        except UnicodeEncodeError as exc:
-            return f"\\u{ord(value[exc.start]):04x}"
-        return ""
-    if isinstance(value, dict):
-        return next((s for k, v in value.items() for s in (_lone_surrogate(k), _lone_surrogate(v)) if s), "")
-    if isinstance(value, (list, tuple)):
-        return next((s for v in value for s in (_lone_surrogate(v),) if s), "")
-    return ""
 
 
 def restricted(preds: Predictions, ids: set[str]) -> Predictions:

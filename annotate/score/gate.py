@@ -194,6 +194,12 @@ def verdict_line(v: Verdict) -> str:
     return f"**{word}**: " + ("; ".join(checks) if checks else "no threshold or baseline given")
 
 
+def failure_markdown(message: str) -> str:
+    """The Markdown of a run that ended before any report (a bad option, a baseline refused, an extractor that
+    crashed): the verdict line and the reason."""
+    return f"**❌ FAIL**: {md_escape(message)}\n"
+
+
 def quarantine_path(explicit: str | None, outputs) -> Path:
     """Where rejected predictions go: `--quarantine`, else beside the first report file (report.json ->
     report.quarantine.jsonl), else ./score.quarantine.jsonl."""
