@@ -412,3 +412,14 @@ def test_a_run_that_ends_before_any_report_still_says_fail_in_the_summary(gold, 
     lines = summary.read_text().splitlines()
     assert lines[0] == "# Earlier step" and lines[2].startswith("**❌ FAIL**: extractor 'no-such-program-xyz' could")
     assert lines[4] == "**❌ FAIL**: --fail-under 'f1=0.5': no metric 'f1'; valid keys:"
+
+
+def test_a_macro_average_without_value_is_a_dash_in_the_baseline_table(tmp_path):
+    conll_none = tmp_path / "o.conll"
+    conll_none.write_text("a O O\nb O O\n", encoding="utf-8")
+    assert_exit(score("--conll", conll_none, "--json", tmp_path / "old.json"), 0)
+    res = score("--conll", conll_none, "--baseline", tmp_path / "old.json", "--markdown", "-", "--json",
+                tmp_path / "new.json")
+    assert_exit(res, 0, "| entities.strict.macro.f1 | — | — | — | — | no value |")
+    row = json.loads((tmp_path / "new.json").read_text())["baseline"]["metrics"]["entities.strict.macro.f1"]
+    assert row == {"baseline": None, "now": None, "delta": None}

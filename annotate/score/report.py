@@ -103,6 +103,9 @@ def baseline_table(report: dict) -> tuple[list[str], list[list[str]]]:
     out = []
     for key, d in (report.get("baseline") or {}).get("metrics", {}).items():
         ci = d.get("ci95")
+        if d["delta"] is None:  # a macro average over no type on one side: seqeval's NaN, no delta
+            out.append([key, _dash(d["baseline"]), _dash(d["now"]), "—", "—", "no value"])
+            continue
         if ci:
             word = "significant regression" if d.get("significant_regression") else "ok"
         else:  # no paired bootstrap for this metric (or --resamples 0): a drop is shown as one, never as "ok"
@@ -110,6 +113,11 @@ def baseline_table(report: dict) -> tuple[list[str], list[list[str]]]:
         out.append([key, _f(d["baseline"]), _f(d["now"]), f"{d['delta']:+.3f}",
                     f"{ci[0]:+.3f}…{ci[1]:+.3f}" if ci else "no interval", word])
     return ["metric", "baseline", "now", "delta", "95% CI", "verdict"], out
+
+
+def _dash(x) -> str:
+    """A rate that has no value (null: an average over no type, seqeval's NaN) is "—" in tables."""
+    return "—" if x is None else f"{x:.3f}"
 
 
 def _provenance(report: dict) -> str:

@@ -15,7 +15,7 @@ from ..predictions.sources import EXTRACTOR_BATCH, extract_in_batches
 from .conll import TagSequences
 from .context import ContextKeeper
 from .gate import check_baseline_kind, metric_keys, parse_thresholds, per_document_problem
-from .report import lookup
+from .report import lookup, not_applicable
 from .scorer import HEADLINES, DocumentScorer, bootstrap, entity_tables, paired_bootstrap
 
 
@@ -271,8 +271,13 @@ def compare_with_baseline(report: dict, old: dict, baseline_path: str | Path, re
             now, before = lookup(report, key), lookup(old, key)
         except KeyError:
             continue
+        if not_applicable(report, key) or not_applicable(old, key):
+            continue  # no event types on one side: there is no delta to show
         if not _number(now) or not _number(before):
-            continue  # not applicable on one side (no event types, no type at all): there is no delta to show
+            # a macro average over no type at all (seqeval's NaN) on one side: shown as "—", never as a delta
+            if (now is None or _number(now)) and (before is None or _number(before)):
+                metrics[key] = {"baseline": before, "now": now, "delta": None}
+            continue
         row = {"baseline": before, "now": now, "delta": now - before}
         if key in significance:
             row.update({k: significance[key][k] for k in ("ci95", "p_not_worse", "significant_regression",
@@ -281,7 +286,8 @@ def compare_with_baseline(report: dict, old: dict, baseline_path: str | Path, re
     same_gold = old.get("gold", {}).get("fingerprint") == report.get("gold", {}).get("fingerprint")
     return {"path": str(baseline_path), "same_gold": same_gold, "metrics": metrics,
             "regressions": [k for k, v in metrics.items() if v.get("significant_regression")],
-            "drops_without_interval": [k for k, v in metrics.items() if "ci95" not in v and v["delta"] < 0],
+            "drops_without_interval": [k for k, v in metrics.items()
+                                       if "ci95" not in v and v["delta"] is not None and v["delta"] < 0],
             "resamples": resamples, "headlines": list(HEADLINES)}
 
 
