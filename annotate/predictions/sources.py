@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..core.jsonl import lone_surrogate
 from ..core.model import Document, Rejected
 from ..core.schema import Schema
 from ..core.violations import Violation, schema_violations
@@ -70,6 +71,10 @@ def _check_records(records: list[tuple[str, object]], gold: list[Document], sche
     for where, rec in records:
         if isinstance(rec, Document):
             rec = document_to_record(rec)
+        surrogate = lone_surrogate(rec)  # as a predictions file's line is checked: no UTF-8 report could carry it
+        if surrogate:
+            rejected.append(Rejected(where, surrogate, {"value": ascii(rec)[:200]}))
+            continue
         try:
             pred = prediction_from_record(rec, by_id, out, None)
         except PredictionError as exc:
