@@ -259,7 +259,8 @@ def adjudicate_cmd(exports, output, push, reviewer, log_path, resolve, schema_pa
       annotate adjudicate EXPORT --log gold/adjudication.yaml             # write the log to decide in
       annotate adjudicate EXPORT --log gold/adjudication.yaml --resolve --reviewer rana@example.org
     """
-    from ..gold.adjudicate import DecisionError, adjudicate, log_entries, read_log, write_log
+    from ..gold.adjudicate import DecisionError, adjudicate, read_log, write_log
+    from ..gold.decisions import log_entries, points_of, undecided
 
     if resolve and not (log_path and reviewer):
         raise click.UsageError("--resolve needs --log FILE and --reviewer EMAIL")
@@ -287,18 +288,25 @@ def adjudicate_cmd(exports, output, push, reviewer, log_path, resolve, schema_pa
                    f"updated, {done.created} created. Pull again and import to rebuild the gold set.")
         return
     adjudications = adjudicate(result.annotations)
+    points = points_of(adjudications)
     records = []
-    for adj in adjudications:
-        for d in adj.disagreements:
-            click.echo(f"[{d.doc_id}] {d.kind:<9} {d.detail}\n    {d.context}")
-            records.append(d.to_json())
+    for p in points:
+        if p.attribute is not None:
+            click.echo(f"[{p.doc_id}] {p.kind:<9} {p.attribute.detail}\n    {p.context}")
+            records.append({"doc": p.doc_id, "item": p.key, "kind": p.kind, "values": p.attribute.values,
+                            "context": p.context})
+            continue
+        options = "; ".join(f"{o.label}: {o.text}" for o in p.options)
+        follows = f" ({plural(len(p.followers), 'argument')} follow)" if p.followers else ""
+        click.echo(f"[{p.doc_id}] {p.kind:<9} {p.key}: {options}; or {'neither'}{follows}\n    {p.context}")
+        records.append(p.to_json())
     if output:
         atomic_write_json(output, records)
     if log_path:
         entries = log_entries(adjudications, entries)
         write_log(log_path, entries)
-        open_items = sum(1 for e in entries if "item" in e and e.get("decision") in (None, ""))
-        click.echo(f"Decision log {log_path}: {len(entries)} entr(y/ies), {open_items} still undecided", err=True)
+        click.echo(f"Decision log {log_path}: {len(entries)} entr(y/ies), {undecided(entries)} still undecided",
+                   err=True)
     pushed = ""
     if push and adjudications:
         from ..pipeline import push_reviews_for
