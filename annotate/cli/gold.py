@@ -328,9 +328,10 @@ def adjudicate_cmd(exports, output, push, reviewer, log_path, resolve, schema_pa
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for each project's export.")
 @schema_option
 def status_cmd(titles, project_ids, json_out, timeout, schema_path):
-    """Who has done what on the Label Studio server: per project, tasks total, annotated, skipped and in review;
-    per annotator, tasks done, median lead time and the share of their tasks that has an agreement figure
-    (another annotator did it too); and the current pairwise agreement, computed as `annotate agree` does.
+    """Who has done what on the Label Studio server: per project, where the round stands (not started,
+    annotating, adjudicating, done) and tasks total, annotated (to adjudicate, in review, resolved), skipped and
+    not started; per annotator, tasks done, median lead time and the share of their tasks that has an agreement
+    figure (another annotator did it too); and the current pairwise agreement, computed as `annotate agree` does.
 
     One snapshot export per project, never a request per task.
 
@@ -352,5 +353,7 @@ def status_cmd(titles, project_ids, json_out, timeout, schema_path):
     people = {a.annotator for s in statuses for a in s.annotators}
     click.echo(f"{plural(len(statuses), 'project')} on {conn.url}: {sum(s.tasks for s in statuses)} task(s), "
                f"{sum(s.annotated for s in statuses)} annotated, {sum(s.skipped for s in statuses)} skipped, "
-               f"{sum(s.in_review for s in statuses)} in review; {len(people)} annotator(s)"
+               f"{sum(s.in_review for s in statuses)} in review, {sum(s.resolved for s in statuses)} resolved; "
+               f"{len(people)} annotator(s); "
+               + (", ".join(f"{s.id}: {s.round}" for s in statuses) or "no project")
                + (f"; written to {json_out}" if json_out else ""))
