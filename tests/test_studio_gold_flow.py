@@ -93,7 +93,8 @@ def test_two_passes_a_reviewer_and_the_gold_set(studio_env, schema, bundled_docu
     for doc in gold:
         assert sorted(e.type for e in doc.entities) == ["ORG", "PER"]
         assert doc.events[0].attributes == {"realis": "actual"}
-        assert doc.provenance.annotators == ("rana@annotate.test",)
+        assert doc.provenance.annotators == ("pass-a@annotate.test", "pass-b@annotate.test")
+        assert doc.provenance.reviewers == ("rana@annotate.test",)
         assert doc.metadata["gold_rule"] == "ground truth"
     # agreement compares the two passes only: the reviewer's ground truth is not a third pass
     assert info.agreement["tasks"] == 2 and len(info.agreement["pairs"]) == 1

@@ -15,6 +15,7 @@ from .common import (
     EXIT_ERROR,
     config_option,
     plural,
+    project_option,
     routing_from,
     schema_from,
     schema_option,
@@ -95,8 +96,8 @@ def _unreadable_count(result) -> str:
 
 @click.command("import")
 @click.argument("exports", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("-o", "--output", default="gold/dataset", show_default=True, type=click.Path(file_okay=False),
-              help="Gold dataset folder (replaced atomically).")
+@click.option("-o", "--output", default="dataset", show_default=True, type=click.Path(file_okay=False),
+              help="Gold dataset folder (replaced atomically; this repository's gold set: -o gold/dataset).")
 @click.option("--split", "split_spec", default=None, help="Deterministic splits by document id, "
               "e.g. train=0.8,test=0.2 (default: one 'test' split).")
 @click.option("--articles", multiple=True, type=click.Path(exists=True),
@@ -196,6 +197,21 @@ def _import_build(exports, output, split_spec, articles, quarantine, allow_empty
                f"{routing.schema.name} {info.schema_fingerprint})")
 
 
+def _read_project(title, project_id, routing):
+    """A fresh snapshot export of a project on the server, read as `_read_exports` reads files."""
+    import tempfile
+
+    from ..studio.client import pull_export
+    from ..studio.connection import load_connection
+
+    conn = studio_call(load_connection)
+    with tempfile.TemporaryDirectory(prefix="annotate-adjudicate-") as tmp:
+        pulled = studio_call(pull_export, conn, tmp, title, project_id)
+        click.echo(f"Project {pulled.project_id} on {conn.url}: {pulled.tasks} task(s), {pulled.annotations} "
+                   "annotation(s) exported", err=True)
+        return _read_exports([pulled.path], routing)
+
+
 @click.command("agree")
 @click.argument("exports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the full report as JSON.")
@@ -231,7 +247,9 @@ def agree_cmd(exports, json_path, skip_unreadable, schema_path, config_path):
 
 
 @click.command("adjudicate")
-@click.argument("exports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("exports", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@project_option
+@click.option("--project-id", type=int, help="Adjudicate this project (by id) on the server instead of EXPORT files.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write disagreements as JSON.")
 @click.option("--push", is_flag=True, help="Push a review annotation per task to Label Studio (conflicts marked; "
               "tasks without conflicts go in as ground truth).")
@@ -244,7 +262,7 @@ def agree_cmd(exports, json_path, skip_unreadable, schema_path, config_path):
               "the --reviewer's ground truth.")
 @schema_option
 @config_option
-def adjudicate_cmd(exports, output, push, reviewer, log_path, resolve, schema_path, config_path):
+def adjudicate_cmd(exports, title, project_id, output, push, reviewer, log_path, resolve, schema_path, config_path):
     """Merge what annotators agree on and list each disagreement (boundary, type, missing, role, attribute).
 
     With --push, each multiply-annotated task gets a review annotation in Label Studio holding the agreed
@@ -253,9 +271,13 @@ def adjudicate_cmd(exports, output, push, reviewer, log_path, resolve, schema_pa
     disagreement in the --log file (keep or drop; the value for an attribute; plus `add` entries for what
     every annotator missed) and run again with --resolve.
 
+    Instead of EXPORT files, --project TITLE or --project-id N reads a fresh snapshot export of that project
+    from the server (the export `annotate pull` would write, kept in a temporary folder).
+
     \b
     Example:
       annotate adjudicate gold/annotations/export-project1-*.json -o disagreements.json --push
+      annotate adjudicate --project-id 3 --log round2.yaml --push --reviewer rana@example.org
       annotate adjudicate EXPORT --log gold/adjudication.yaml             # write the log to decide in
       annotate adjudicate EXPORT --log gold/adjudication.yaml --resolve --reviewer rana@example.org
     """
@@ -264,7 +286,16 @@ def adjudicate_cmd(exports, output, push, reviewer, log_path, resolve, schema_pa
 
     if resolve and not (log_path and reviewer):
         raise click.UsageError("--resolve needs --log FILE and --reviewer EMAIL")
-    result = _read_exports(exports, routing_from(schema_path, config_path))
+    if exports and (title or project_id is not None):
+        raise click.UsageError("give EXPORT files or --project/--project-id, not both")
+    if not exports and not (title or project_id is not None):
+        raise click.UsageError("give EXPORT files, or --project TITLE / --project-id N to read the project from "
+                               "the server")
+    routing = routing_from(schema_path, config_path)
+    if exports:
+        result = _read_exports(exports, routing)
+    else:
+        result = _read_project(title, project_id, routing)
     for q in result.quarantined[:10]:
         click.echo(f"  quarantined {q.reason[:300]}", err=True)
     try:
