@@ -163,3 +163,31 @@ def test_the_same_id_with_another_text_says_so(tmp_path):
     assert [r["source"] for r in q] == [f"{articles}:2", f"{articles}:3"]
     assert f"duplicate of {articles}:1 (same id, different text, id n1)" in q[0]["reason"]
     assert f"duplicate of {articles}:1 (same text, id n1)" in q[1]["reason"]
+
+
+# --- where pull and import write by default (issue 20, item 5) ---------------------------------------------------
+
+
+def test_import_and_pull_default_to_the_current_folder_not_the_committed_gold_set(tmp_path, monkeypatch,
+                                                                                   bundled_documents):
+    from annotate.cli.studio import pull_cmd
+
+    assert next(p for p in pull_cmd.params if p.name == "out_dir").default == "annotations"
+    export = tmp_path / "round1.json"
+    doc = bundled_documents[0]
+    export.write_text(json.dumps([export_task(doc, [annotation(doc)])]), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    res = cli("import", export)
+    assert res.exit_code == 0 and "Gold dataset written to dataset " in res.output, res.output
+    assert (tmp_path / "dataset" / "build.json").exists()
+
+
+@pytest.mark.parametrize("args, reason", [
+    ([], "give EXPORT files, or --project TITLE / --project-id N"),
+    (["EXPORT", "--project-id", "3"], "give EXPORT files or --project/--project-id, not both"),
+])
+def test_adjudicate_takes_exports_or_a_project(tmp_path, args, reason):
+    export = tmp_path / "e.json"
+    export.write_text("[]", encoding="utf-8")
+    res = cli("adjudicate", *[export if a == "EXPORT" else a for a in args])
+    assert res.exit_code == 2 and reason in res.output
