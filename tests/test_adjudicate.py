@@ -238,3 +238,16 @@ def _doc_key(doc):
             sorted((v.type, v.trigger.start, v.trigger.end, tuple(sorted(v.attributes.items())),
                     tuple(sorted((a.role, ents[a.entity].start, ents[a.entity].end) for a in v.arguments)))
                    for v in doc.events))
+
+
+def test_a_decision_whose_options_changed_is_asked_again():
+    """A new pass changes what an entry's letters stand for: the earlier decision is kept aside, not applied."""
+    amal, bilal = _boundaries()
+    entries = log_entries([adjudicate_task([amal, bilal])], [])
+    entries[0]["decision"], entries[0]["reason"] = "B", "shortest span"
+    carla = person("carla", [at("مسرور بارزاني", "PER", "e1"), at("هاريس", "PER", "e2"), at("أربيل", "GPE", "e3")])
+    again = log_entries([adjudicate_task([amal, bilal, carla])], entries)
+    first = next(e for e in again if e.get("disagreement", "").startswith("entity [21, 39)"))
+    assert first["decision"] is None and first["reason"] == "shortest span"
+    assert first["earlier"] == {"options": entries[0]["options"], "decision": "B"}
+    assert len(first["options"]) == 4  # carla's span is an option now

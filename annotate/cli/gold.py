@@ -329,7 +329,7 @@ def adjudicate_cmd(exports, title, project_id, output, push, reviewer, log_path,
             continue
         options = "; ".join(f"{o.label}: {o.text}" for o in p.options)
         follows = f" ({plural(len(p.followers), 'argument')} follow)" if p.followers else ""
-        click.echo(f"[{p.doc_id}] {p.kind:<9} {p.key}: {options}; or {'neither'}{follows}\n    {p.context}")
+        click.echo(f"[{p.doc_id}] {p.kind:<9} {p.key}: {options}; or neither{follows}\n    {p.context}")
         records.append(p.to_json())
     if output:
         atomic_write_json(output, records)

@@ -44,6 +44,7 @@ class Disagreement:
     key: str = ""  # stable item key, what a decision in the log refers to
     values: dict[str, str] = field(default_factory=dict)  # attribute disagreements: annotator -> value
     item: tuple = ()  # the compared item itself (see `Items`)
+    marked_by: tuple[str, ...] = ()  # the annotators who have the item (spans and arguments)
 
     def to_json(self) -> dict:
         return self.__dict__.copy()
@@ -135,7 +136,8 @@ def compare(docs: list[Document]) -> tuple[list[str], Items, list[Disagreement]]
             others = {x for p, s in zip(people, sets) if p in lack for x in s}
             detail = f"{what} {quote(text, key)}: marked by {', '.join(have)}; not by {', '.join(lack)}"
             out.append(Disagreement(doc_id, _classify(key, others), what, detail, key[0], key[1],
-                                    context_of(text, key[0], key[1]), item_key(text, what, key), item=key))
+                                    context_of(text, key[0], key[1]), item_key(text, what, key), item=key,
+                                    marked_by=tuple(have)))
     arg_sets = [i.arguments for i in items]
     agreed_args, disputed = split(arg_sets)
     for arg in disputed:
@@ -145,7 +147,8 @@ def compare(docs: list[Document]) -> tuple[list[str], Items, list[Disagreement]]
         detail = (f"argument {role} of {tkey[2]} «{text[tkey[0]:tkey[1]]}» -> «{text[ekey[0]:ekey[1]]}»: "
                   f"by {', '.join(have)}; not by {', '.join(lack)}")
         out.append(Disagreement(doc_id, "role" if other_roles else "missing", "argument", detail, ekey[0], ekey[1],
-                                context_of(text, ekey[0], ekey[1]), item_key(text, "argument", arg), item=arg))
+                                context_of(text, ekey[0], ekey[1]), item_key(text, "argument", arg), item=arg,
+                                marked_by=tuple(have)))
     agreed_attrs: dict[tuple[SpanKey, str], str] = {}
     for tkey, name in sorted({k for i in items for k in i.attributes}):
         # only people who marked this trigger have a say on its attributes (a missing trigger is its own

@@ -70,9 +70,7 @@ class DecisionPoint:
 
 
 def _who(d: Disagreement) -> str:
-    """`marked by X; not by Y` -> X: who has the item (the detail names them first)."""
-    head = d.detail.rsplit(": ", 1)[-1].split(";")[0]
-    return head.replace("marked by ", "").replace("by ", "", 1).strip()
+    return ", ".join(d.marked_by)
 
 
 def _letters(n: int) -> list[str]:
@@ -319,6 +317,9 @@ def log_entries(adjudications: list[Adjudication], previous: list[dict]) -> list
         old = by_point.get((point.doc_id, point.key))
         if old is not None:
             carried = {k: v for k, v in old.items() if k not in entry}
+            if old.get("options") != entry["options"] and carried.get("decision") not in (None, ""):
+                # the annotations changed under this entry: its letters may name other spans now
+                carried["earlier"] = {"options": old.get("options"), "decision": carried.pop("decision")}
         else:
             carried = migrate(point, by_item.get(point.doc_id, {}))
         entry["decision"] = carried.pop("decision", None)
