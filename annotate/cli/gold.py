@@ -15,7 +15,6 @@ from .common import (
     EXIT_ERROR,
     config_option,
     plural,
-    project_option,
     routing_from,
     schema_from,
     schema_option,
@@ -248,7 +247,7 @@ def agree_cmd(exports, json_path, skip_unreadable, schema_path, config_path):
 
 @click.command("adjudicate")
 @click.argument("exports", nargs=-1, type=click.Path(exists=True, dir_okay=False))
-@project_option
+@click.option("--project", "title", help="Adjudicate the project with this title on the server instead of EXPORT files.")
 @click.option("--project-id", type=int, help="Adjudicate this project (by id) on the server instead of EXPORT files.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write disagreements as JSON.")
 @click.option("--push", is_flag=True, help="Push a review annotation per task to Label Studio (conflicts marked; "
@@ -268,8 +267,9 @@ def adjudicate_cmd(exports, title, project_id, output, push, reviewer, log_path,
     With --push, each multiply-annotated task gets a review annotation in Label Studio holding the agreed
     items and every disputed one marked CONFLICT in its region note. Resolve them in the UI and mark the
     annotation as ground truth; `annotate import` then takes it as the gold. Or record a decision per
-    disagreement in the --log file (keep or drop; the value for an attribute; plus `add` entries for what
-    every annotator missed) and run again with --resolve.
+    disagreement in the --log file (one entry per disagreement with the options side by side: A, B, ... or
+    neither, the arguments on the disputed spans following it; the value for an attribute; plus `add` entries
+    for what every annotator missed) and run again with --resolve.
 
     Instead of EXPORT files, --project TITLE or --project-id N reads a fresh snapshot export of that project
     from the server (the export `annotate pull` would write, kept in a temporary folder).
