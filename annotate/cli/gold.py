@@ -247,7 +247,7 @@ def agree_cmd(exports, json_path, skip_unreadable, schema_path, config_path):
 
 @click.command("adjudicate")
 @click.argument("exports", nargs=-1, type=click.Path(exists=True, dir_okay=False))
-@click.option("--project", "title", help="Adjudicate the project with this title on the server instead of EXPORT files.")
+@click.option("--project", "title", help="Adjudicate the project with this title on the server, not EXPORT files.")
 @click.option("--project-id", type=int, help="Adjudicate this project (by id) on the server instead of EXPORT files.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write disagreements as JSON.")
 @click.option("--push", is_flag=True, help="Push a review annotation per task to Label Studio (conflicts marked; "
