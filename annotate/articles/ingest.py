@@ -268,17 +268,21 @@ class IngestStream:
                 yield value
                 continue
             doc: Document = value
+            # one int per id: the text's hash above where the id was first seen (file index, line)
+            text_hash = hash(doc.text) & _HASH_MASK
             first = self._seen.get(doc.id)
             if first is not None:
                 source = self._source(index, lineno)
-                yield Rejected(source, f"duplicate of {self._source(first >> 32, first & 0xFFFFFFFF)} (same text, "
-                               f"id {doc.id})", record)
+                where = self._source(first >> 32 & 0xFFFFFFFF, first & 0xFFFFFFFF)
+                same = "same text" if first >> 64 == text_hash else "same id, different text"
+                yield Rejected(source, f"duplicate of {where} ({same}, id {doc.id})", record)
                 continue
-            self._seen[doc.id] = index << 32 | lineno
+            self._seen[doc.id] = text_hash << 64 | index << 32 | lineno
             self.dropped_lines += len(doc.metadata.get("boilerplate_dropped", []))
             yield doc
 
 
+_HASH_MASK = (1 << 64) - 1
 BLOCK = 2048  # records per block handed to the worker processes
 
 

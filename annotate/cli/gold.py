@@ -95,8 +95,8 @@ def _unreadable_count(result) -> str:
 
 @click.command("import")
 @click.argument("exports", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("-o", "--output", default="gold/dataset", show_default=True, type=click.Path(file_okay=False),
-              help="Gold dataset folder (replaced atomically).")
+@click.option("-o", "--output", default="dataset", show_default=True, type=click.Path(file_okay=False),
+              help="Gold dataset folder (replaced atomically; this repository's gold set: -o gold/dataset).")
 @click.option("--split", "split_spec", default=None, help="Deterministic splits by document id, "
               "e.g. train=0.8,test=0.2 (default: one 'test' split).")
 @click.option("--articles", multiple=True, type=click.Path(exists=True),
@@ -196,6 +196,21 @@ def _import_build(exports, output, split_spec, articles, quarantine, allow_empty
                f"{routing.schema.name} {info.schema_fingerprint})")
 
 
+def _read_project(title, project_id, routing):
+    """A fresh snapshot export of a project on the server, read as `_read_exports` reads files."""
+    import tempfile
+
+    from ..studio.client import pull_export
+    from ..studio.connection import load_connection
+
+    conn = studio_call(load_connection)
+    with tempfile.TemporaryDirectory(prefix="annotate-adjudicate-") as tmp:
+        pulled = studio_call(pull_export, conn, tmp, title, project_id)
+        click.echo(f"Project {pulled.project_id} on {conn.url}: {pulled.tasks} task(s), {pulled.annotations} "
+                   "annotation(s) exported", err=True)
+        return _read_exports([pulled.path], routing)
+
+
 @click.command("agree")
 @click.argument("exports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the full report as JSON.")
@@ -231,7 +246,9 @@ def agree_cmd(exports, json_path, skip_unreadable, schema_path, config_path):
 
 
 @click.command("adjudicate")
-@click.argument("exports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("exports", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--project", "title", help="Adjudicate the project with this title on the server, not EXPORT files.")
+@click.option("--project-id", type=int, help="Adjudicate this project (by id) on the server instead of EXPORT files.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write disagreements as JSON.")
 @click.option("--push", is_flag=True, help="Push a review annotation per task to Label Studio (conflicts marked; "
               "tasks without conflicts go in as ground truth).")
@@ -244,26 +261,41 @@ def agree_cmd(exports, json_path, skip_unreadable, schema_path, config_path):
               "the --reviewer's ground truth.")
 @schema_option
 @config_option
-def adjudicate_cmd(exports, output, push, reviewer, log_path, resolve, schema_path, config_path):
+def adjudicate_cmd(exports, title, project_id, output, push, reviewer, log_path, resolve, schema_path, config_path):
     """Merge what annotators agree on and list each disagreement (boundary, type, missing, role, attribute).
 
     With --push, each multiply-annotated task gets a review annotation in Label Studio holding the agreed
     items and every disputed one marked CONFLICT in its region note. Resolve them in the UI and mark the
     annotation as ground truth; `annotate import` then takes it as the gold. Or record a decision per
-    disagreement in the --log file (keep or drop; the value for an attribute; plus `add` entries for what
-    every annotator missed) and run again with --resolve.
+    disagreement in the --log file (one entry per disagreement with the options side by side: A, B, ... or
+    neither, the arguments on the disputed spans following it; the value for an attribute; plus `add` entries
+    for what every annotator missed) and run again with --resolve.
+
+    Instead of EXPORT files, --project TITLE or --project-id N reads a fresh snapshot export of that project
+    from the server (the export `annotate pull` would write, kept in a temporary folder).
 
     \b
     Example:
       annotate adjudicate gold/annotations/export-project1-*.json -o disagreements.json --push
+      annotate adjudicate --project-id 3 --log round2.yaml --push --reviewer rana@example.org
       annotate adjudicate EXPORT --log gold/adjudication.yaml             # write the log to decide in
       annotate adjudicate EXPORT --log gold/adjudication.yaml --resolve --reviewer rana@example.org
     """
-    from ..gold.adjudicate import DecisionError, adjudicate, log_entries, read_log, write_log
+    from ..gold.adjudicate import DecisionError, adjudicate, read_log, write_log
+    from ..gold.decisions import log_entries, points_of, undecided
 
     if resolve and not (log_path and reviewer):
         raise click.UsageError("--resolve needs --log FILE and --reviewer EMAIL")
-    result = _read_exports(exports, routing_from(schema_path, config_path))
+    if exports and (title or project_id is not None):
+        raise click.UsageError("give EXPORT files or --project/--project-id, not both")
+    if not exports and not (title or project_id is not None):
+        raise click.UsageError("give EXPORT files, or --project TITLE / --project-id N to read the project from "
+                               "the server")
+    routing = routing_from(schema_path, config_path)
+    if exports:
+        result = _read_exports(exports, routing)
+    else:
+        result = _read_project(title, project_id, routing)
     for q in result.quarantined[:10]:
         click.echo(f"  quarantined {q.reason[:300]}", err=True)
     try:
@@ -287,18 +319,25 @@ def adjudicate_cmd(exports, output, push, reviewer, log_path, resolve, schema_pa
                    f"updated, {done.created} created. Pull again and import to rebuild the gold set.")
         return
     adjudications = adjudicate(result.annotations)
+    points = points_of(adjudications)
     records = []
-    for adj in adjudications:
-        for d in adj.disagreements:
-            click.echo(f"[{d.doc_id}] {d.kind:<9} {d.detail}\n    {d.context}")
-            records.append(d.to_json())
+    for p in points:
+        if p.attribute is not None:
+            click.echo(f"[{p.doc_id}] {p.kind:<9} {p.attribute.detail}\n    {p.context}")
+            records.append({"doc": p.doc_id, "item": p.key, "kind": p.kind, "values": p.attribute.values,
+                            "context": p.context})
+            continue
+        options = "; ".join(f"{o.label}: {o.text}" for o in p.options)
+        follows = f" ({plural(len(p.followers), 'argument')} follow)" if p.followers else ""
+        click.echo(f"[{p.doc_id}] {p.kind:<9} {p.key}: {options}; or neither{follows}\n    {p.context}")
+        records.append(p.to_json())
     if output:
         atomic_write_json(output, records)
     if log_path:
         entries = log_entries(adjudications, entries)
         write_log(log_path, entries)
-        open_items = sum(1 for e in entries if "item" in e and e.get("decision") in (None, ""))
-        click.echo(f"Decision log {log_path}: {len(entries)} entr(y/ies), {open_items} still undecided", err=True)
+        click.echo(f"Decision log {log_path}: {len(entries)} entr(y/ies), {undecided(entries)} still undecided",
+                   err=True)
     pushed = ""
     if push and adjudications:
         from ..pipeline import push_reviews_for
@@ -320,9 +359,10 @@ def adjudicate_cmd(exports, output, push, reviewer, log_path, resolve, schema_pa
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for each project's export.")
 @schema_option
 def status_cmd(titles, project_ids, json_out, timeout, schema_path):
-    """Who has done what on the Label Studio server: per project, tasks total, annotated, skipped and in review;
-    per annotator, tasks done, median lead time and the share of their tasks that has an agreement figure
-    (another annotator did it too); and the current pairwise agreement, computed as `annotate agree` does.
+    """Who has done what on the Label Studio server: per project, where the round stands (not started,
+    annotating, adjudicating, done) and tasks total, annotated (to adjudicate, in review, resolved), skipped and
+    not started; per annotator, tasks done, median lead time and the share of their tasks that has an agreement
+    figure (another annotator did it too); and the current pairwise agreement, computed as `annotate agree` does.
 
     One snapshot export per project, never a request per task.
 
@@ -344,5 +384,7 @@ def status_cmd(titles, project_ids, json_out, timeout, schema_path):
     people = {a.annotator for s in statuses for a in s.annotators}
     click.echo(f"{plural(len(statuses), 'project')} on {conn.url}: {sum(s.tasks for s in statuses)} task(s), "
                f"{sum(s.annotated for s in statuses)} annotated, {sum(s.skipped for s in statuses)} skipped, "
-               f"{sum(s.in_review for s in statuses)} in review; {len(people)} annotator(s)"
+               f"{sum(s.in_review for s in statuses)} in review, {sum(s.resolved for s in statuses)} resolved; "
+               f"{len(people)} annotator(s); "
+               + (", ".join(f"{s.id}: {s.round}" for s in statuses) or "no project")
                + (f"; written to {json_out}" if json_out else ""))

@@ -258,13 +258,15 @@ def _read_tasks_file(path) -> tuple[list[dict], bytes | None]:
 @click.command("pull")
 @project_option
 @click.option("--project-id", type=int, help="Project id (instead of the title).")
-@click.option("-o", "--out-dir", default="gold/annotations", show_default=True, type=click.Path(file_okay=False))
+@click.option("-o", "--out-dir", default="annotations", show_default=True, type=click.Path(file_okay=False),
+              help="Folder of exports (this repository's committed round: -o gold/annotations).")
 def pull_cmd(title, project_id, out_dir):
     """Export the project's annotations (snapshot export) into OUT_DIR, never overwriting an earlier export.
 
     \b
     Example:
-      annotate pull                       # -> gold/annotations/export-project1-<time>-<hash>.json
+      annotate pull                       # -> annotations/export-project1-<time>-<hash>.json
+      annotate pull -o gold/annotations   # the bundled gold set's exports, in this repository
     """
     from ..studio.client import DEFAULT_PROJECT, pull_export
     from ..studio.connection import load_connection

@@ -47,6 +47,7 @@ def features(schema: Schema) -> Features:
                         "attributes": List({"name": string, "value": string}),
                         "arguments": List({"role": string, "entity": string})}),
         "annotators": List(string),
+        "reviewers": List(string),
         "annotation_ids": List(string),
         "export_source": string,
         "export_sha256": string,
@@ -124,6 +125,7 @@ class RowEncoder:
                         "arguments": [{"role": a.role, "entity": a.entity} for a in v.arguments]}
                        for v in doc.events],
             "annotators": list(doc.provenance.annotators),
+            "reviewers": list(doc.provenance.reviewers),
             "annotation_ids": list(doc.provenance.annotation_ids),
             "export_source": doc.provenance.source,
             "export_sha256": doc.provenance.source_sha256,
@@ -176,7 +178,7 @@ def row_to_document(row: dict, entity_names: list[str], event_names: list[str]) 
                     tuple(Argument(a["role"], a["entity"]) for a in v["arguments"])) for v in row["events"]]
     return Document(row["id"], row["text"], entities, events, json.loads(row["metadata"] or "{}"),
                     Provenance(tuple(row["annotators"]), tuple(row["annotation_ids"]), row["export_source"],
-                               row["export_sha256"]))
+                               row["export_sha256"], tuple(row.get("reviewers") or ())))  # none in older sets
 
 
 def parse_splits(spec: str | None) -> list[tuple[str, float]]:
@@ -229,6 +231,7 @@ class EncodedDocument:
     event_types: list[str]
     roles: list[str]
     annotators: list[str]
+    reviewers: list[str]
     batch_row: int | None = None  # when the row travels in a worker's record batch: its position there
 
 
@@ -248,7 +251,8 @@ class DocumentEncoder:
         fp = row_fingerprint_json(row)
         return EncodedDocument(doc.id, split_of(doc.id, self.splits), row, fp, row_size(row, fp),
                                [e.type for e in doc.entities], [v.type for v in doc.events],
-                               [a.role for v in doc.events for a in v.arguments], list(doc.provenance.annotators))
+                               [a.role for v in doc.events for a in v.arguments], list(doc.provenance.annotators),
+                               list(doc.provenance.reviewers))
 
     def batch(self, encoded: list[EncodedDocument]) -> str:
         """Rows as one record batch of the writer's spill schema, written by the worker process that built them

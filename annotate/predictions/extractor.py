@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from ..core.jsonl import MAX_NESTING, nesting_depth
 from ..core.model import Document, Rejected, SpanError
 
 
@@ -144,6 +145,11 @@ def run_command(command: str, documents: list[Document], timeout: float = 600.0,
         if not raw.strip():
             continue
         where = f"extractor `{command}` stdout line {n}"
+        depth = nesting_depth(line)
+        if depth > MAX_NESTING:  # json.loads would recurse once per level
+            rejected.append(Rejected(where, f"nested {depth} levels deep (at most {MAX_NESTING} are read)",
+                                     {"line": line.rstrip("\n")[:1000]}))
+            continue
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -293,6 +293,10 @@ def has_conflict_note(region) -> bool:
     return isinstance(notes, list) and any(CONFLICT_MARK in str(t) for t in notes)
 
 
+# Flags of an annotation that decide what becomes gold; checked as JSON booleans (`task_annotations`).
+BOOLEAN_FIELDS = ("ground_truth", "was_cancelled")
+
+
 def is_review(annotation: dict) -> bool:
     """A ground-truth annotation, or an adjudication merge whose regions still carry CONFLICT notes."""
     if annotation.get("ground_truth"):
@@ -365,6 +369,12 @@ def task_annotations(task: dict, doc_id: str, path: str, digest: str, routing: R
     not_objects = [f"annotations[{k}] is {json_type(a)}" for k, a in enumerate(annotations) if not isinstance(a, dict)]
     if not_objects:
         return TaskAnnotations(fault="; ".join(not_objects) + ", not an annotation object")
+    not_booleans = [f"annotations[{k}] (id {a.get('id')}): field '{name}' must be true or false, got "
+                    f"{json_type(a[name])} {a[name]!r}"
+                    for k, a in enumerate(annotations) for name in BOOLEAN_FIELDS
+                    if a.get(name) is not None and not isinstance(a[name], bool)]
+    if not_booleans:  # "false" is truthy: read as is, a string would decide which annotation is gold
+        return TaskAnnotations(fault="; ".join(not_booleans))
     if not annotations:
         return TaskAnnotations(empty="no annotations")
     live = [a for a in annotations if not a.get("was_cancelled")]
