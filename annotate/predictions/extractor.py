@@ -145,16 +145,16 @@ def run_command(command: str, documents: list[Document], timeout: float = 600.0,
         if not raw.strip():
             continue
         where = f"extractor `{command}` stdout line {n}"
-        depth = nesting_depth(line)
-        if depth > MAX_NESTING:  # json.loads would recurse once per level
-            rejected.append(Rejected(where, f"nested {depth} levels deep (at most {MAX_NESTING} are read)",
-                                     {"line": line.rstrip("\n")[:1000]}))
-            continue
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             rejected.append(Rejected(where, f"not UTF-8 (stdout line {n}, byte {exc.start + 1})",
                                      {"line": raw.decode("utf-8", errors="replace").rstrip("\n")}))
+            continue
+        depth = nesting_depth(line)
+        if depth > MAX_NESTING:  # json.loads would recurse once per level
+            rejected.append(Rejected(where, f"nested {depth} levels deep (at most {MAX_NESTING} are read)",
+                                     {"line": line.rstrip("\n")[:1000]}))
             continue
         try:
             records.append((where, json.loads(line)))
