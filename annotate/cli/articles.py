@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from ..core.schema import describe
-from .common import EXIT_ERROR, quarantine_note, schema_from, schema_option
+from .common import EXIT_ERROR, quarantine_note, require_studio, schema_from, schema_option
 
 
 @click.command("schema")
@@ -37,6 +37,7 @@ def config_cmd(schema_path, output):
     Example:
       annotate config > config.xml
     """
+    require_studio("annotate config (the config is validated by the SDK)")
     from label_studio_sdk.label_interface import LabelInterface
 
     from ..core.atomic import atomic_write_text
@@ -93,6 +94,8 @@ def tasks_cmd(articles, output, predictions_path, extractor, model_version, keep
     if predictions_path and extractor:
         raise click.UsageError("give --predictions or --extractor, not both")
     source = ("predictions", predictions_path) if predictions_path else ("extractor", extractor) if extractor else None
+    if source:
+        require_studio("annotate tasks --predictions/--extractor (pre-annotations are validated by the SDK)")
     schema = schema_from(schema_path)
     # the bar advances by bytes of input (known before reading), and says how many documents a second
     total = sum(p.stat().st_size for p in expand_inputs(articles) if p.is_file() and p.suffix == ".jsonl")

@@ -15,6 +15,7 @@ from .common import (
     EXIT_ERROR,
     config_option,
     plural,
+    require_studio,
     routing_from,
     schema_from,
     schema_option,
@@ -263,6 +264,8 @@ def adjudicate_cmd(exports, output, push, reviewer, log_path, resolve, schema_pa
 
     if resolve and not (log_path and reviewer):
         raise click.UsageError("--resolve needs --log FILE and --reviewer EMAIL")
+    if push or resolve:
+        require_studio("annotate adjudicate --push/--resolve")
     result = _read_exports(exports, routing_from(schema_path, config_path))
     for q in result.quarantined[:10]:
         click.echo(f"  quarantined {q.reason[:300]}", err=True)
@@ -334,6 +337,7 @@ def status_cmd(titles, project_ids, json_out, timeout, schema_path):
     from ..gold.status import server_status, status_table, to_json
     from ..studio.connection import load_connection
 
+    require_studio("annotate status")
     schema = schema_from(schema_path)
     conn = studio_call(load_connection)
     statuses = studio_call(server_status, conn, schema, list(project_ids), list(titles), timeout)

@@ -14,7 +14,16 @@ from pathlib import Path
 
 import yaml
 
-SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"  # the schemas, guidelines and lexicon beside the package
+
+def _schemas_dir() -> Path:
+    """The schemas, guidelines, lexicon and boilerplate rules: package data `annotate/schemas/` in an installed
+    wheel, the repository's top-level `schemas/` folder in a source checkout (pyproject maps one to the other)."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "schemas"
+    return installed if installed.is_dir() else package.parent / "schemas"
+
+
+SCHEMAS_DIR = _schemas_dir()
 DEFAULT_SCHEMA = SCHEMAS_DIR / "ace-arabic-news.yaml"
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
