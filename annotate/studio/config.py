@@ -19,6 +19,7 @@ from ..core.schema import Schema
 # What an export's value.text that disagrees with its offsets does (studio/export.py). Defined here, in a module
 # every studio command loads anyway, so that the CLI can offer the choice without importing the export reader.
 TEXT_MISMATCH_POLICIES = ("offsets", "quarantine")
+EDGE_WHITESPACE_POLICIES = ("quarantine", "trim")  # a span edge on whitespace: the task quarantined, or trimmed
 
 TEXT = "text"
 ENTITY = "entity"
