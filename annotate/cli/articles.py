@@ -16,15 +16,51 @@ from .common import EXIT_ERROR, quarantine_note, require_studio, schema_from, sc
 
 @click.command("schema")
 @schema_option
-def schema_cmd(schema_path):
-    """Print a readable summary of the schema: entity types, event types, roles, attributes.
+@click.option("--from-config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="Make a schema from another project's Label Studio labeling config (XML): its Labels controls "
+              "(a control named like 'trigger' or 'event' holds triggers), Relations, per-region and document "
+              "Choices.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="With --from-config: write the schema "
+              "YAML here (default: stdout).")
+def schema_cmd(schema_path, config_path, output):
+    """Print a readable summary of the schema: entity types, event types, roles, attributes; or make a schema
+    YAML from a Label Studio labeling config.
 
     \b
     Example:
       annotate schema
       annotate schema --schema my-schema.yaml
+      annotate schema --from-config their-config.xml -o their-schema.yaml
+      annotate import their-export.json --schema their-schema.yaml -o their-gold
     """
-    click.echo(describe(schema_from(schema_path)))
+    if not config_path:
+        if output:
+            raise click.UsageError("-o goes with --from-config")
+        click.echo(describe(schema_from(schema_path)))
+        return
+    if schema_path:
+        raise click.UsageError("give --schema or --from-config, not both")
+    from ..core.atomic import atomic_write_text
+    from ..core.schema import SchemaError, parse_schema, schema_to_yaml
+    from ..studio.labelconfig import schema_from_config
+
+    try:
+        schema = schema_from_config(Path(config_path).read_text(encoding="utf-8"), Path(config_path).stem)
+        text = schema_to_yaml(schema, f"Made by `annotate schema --from-config {Path(config_path).name}`.")
+        parse_schema(text, source=output or "<stdout>")  # what is written must load as it is
+    except (ValueError, OSError) as exc:  # ConfigError, SchemaError, UnicodeDecodeError
+        kind = "cannot make a loadable schema" if isinstance(exc, SchemaError) else "cannot read it"
+        raise click.ClickException(f"--from-config {config_path}: {kind}: {exc}") from None
+    if output:
+        atomic_write_text(output, text)
+    else:
+        click.echo(text, nl=False)
+    events = f"{len(schema.event_types)} event type(s)" if schema.event_types else "no event type (NER only)"
+    click.echo(f"Schema {schema.name} ({schema.fingerprint}) from {config_path}: {len(schema.entity_types)} entity "
+               f"type(s) under {', '.join(schema.controls.entity)}, {events}, {len(schema.attributes)} per-region "
+               f"choice(s), {len(schema.relations) + len(schema.role_names)} relation label(s), "
+               f"{len(schema.document_choices)} document choice(s)" + (f"; written to {output}" if output else ""),
+               err=True)
 
 
 @click.command("config")

@@ -417,5 +417,5 @@ def schema_to_yaml(schema: Schema, header: str = "") -> str:
     if schema.document_choices:
         out["document_choices"] = {c.name: {"values": list(c.values), "multiple": c.multiple}
                                    for c in schema.document_choices.values()}
-    body = yaml.safe_dump(out, allow_unicode=True, sort_keys=False, width=100)
+    body = yaml.safe_dump(out, allow_unicode=True, sort_keys=False, width=100, default_flow_style=None)
     return "".join(f"# {line}\n" for line in header.splitlines()) + body
