@@ -176,11 +176,17 @@ class Routing:
             return None
         owners = ", ".join(repr(c) for c, labels in sorted(controls.items()) if label in labels)
         if control not in controls:
-            return (f"label {label!r} is under control {control!r}, which schema {self.schema.name} does not "
-                    f"have (its controls: {', '.join(map(repr, sorted(controls)))}); read this project's "
-                    "labeling config with --config CONFIG.xml, or make a schema from it with `annotate schema "
-                    "--from-config CONFIG.xml -o SCHEMA.yaml` (or name the control under controls: in the schema)")
+            return f"label {label!r} is under control {control!r}{self.unknown_control(control)}"
         return f"label {label!r} is under control {control!r} but belongs to control {owners}"
+
+    def unknown_control(self, control: str) -> str:
+        """For a region under a Labels control the schema does not name: what it has, and the way out."""
+        if control in self.controls():
+            return ""
+        return (f", which schema {self.schema.name} does not have (its controls: "
+                f"{', '.join(map(repr, sorted(self.controls())))}); read this project's labeling config with "
+                "--config CONFIG.xml, or make a schema from it with `annotate schema --from-config CONFIG.xml -o "
+                "SCHEMA.yaml` (or name the control under controls: in the schema)")
 
 
 def routing_from_config(xml: str, name: str = "imported-config") -> Routing:

@@ -215,7 +215,7 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
         kind = routing.kind(label)
         if kind is None:
             errors.append(f"region {rid}: label {label!r} (control {r.get('from_name')}) is not in schema "
-                          f"{routing.schema.name}")
+                          f"{routing.schema.name}{routing.unknown_control(str(r.get('from_name')))}")
             continue
         wrong_control = routing.control_problem(str(r.get("from_name")), label)
         if wrong_control:
