@@ -198,3 +198,26 @@ def test_a_choice_control_the_schema_lacks_says_what_to_declare(tmp_path):
     result = import_exports([FOREIGN / "en-news.export.json"], Routing(schema))
     assert result.counts["quarantined"] == 4
     assert "document_choices" in result.quarantined[1].reason and "'sentiment'" in result.quarantined[1].reason
+
+
+def test_score_labelstudio_matches_a_repeated_text_to_its_own_document(built, tmp_path):
+    name, tmp, _, _ = built
+    tasks = json.loads((FOREIGN / f"{name}.export.json").read_text(encoding="utf-8"))
+    who = tasks[0]["annotations"][0]["completed_by"]
+    who = who["email"] if isinstance(who, dict) else f"user:{who}"
+    result = run("score", "--gold", tmp / "gold", "--labelstudio", FOREIGN / f"{name}.export.json", "--annotator",
+                 who, "--allow-rejected", "--json", tmp_path / "r.json", "--quarantine", tmp_path / "q.jsonl")
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    # every task is its gold document's, the repeated text included; only the leading-space task is rejected
+    # (score reads the export as it is: no trimming)
+    assert report["predictions"]["documents"] == len(tasks) - 1 and report["predictions"]["not_scored"] == 0
+    [rejected] = report["predictions"]["rejected_reasons"]
+    assert LEADING_SPACE[name][1] in rejected["reason"]
+    field = "content" if name == "ar-news" else "text"
+    texts = [t["data"][field] for t in tasks]
+    second = [t for k, t in enumerate(tasks) if texts.index(texts[k]) != k]
+    assert [f"{document_id(t['data'][field])}-{t['id']}" for t in second] == \
+        [k for k in report["per_document"] if "-" in k]
+    # the repeated text's copy is scored against its own gold: tp = predicted = gold entities
+    assert all(len(set(report["per_document"][k]["entities"])) == 1 for k in report["per_document"] if "-" in k)

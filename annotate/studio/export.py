@@ -202,7 +202,7 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
                             f"{text[start:end]!r} (--on-edge-whitespace trim)")
             span_text = text[start:end]
         if span_text[0].isspace() or span_text[0] == TATWEEL or span_text[-1].isspace() or span_text[-1] == TATWEEL:
-            trim = " (--on-edge-whitespace trim moves a whitespace edge inward)" \
+            trim = " (`annotate import --on-edge-whitespace trim` moves a whitespace edge inward)" \
                 if on_edge_whitespace != "trim" and (span_text[0].isspace() or span_text[-1].isspace()) else ""
             errors.append(f"region {rid}: span [{start}, {end}) {span_text!r} starts or ends on whitespace or tatweel"
                           + trim)
