@@ -221,3 +221,25 @@ def test_score_labelstudio_matches_a_repeated_text_to_its_own_document(built, tm
         [k for k in report["per_document"] if "-" in k]
     # the repeated text's copy is scored against its own gold: tp = predicted = gold entities
     assert all(len(set(report["per_document"][k]["entities"])) == 1 for k in report["per_document"] if "-" in k)
+
+
+@pytest.mark.parametrize("start, end, kept", [
+    (0, 11, (0, 10)),   # 'Jane Smith ' -> trailing space trimmed
+    (10, 16, (11, 15)),  # ' went ' -> both edges
+    (10, 11, None),      # ' ' -> nothing left: still quarantined
+    (16, 20, None),      # 'ـبيت': a tatweel edge is never trimmed
+])
+def test_trim_moves_whitespace_edges_inward_only(start, end, kept):
+    from annotate.studio.export import annotation_to_document
+
+    text = "Jane Smith went ـبيت home"
+    schema = parse_schema("name: ner\nentity_types:\n  PER: {}\n")
+    task = {"id": 1, "data": {"text": text}}
+    region = {"id": "r", "from_name": "entity", "to_name": "text", "type": "labels",
+              "value": {"start": start, "end": end, "text": text[start:end], "labels": ["PER"]}}
+    doc, errors, warnings = annotation_to_document(task, {"id": 2, "result": [region]}, Routing(schema), "d", "x",
+                                                   on_edge_whitespace="trim")
+    if kept is None:
+        assert doc is None and "starts or ends on whitespace or tatweel" in errors[0]
+    else:
+        assert [(e.start, e.end) for e in doc.entities] == [kept] and "trimmed to" in warnings[0]
