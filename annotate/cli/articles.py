@@ -88,7 +88,9 @@ def config_cmd(schema_path, output):
         click.echo(xml, nl=False)
     click.echo(f"Labeling config for schema {schema.name} ({schema.fingerprint}): {len(schema.entity_types)} entity "
                f"labels, {len(schema.event_types)} trigger labels, {len(schema.role_names)} roles, "
-               f"{len(schema.attributes)} attribute(s); validated by LabelInterface"
+               f"{len(schema.attributes)} attribute(s)"
+               + (f", {len(schema.relations)} relation label(s)" if schema.relations else "")
+               + "; validated by LabelInterface"
                + (f"; written to {output}" if output else ""), err=True)
 
 

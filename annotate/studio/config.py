@@ -60,8 +60,10 @@ def labeling_config(schema: Schema) -> str:
         out.append(f'  <Choices name={quoteattr(choice.name)} toName="{TEXT}" choice="{kind}" showInline="true">')
         out += [f'    <Choice value={quoteattr(value)}/>' for value in choice.values]
         out.append('  </Choices>')
+    # attributes are chosen per trigger; in a NER-only schema (another project's per-region Choices) per entity
+    region_control = trigger if schema.event_types else entity
     for attr in schema.attributes.values():
-        out.append(f'  <View visibleWhen="region-selected" whenTagName={quoteattr(trigger)}>')
+        out.append(f'  <View visibleWhen="region-selected" whenTagName={quoteattr(region_control)}>')
         out.append(f'    <Header value={quoteattr(attr.name + ": " + attr.description)} size="6"/>')
         out.append(f'    <Choices name={quoteattr(attr.name)} toName="{TEXT}" perRegion="true" choice="single" '
                    'showInline="true">')
