@@ -10,11 +10,12 @@ from pathlib import Path
 import click
 
 from ..core.atomic import atomic_write_json
-from ..studio.config import TEXT_MISMATCH_POLICIES
+from ..studio.config import EDGE_WHITESPACE_POLICIES, TEXT_MISMATCH_POLICIES
 from .common import (
     EXIT_ERROR,
     config_option,
     plural,
+    require_studio,
     routing_from,
     schema_from,
     schema_option,
@@ -108,6 +109,9 @@ def _unreadable_count(result) -> str:
 @click.option("--on-text-mismatch", type=click.Choice(TEXT_MISMATCH_POLICIES), default="offsets",
               show_default=True, help="A region whose value.text differs from the text at its offsets: keep it "
               "(the offsets win; a warning, recorded in build.json) or quarantine its task.")
+@click.option("--on-edge-whitespace", type=click.Choice(EDGE_WHITESPACE_POLICIES), default="quarantine",
+              show_default=True, help="A span that starts or ends on whitespace (' Jane Smith'): quarantine its "
+              "task, or trim the edge inward (each trimmed span listed in build.json).")
 @click.option("--about", "about_path", type=click.Path(exists=True, dir_okay=False),
               help="Markdown for the dataset card: who annotated, sources, licence, known limits.")
 @click.option("--num-proc", type=click.IntRange(min=1), default=None,
@@ -116,7 +120,7 @@ def _unreadable_count(result) -> str:
 @schema_option
 @config_option
 def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, skip_unreadable, on_text_mismatch,
-               about_path, num_proc, schema_path, config_path):
+               on_edge_whitespace, about_path, num_proc, schema_path, config_path):
     """Read Label Studio exports into the gold dataset (parquet + dataset card), accounting for every task.
 
     Every task is imported, quarantined (with its reason) or skipped (no usable annotation), and the three
@@ -129,6 +133,7 @@ def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, s
     Example:
       annotate import gold/annotations --articles gold/articles --about gold/ABOUT.md -o gold/dataset
       annotate import other-export.json --config other-config.xml -o /tmp/other-gold
+      annotate import other-export.json --schema other.yaml --on-edge-whitespace trim -o /tmp/other-gold
     """
     import gc
 
@@ -141,14 +146,14 @@ def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, s
     gc.set_threshold(50_000, 20, 100)
     try:
         _import_build(exports, output, split_spec, articles, quarantine, allow_empty, skip_unreadable,
-                      on_text_mismatch, about_path, num_proc, schema_path, config_path)
+                      on_text_mismatch, about_path, num_proc, schema_path, config_path, on_edge_whitespace)
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
 
 
 def _import_build(exports, output, split_spec, articles, quarantine, allow_empty, skip_unreadable, on_text_mismatch,
-                  about_path, num_proc, schema_path, config_path):
+                  about_path, num_proc, schema_path, config_path, on_edge_whitespace="quarantine"):
     from ..gold.build import build_gold
     from ..gold.exportfiles import export_files
     from ..gold.layout import DatasetBuildError
@@ -167,7 +172,7 @@ def _import_build(exports, output, split_spec, articles, quarantine, allow_empty
         with TaskRate("Reading exports") as rate:
             built = build_gold(files, routing, output, split_spec, reference, allow_empty, quarantine, rate.update,
                                skip_unreadable, on_text_mismatch, about, num_proc=num_proc,
-                               write_progress=rate.rows_written)
+                               write_progress=rate.rows_written, on_edge_whitespace=on_edge_whitespace)
     except (DatasetBuildError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     result = built.result
@@ -291,6 +296,8 @@ def adjudicate_cmd(exports, title, project_id, output, push, reviewer, log_path,
     if not exports and not (title or project_id is not None):
         raise click.UsageError("give EXPORT files, or --project TITLE / --project-id N to read the project from "
                                "the server")
+    if push or resolve or not exports:
+        require_studio("annotate adjudicate --push/--resolve/--project")
     routing = routing_from(schema_path, config_path)
     if exports:
         result = _read_exports(exports, routing)
@@ -374,6 +381,7 @@ def status_cmd(titles, project_ids, json_out, timeout, schema_path):
     from ..gold.status import server_status, status_table, to_json
     from ..studio.connection import load_connection
 
+    require_studio("annotate status")
     schema = schema_from(schema_path)
     conn = studio_call(load_connection)
     statuses = studio_call(server_status, conn, schema, list(project_ids), list(titles), timeout)

@@ -29,6 +29,9 @@ def features(schema: Schema) -> Features:
     ner = ClassLabel(names=bio_labels(schema.entity_types))
     trig = ClassLabel(names=bio_labels(schema.event_types))
     string, i32 = Value("string"), Value("int32")
+    # document choices (a topic, a sentiment: kept, never scored), a column only when the schema has them, so
+    # gold sets of schemas without them keep their files as they were
+    doc_labels = {"doc_labels": List({"name": string, "value": string})} if schema.document_choices else {}
     return Features({
         "id": string,
         "text": string,
@@ -52,6 +55,7 @@ def features(schema: Schema) -> Features:
         "export_source": string,
         "export_sha256": string,
         "metadata": string,  # JSON: headline, date, source, dropped boilerplate, gold rule
+        **doc_labels,
     })
 
 
@@ -72,6 +76,7 @@ class RowEncoder:
         self.event_index = {t: i for i, t in enumerate(self.event_types)}
         if max(len(self.entity_types), len(self.event_types)) > 127:
             raise DatasetBuildError("more than 127 types of one kind: tags no longer fit in a byte")
+        self.doc_labels = bool(schema.document_choices)
         self.ner_chunks = _chunk_pattern(len(self.entity_types))
         self.trig_chunks = _chunk_pattern(len(self.event_types))
 
@@ -106,7 +111,7 @@ class RowEncoder:
         starts, ends = token_bounds(text, cuts)
         ner = self._layers(starts, ends, ent_spans, self.entity_index, self.entity_types, self.ner_chunks, doc.id)
         trig = self._layers(starts, ends, trig_spans, self.event_index, self.event_types, self.trig_chunks, doc.id)
-        return {
+        row = {
             "id": doc.id,
             "text": text,
             "tokens": list(map(text.__getitem__, map(slice, starts, ends))),
@@ -131,6 +136,10 @@ class RowEncoder:
             "export_sha256": doc.provenance.source_sha256,
             "metadata": json.dumps(doc.metadata, ensure_ascii=False, sort_keys=True, default=str),
         }
+        if self.doc_labels:  # the column mirrors metadata["doc_labels"], which the row decoder reads back
+            row["doc_labels"] = [{"name": k, "value": x} for k, v in sorted(doc.metadata.get("doc_labels", {}).items())
+                                 for x in v]
+        return row
 
 
 def _chunk_pattern(n_types: int) -> re.Pattern:
