@@ -13,9 +13,9 @@ from .core.atomic import atomic_write_text, write_jsonl
 from .core.model import Document
 from .core.schema import Schema
 from .core.version import __version__
-from .gold.adjudicate import resolve_all
 from .gold.annotation_files import read_annotation_file
 from .gold.build import GoldBuild, build_gold
+from .gold.decisions import resolve_all
 from .gold.exportfiles import export_files
 from .gold.reader import gold_documents
 from .predictions.sources import load_predictions

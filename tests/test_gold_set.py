@@ -41,6 +41,9 @@ def test_the_gold_set_rebuilds_exactly_from_the_committed_exports(rebuilt):
     assert info.fingerprint == committed["fingerprint"]  # recomputed from the committed rows
     assert len(docs) == len(list((GOLD / "articles").glob("*.txt"))) == 5
     assert {d.metadata["gold_rule"] for d in docs} == {"ground truth"}
+    # the two passes behind every document, and the reviewer who adjudicated them, in fields of their own
+    assert {d.provenance.annotators for d in docs} == {("annotator-a@annotate.local", "annotator-b@annotate.local")}
+    assert {d.provenance.reviewers for d in docs} == {("reviewer@annotate.local",)}
     assert (rebuilt.info.path / "README.md").read_text(encoding="utf-8") == \
         (GOLD / "dataset" / "README.md").read_text(encoding="utf-8")
 

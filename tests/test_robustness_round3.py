@@ -124,7 +124,7 @@ EXPORT_CASES = [
     ("region type missing", lambda t: _region(t, "e1").pop("type"),
      "region e1: field type is missing or not a string, got null"),
     ("was_cancelled a string", lambda t: t["annotations"][0].update(was_cancelled="false"),
-     "annotations[0]: field was_cancelled must be true or false, got a string 'false'"),
+     "field 'was_cancelled' must be true or false, got a string 'false'"),
     ("doc_id a list", lambda t: t["data"].update(doc_id=["a", "b"]), "field data.doc_id must be a string, got a list"),
     ("value.labels an object", lambda t: _region(t, "e1")["value"].update(labels={"PER": 1}),
      "region e1: field value.labels must be a list, got an object"),
@@ -435,7 +435,9 @@ def test_an_id_documents_tsv_cannot_hold_is_refused_by_name(tmp_path, doc, doc_i
 def outputs(tmp_path, gold, doc, bundled_documents):
     """What each command needs: predictions with one bad line, an export two people annotated, two reports."""
     preds = tmp_path / "preds.jsonl"
-    preds.write_text(json.dumps({"id": doc.id, "entities": [], "events": []}) + "\n{not json\n", encoding="utf-8")
+    e = doc.entities[0]
+    record = {"id": doc.id, "entities": [{"start": e.start, "end": e.end, "type": e.type}], "events": []}
+    preds.write_text(json.dumps(record) + "\n{not json\n", encoding="utf-8")
     export = tmp_path / "agree.json"
     export.write_text(json.dumps([export_task(doc, [annotation(doc), annotation(doc, "bilal@annotate.test")])]),
                       encoding="utf-8")
@@ -573,4 +575,4 @@ def test_score_labelstudio_names_a_was_cancelled_that_is_not_a_boolean(tmp_path,
               "--resamples", "0", "--quarantine", tmp_path / "q.jsonl")
     assert res.exit_code == 1  # rejected, not dropped as if cancelled
     (q,) = quarantine_lines(tmp_path / "q.jsonl")
-    assert "field was_cancelled must be true or false, got a string 'false'" in q["reason"]
+    assert "field 'was_cancelled' must be true or false, got a string 'false'" in q["reason"]

@@ -275,13 +275,16 @@ class IngestStream:
                 yield value
                 continue
             doc: Document = value
+            # one int per id: the text's hash above where the id was first seen (file index, line)
+            text_hash = hash(doc.text) & _HASH_MASK
             first = self._seen.get(doc.id)
             if first is not None:
                 source = self._source(index, lineno)
-                yield Rejected(source, f"duplicate of {self._source(first >> 32, first & 0xFFFFFFFF)} (same text, "
-                               f"id {doc.id})", record)
+                where = self._source(first >> 32 & 0xFFFFFFFF, first & 0xFFFFFFFF)
+                same = "same text" if first >> 64 == text_hash else "same id, different text"
+                yield Rejected(source, f"duplicate of {where} ({same}, id {doc.id})", record)
                 continue
-            self._seen[doc.id] = index << 32 | lineno
+            self._seen[doc.id] = text_hash << 64 | index << 32 | lineno
             content = document_id(doc.text) if record is not None and "id" in record else doc.id
             same = self._texts.setdefault(content, index << 32 | lineno)
             if same != index << 32 | lineno:
@@ -292,6 +295,7 @@ class IngestStream:
             yield doc
 
 
+_HASH_MASK = (1 << 64) - 1
 BLOCK = 2048  # records per block handed to the worker processes
 
 

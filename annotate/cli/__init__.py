@@ -38,13 +38,13 @@ def main() -> None:
       annotate push tasks.json                       create the project, import tasks
       annotate push --annotations pass.jsonl --annotator a@x.org   load work made elsewhere
       annotate status                                who has done what, current agreement
-      annotate pull                                  export annotations to gold/annotations/
-      annotate agree gold/annotations/*.json         inter-annotator agreement
-      annotate adjudicate EXPORT --log gold/adjudication.yaml --push   disagreements to decide
-      annotate import gold/annotations               exports -> gold dataset (gold/dataset)
-      annotate score --gold gold/dataset --predictions preds.jsonl --html report.html
+      annotate pull                                  export annotations to annotations/
+      annotate agree annotations/*.json              inter-annotator agreement
+      annotate adjudicate annotations/*.json --log adjudication.yaml --push   disagreements to decide
+      annotate import annotations                    exports -> gold dataset (dataset/)
+      annotate score --gold dataset --predictions preds.jsonl --html report.html
       annotate compare a.json b.json --markdown board.md             leaderboard of reports
-      annotate export gold/dataset --format brat -o brat/            the gold set for other tools
+      annotate export dataset --format brat -o brat/                 the gold set for other tools
     """
     # Retries and waits are reported as they happen (on stderr), so a slow or absent server is never silence.
     studio_log = logging.getLogger("annotate")

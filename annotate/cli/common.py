@@ -80,6 +80,15 @@ def routing_from(schema_path, config_path):
     return Routing(schema_from(schema_path))
 
 
+def require_studio(what: str, module: str = "label_studio_sdk") -> None:
+    """A command that needs the `studio` extra says which one to install, not an ImportError."""
+    from ..studio import StudioExtraMissing
+    from ..studio import require_studio as require
+
+    try:
+        require(what, module)
+    except StudioExtraMissing as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def studio_call(fn, *args, **kwargs):

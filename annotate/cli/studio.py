@@ -16,6 +16,7 @@ from .common import (
     port_option,
     project_option,
     quarantine_note,
+    require_studio,
     schema_from,
     schema_option,
     studio_call,
@@ -55,6 +56,7 @@ def studio_up(home, port, database_url, timeout):
     from ..studio.database import database_from, describe
     from ..studio.server import LocalStudio
 
+    require_studio("annotate studio up", "label_studio")
     database = studio_call(database_from, database_url)
     studio = LocalStudio(home, port, database)
     click.echo(f"Starting Label Studio on {studio.url} with {describe(database)} (first start runs database "
@@ -142,6 +144,7 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_byt
     from ..studio.client import DEFAULT_PROJECT, ProjectLookup, push_tasks
     from ..studio.connection import ConnectionConfigError, load_connection
 
+    require_studio("annotate push")
     if not tasks_file and not annotations_path:
         raise click.UsageError("give TASKS_FILE, --annotations FILE --annotator EMAIL, or both")
     if bool(annotations_path) != bool(annotator):
@@ -263,17 +266,20 @@ def _read_tasks_file(path) -> tuple[list[dict], bytes | None]:
 @click.command("pull")
 @project_option
 @click.option("--project-id", type=int, help="Project id (instead of the title).")
-@click.option("-o", "--out-dir", default="gold/annotations", show_default=True, type=click.Path(file_okay=False))
+@click.option("-o", "--out-dir", default="annotations", show_default=True, type=click.Path(file_okay=False),
+              help="Folder of exports (this repository's committed round: -o gold/annotations).")
 def pull_cmd(title, project_id, out_dir):
     """Export the project's annotations (snapshot export) into OUT_DIR, never overwriting an earlier export.
 
     \b
     Example:
-      annotate pull                       # -> gold/annotations/export-project1-<time>-<hash>.json
+      annotate pull                       # -> annotations/export-project1-<time>-<hash>.json
+      annotate pull -o gold/annotations   # the bundled gold set's exports, in this repository
     """
     from ..studio.client import DEFAULT_PROJECT, pull_export
     from ..studio.connection import load_connection
 
+    require_studio("annotate pull")
     conn = studio_call(load_connection)
     report = studio_call(pull_export, conn, out_dir, title or DEFAULT_PROJECT, project_id)
     what = "wrote" if report.new_file else "unchanged since"

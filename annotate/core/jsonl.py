@@ -67,12 +67,37 @@ def parse_line(source: str, chunk: bytes) -> JsonlLine:
         return JsonlLine(source, error=f"not UTF-8 (byte {exc.start + 1} of the line is "
                                        f"{chunk[exc.start:exc.start + 1]!r})",
                          raw=chunk.decode("utf-8", "backslashreplace"))
+    depth = nesting_depth(line)
+    if depth > MAX_NESTING:  # measured before parsing: json.loads recurses once per level
+        return JsonlLine(source, error=f"nested {depth} levels deep (at most {MAX_NESTING} are read)", raw=line)
     try:
         value = json.loads(line)
     except json.JSONDecodeError as exc:
         return JsonlLine(source, error=f"not valid JSON: {exc.msg} at column {exc.colno}", raw=line)
     problem = lone_surrogate(value)
     return JsonlLine(source, None if problem else value, problem, line)
+
+
+# A record of this toolkit nests 5 levels (events[].arguments[] inside a line); the bound keeps the parser and
+# every walk over a value (lone_surrogate) far from Python's recursion limit.
+MAX_NESTING = 100
+_BRACKET_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def nesting_depth(line: str) -> int:
+    """How deep the arrays and objects of a JSON text nest (brackets inside strings not counted). Costs two
+    str.count calls when the line has few brackets, which is every line a toolkit writes."""
+    if line.count("[") + line.count("{") <= MAX_NESTING:
+        return 0
+    depth = deepest = 0
+    for m in _BRACKET_OR_STRING.finditer(line):
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth -= 1
+    return deepest
 
 
 def lone_surrogate(value, field: str = "") -> str | None:

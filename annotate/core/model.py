@@ -94,10 +94,11 @@ class Event:
 
 @dataclass(frozen=True)
 class Provenance:
-    annotators: tuple[str, ...] = ()
+    annotators: tuple[str, ...] = ()  # everyone whose annotation is behind the document (adjudicated passes too)
     annotation_ids: tuple[str, ...] = ()
     source: str = ""  # file or export the document came from
     source_sha256: str = ""
+    reviewers: tuple[str, ...] = ()  # who adjudicated it (the author of the ground-truth review), if anyone
 
 
 class FrozenDict(dict):

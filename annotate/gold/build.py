@@ -19,11 +19,11 @@ from pathlib import Path
 
 from ..core.atomic import QuarantineFile, atomic_directory, atomic_write_pieces, json_line, replace_quarantine
 from ..core.model import Document, Rejected
-from ..studio.config import TEXT_MISMATCH_POLICIES, Routing
+from ..studio.config import EDGE_WHITESPACE_POLICIES, TEXT_MISMATCH_POLICIES, Routing
 from ..studio.export import (
+    DocumentKeys,
     ExportError,
     MinFormatTask,
-    document_key,
     has_live_annotation,
     is_review,
     task_annotations,
@@ -69,6 +69,7 @@ class _Settings:
     on_text_mismatch: str
     keep_all_annotations: bool  # import_exports: every task's annotations; a build: only multi-annotator ones
     encode: Callable[[Document], object] | None  # a build: gold Document -> what the writer takes
+    on_edge_whitespace: str = "quarantine"
 
 
 @dataclass
@@ -86,7 +87,7 @@ def _read_task(task, key: str | None, path: str, digest: str, raw: str | None, c
     fault = task_fault(task, cfg.routing, cfg.reference_texts, raw)
     if fault:
         return _Outcome("fault", fault)
-    read = task_annotations(task, key, path, digest, cfg.routing, cfg.on_text_mismatch)
+    read = task_annotations(task, key, path, digest, cfg.routing, cfg.on_text_mismatch, cfg.on_edge_whitespace)
     out = _Outcome("empty", read.empty, read.warnings)
     if read.empty:
         return out
@@ -195,9 +196,10 @@ class _Importer:
         for k, path in enumerate(self.files):
             if path in self.unreadable:
                 continue
+            keys = DocumentKeys(self.routing)
             try:
                 for t in self._stream(path):
-                    key = document_key(t.task, self.routing)
+                    key = keys(t.task)
                     if key is None:
                         continue
                     has_annotations = has_live_annotation(t.task)
@@ -265,8 +267,9 @@ class _Importer:
 
     def _file(self, k, path, digest, stream, last_file) -> None:
         chunk: list = []
+        keys = DocumentKeys(self.routing)
         for t in stream:
-            key = document_key(t.task, self.routing)
+            key = keys(t.task)
             where = getattr(t, "where", None) or f"{path}#{t.index}"
             decided = None
             if getattr(t, "error", None):
@@ -370,10 +373,12 @@ class _Importer:
 
 def _import(paths: Iterable[str | Path], routing: Routing, reference_texts, progress, on_text_mismatch,
             num_proc: int = 1, encode=None, on_gold=None, on_restart=None, on_rows=None,
-            spool: Path | None = None) -> ImportResult:
+            spool: Path | None = None, on_edge_whitespace: str = "quarantine") -> ImportResult:
     if on_text_mismatch not in TEXT_MISMATCH_POLICIES:
         raise ValueError(f"on_text_mismatch must be one of {TEXT_MISMATCH_POLICIES}, not {on_text_mismatch!r}")
-    cfg = _Settings(routing, reference_texts, on_text_mismatch, encode is None, encode)
+    if on_edge_whitespace not in EDGE_WHITESPACE_POLICIES:
+        raise ValueError(f"on_edge_whitespace must be one of {EDGE_WHITESPACE_POLICIES}, not {on_edge_whitespace!r}")
+    cfg = _Settings(routing, reference_texts, on_text_mismatch, encode is None, encode, on_edge_whitespace)
     files = [str(p) for p in paths]
     whole: set[str] = set()
     unreadable: dict[str, str] = {}
@@ -396,16 +401,20 @@ def _import(paths: Iterable[str | Path], routing: Routing, reference_texts, prog
 def import_exports(paths: Iterable[str | Path], routing: Routing,
                    reference_texts: dict[str, str] | None = None,
                    progress: Callable[[int], None] | None = None,
-                   on_text_mismatch: str = "offsets", num_proc: int = 1) -> ImportResult:
+                   on_text_mismatch: str = "offsets", num_proc: int = 1,
+                   on_edge_whitespace: str = "quarantine") -> ImportResult:
     """Read exports into gold Documents. `reference_texts` (doc id -> pushed text) catches edited tasks;
     `on_text_mismatch` is what a value.text that disagrees with its offsets does (TEXT_MISMATCH_POLICIES).
 
     Several exports of one project taken over time overlap: a document found in more than one file is taken
     from the last file it appears in with annotations (pass files oldest first; `export_files` orders
     `annotate pull` files that way) and its other copies are skipped as superseded. The same document twice in
-    one file is a duplicate task. `progress` is called with the number of tasks read since its last call.
+    one file is a duplicate task (two tasks with the same text and no data.doc_id are two documents, see
+    `DocumentKeys`). `progress` is called with the number of tasks read since its last call.
+    `on_edge_whitespace` (EDGE_WHITESPACE_POLICIES): "trim" moves a span edge on whitespace inward, with a warning.
     """
-    return _import(paths, routing, reference_texts, progress, on_text_mismatch, num_proc)
+    return _import(paths, routing, reference_texts, progress, on_text_mismatch, num_proc,
+                   on_edge_whitespace=on_edge_whitespace)
 
 
 @dataclass
@@ -431,7 +440,8 @@ def build_gold(exports: Iterable[str | Path], routing: Routing, output: str | Pa
                progress: Callable[[int], None] | None = None, skip_unreadable: bool = False,
                on_text_mismatch: str = "offsets", about: str | None = None, num_proc: int = 1,
                batch_size: int = 1000, sort_window: int = 5000,
-               write_progress: Callable[[int, int], None] | None = None) -> GoldBuild:
+               write_progress: Callable[[int, int], None] | None = None,
+               on_edge_whitespace: str = "quarantine") -> GoldBuild:
     """Read exports, quarantine what is faulty, and (re)write the gold set with its agreement figures;
     `about` (curators' Markdown) goes into the dataset card.
 
@@ -453,7 +463,8 @@ def build_gold(exports: Iterable[str | Path], routing: Routing, output: str | Pa
             spool = tmp / ".quarantined.jsonl"
             result = _import(exports, routing, reference_texts, progress, on_text_mismatch, num_proc,
                              encode=writer.encoder, on_gold=lambda o: writer.add_encoded(o.encoded),
-                             on_restart=writer.reset, on_rows=writer.add_rows, spool=spool)
+                             on_restart=writer.reset, on_rows=writer.add_rows, spool=spool,
+                             on_edge_whitespace=on_edge_whitespace)
             quarantine = _write_quarantine(qpath, [r.to_json() for r in result.unreadable], spool)
             if result.unreadable and not skip_unreadable:
                 names = ", ".join(u.source for u in result.unreadable)
@@ -467,6 +478,9 @@ def build_gold(exports: Iterable[str | Path], routing: Routing, output: str | Pa
                      "exports": {Path(k).name: v for k, v in result.sources.items()},
                      "unreadable_exports": [u.reason for u in result.unreadable],
                      "on_text_mismatch": on_text_mismatch, "warnings": result.warnings}
+            if on_edge_whitespace != "quarantine":  # said only when asked for: older build.json files stay as they were
+                notes["on_edge_whitespace"] = on_edge_whitespace
+                notes["trimmed_spans"] = [w for w in result.warnings if "(--on-edge-whitespace trim)" in w]
             info = writer.finish(notes, _agreement(result.annotations), about, write_progress)
     except _NotWritten as refused:
         return refused.build

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..core.schema import Schema
 from .layout import parquet_name
@@ -19,6 +19,11 @@ class CardStats:
     events: Counter
     roles: Counter
     annotators: Counter
+    reviewers: Counter = field(default_factory=Counter)
+
+
+def _people(counts: Counter) -> str:
+    return ", ".join(f"{a} ({n})" for a, n in sorted(counts.items())) or "none"
 
 
 def dataset_card(stats: CardStats, schema: Schema, build: dict, agreement: dict | None,
@@ -37,7 +42,8 @@ def dataset_card(stats: CardStats, schema: Schema, build: dict, agreement: dict 
               f"- Gold content fingerprint: `{build['fingerprint']}`",
               f"- Built by annotate {build['toolkit_version']}",
               f"- Documents: {stats.documents} ({', '.join(f'{k}: {v}' for k, v in stats.splits.items())})",
-              f"- Gold annotation by: {', '.join(f'{a} ({n})' for a, n in sorted(annotators.items())) or 'none'}"]
+              f"- Annotated by (documents): {_people(annotators)}",
+              f"- Adjudicated by (documents): {_people(stats.reviewers)}"]
     if agreement and agreement.get("pairs"):
         passes = sorted({p[k] for p in agreement["pairs"] for k in ("a", "b")})
         lines.append(f"- Independent passes compared for agreement: {', '.join(passes)}")
@@ -75,7 +81,9 @@ def dataset_card(stats: CardStats, schema: Schema, build: dict, agreement: dict 
     lines += ["", "## How it was built", "",
               "Label Studio exports were read with `annotate import`; each task's gold annotation was chosen by "
               "the rule in the toolkit README (ground truth first, then a single annotation, then identical "
-              "annotations; disagreements wait for adjudication). Tokens are cut at every annotation boundary; "
+              "annotations; disagreements wait for adjudication). `annotators` lists everyone whose annotation is "
+              "behind a document (for an adjudicated one, the annotators whose passes were adjudicated) and "
+              "`reviewers` who adjudicated it. Tokens are cut at every annotation boundary; "
               "`ner_tags` is the outermost IOB2 layer and `ner_layers` holds every layer, so nested entities "
               "survive. Offsets are Python code points into `text`.", ""]
     for key in ("imported", "quarantined", "skipped", "exports"):
