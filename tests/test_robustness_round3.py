@@ -576,3 +576,20 @@ def test_score_labelstudio_names_a_was_cancelled_that_is_not_a_boolean(tmp_path,
     assert res.exit_code == 1  # rejected, not dropped as if cancelled
     (q,) = quarantine_lines(tmp_path / "q.jsonl")
     assert "field 'was_cancelled' must be true or false, got a string 'false'" in q["reason"]
+
+
+@pytest.mark.parametrize("depth", [700, 850, 900, 960, 995])
+def test_a_task_near_the_recursion_limit_is_read_the_same_for_any_num_proc(tmp_path, doc, depth):
+    deep = json.dumps(export_task(doc, [annotation(doc)], task_id=5)).replace('"predictions": []', '"predictions": X')
+    export = tmp_path / "export.json"
+    export.write_text("[" + deep.replace("X", "[" * depth + "]" * depth) + "]", encoding="utf-8")
+    outputs = []
+    for n in ("1", "2"):
+        res = cli("import", export, "-o", tmp_path / f"gold{n}", "--num-proc", n)
+        outputs.append([line.split(" (")[0].split(";")[0] for line in res.output.splitlines()
+                        if "task(s) read" in line])
+        quarantine = tmp_path / f"gold{n}.quarantine.jsonl"
+        if quarantine.exists():
+            (q,) = quarantine_lines(quarantine)
+            assert "nested too deeply to read" in q["reason"] and q["task"].startswith('{"id": 5')
+    assert outputs[0] == outputs[1] and len(outputs[0]) == 1, outputs

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -81,9 +82,23 @@ class _Outcome:
     annotations: list[Document] | None = None
     gold: Document | None = None  # import_exports
     encoded: object = None  # a build: the writer's form of the gold document
+    record: object = None  # what the quarantine keeps instead of the task (the text of one too deep to write)
+
+
+# A task that decodes but nests deep enough to exhaust the stack later (in a worker, or writing it out): a fault of
+# that task, not a RecursionError of the run.
+TOO_DEEP = "nested too deeply to read (lists or objects hundreds of levels deep)"
 
 
 def _read_task(task, key: str | None, path: str, digest: str, raw: str | None, cfg: _Settings) -> _Outcome:
+    try:
+        return _read_task_unchecked(task, key, path, digest, raw, cfg)
+    except RecursionError:
+        return _Outcome("fault", TOO_DEEP, record=raw)
+
+
+def _read_task_unchecked(task, key: str | None, path: str, digest: str, raw: str | None, cfg: _Settings
+                         ) -> _Outcome:
     fault = task_fault(task, cfg.routing, cfg.reference_texts, raw)
     if fault:
         return _Outcome("fault", fault)
@@ -126,6 +141,9 @@ def _available_cpus() -> int:
 def _worker_init(cfg: _Settings) -> None:
     global _WORKER
     _WORKER = cfg
+    # A worker decodes a task's text again below the pool's own frames: the same headroom as the reader that
+    # decoded it first, so a deeply nested task is read (or refused) the same way for every --num-proc.
+    sys.setrecursionlimit(sys.getrecursionlimit() + 100)
 
 
 def _worker_chunk(jobs: list[tuple]) -> tuple[list[_Outcome], str | None]:
@@ -133,8 +151,7 @@ def _worker_chunk(jobs: list[tuple]) -> tuple[list[_Outcome], str | None]:
     build, the worker writes the chunk's rows as one Arrow record batch to a spill file of the writer (see
     `DocumentEncoder.batch`) and sends back its name; each outcome keeps its row's position in that batch."""
 
-    outcomes = [_read_task(json.loads(raw), key, path, digest, raw if exact else None, _WORKER)
-                for raw, exact, key, path, digest in jobs]
+    outcomes = [_worker_task(raw, exact, key, path, digest) for raw, exact, key, path, digest in jobs]
     encoded = [o.encoded for o in outcomes if o.encoded is not None]
     if not encoded or not hasattr(_WORKER.encode, "batch"):
         return outcomes, None
@@ -143,6 +160,14 @@ def _worker_chunk(jobs: list[tuple]) -> tuple[list[_Outcome], str | None]:
         enc.row = None  # in the batch file now (its fingerprint JSON travels with the outcome)
         enc.batch_row = k
     return outcomes, batch
+
+
+def _worker_task(raw: str, exact: bool, key, path: str, digest: str) -> _Outcome:
+    try:
+        task = json.loads(raw)  # a worker's stack is deeper than the reader's: a task it decoded may fail here
+    except RecursionError:
+        return _Outcome("fault", TOO_DEEP, record=raw)
+    return _read_task(task, key, path, digest, raw if exact else None, _WORKER)
 
 
 class _Restart(Exception):
@@ -306,9 +331,15 @@ class _Importer:
                 self.progress(len(chunk))
             return
 
-        jobs = [(t.raw if t.raw is not None else json.dumps(t.task), t.raw is not None, key, p, d)
-                for t, key, _, p, d, decided in chunk if decided is None]
-        self.inflight.append((chunk, self.pool.apply_async(_worker_chunk, (jobs,))))
+        jobs, ready = [], []
+        for t, key, where, p, d, decided in chunk:
+            if decided is None:
+                try:
+                    jobs.append((t.raw if t.raw is not None else json.dumps(t.task), t.raw is not None, key, p, d))
+                except RecursionError:
+                    decided = _Outcome("fault", TOO_DEEP)
+            ready.append((t, key, where, p, d, decided))
+        self.inflight.append((ready, self.pool.apply_async(_worker_chunk, (jobs,))))
         while len(self.inflight) > 2 * self.num_proc:
             self._complete(*self.inflight.popleft())
 
@@ -330,9 +361,14 @@ class _Importer:
         label = f"task {task_id} ({where})"
 
         def quarantine(reason: str) -> None:
-            rejected = Rejected(where, f"{label}: {reason}", task, task_id=task_id)
+            rejected = Rejected(where, f"{label}: {reason}", task if o.record is None else o.record, task_id=task_id)
             if self.spool:
-                self.spool.write(json_line(rejected.to_json()))
+                try:
+                    line = json_line(rejected.to_json())
+                except RecursionError:  # kept as a note: the task itself is in the export file, at `where`
+                    rejected.record = f"(nested too deeply to write here; it is {where})"
+                    line = json_line(rejected.to_json())
+                self.spool.write(line)
                 rejected = Rejected(where, rejected.reason, task_id=task_id)
             result.quarantined.append(rejected)
 
