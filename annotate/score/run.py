@@ -9,6 +9,7 @@ from pathlib import Path
 from .. import __version__
 from ..model import Document, Rejected
 from .conll import TagSequences
+from .conllblocks import gc_paused
 from .context import ContextKeeper
 from .report import lookup
 from .scorer import HEADLINES, DocumentScorer, bootstrap, entity_tables, paired_bootstrap
@@ -198,8 +199,9 @@ def _first_violations(found: list[tuple[int, list[Violation]]], keep: int) -> li
 
 
 def conll_report(seqs: TagSequences, source: str) -> dict:
-    tables, per_unit = entity_tables(seqs.gold, seqs.pred, seqs.gold_unit, seqs.pred_unit, scheme=seqs.scheme,
-                                     suffix=seqs.suffix)
+    with gc_paused():  # the entity sets of a million tokens are tuples, none in a cycle
+        tables, per_unit = entity_tables(seqs.gold, seqs.pred, seqs.gold_unit, seqs.pred_unit, scheme=seqs.scheme,
+                                         suffix=seqs.suffix)
     units = len(set(seqs.gold_unit or range(len(seqs.gold))))
     return {
         "toolkit_version": __version__,
