@@ -168,10 +168,12 @@ def _worker_chunk(jobs: list[tuple]) -> tuple[list[_Outcome], str | None]:
     """A chunk of tasks in a worker: each is sent as its JSON text, cheaper to pass than a pickled tree. In a
     build, the worker writes the chunk's rows as one Arrow record batch to a spill file of the writer (see
     `DocumentEncoder.batch`) and sends back its name; each outcome keeps its row's position in that batch."""
-    import json
+    from .studio.fastjson import from_worker
 
-    outcomes = [_read_task(json.loads(raw), key, path, digest, raw if exact else None, _WORKER)
-                for raw, exact, key, path, digest in jobs]
+    outcomes = []
+    for raw, exact, key, path, digest in jobs:
+        task, text = from_worker(raw, exact)
+        outcomes.append(_read_task(task, key, path, digest, text, _WORKER))
     encoded = [o.encoded for o in outcomes if o.encoded is not None]
     if not encoded or not hasattr(_WORKER.encode, "batch"):
         return outcomes, None
@@ -334,9 +336,9 @@ class _Importer:
             if self.progress:
                 self.progress(len(chunk))
             return
-        import json
+        from .studio.fastjson import to_worker
 
-        jobs = [(t.raw if t.raw is not None else json.dumps(t.task), t.raw is not None, key, p, d)
+        jobs = [(to_worker(t.raw, t.task), t.raw is not None, key, p, d)
                 for t, key, _, p, d, decided in chunk if decided is None]
         self.inflight.append((chunk, self.pool.apply_async(_worker_chunk, (jobs,))))
         while len(self.inflight) > 2 * self.num_proc:
