@@ -9,7 +9,6 @@ listed as unreadable. Every record of the three lists is a `Rejected`.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 from collections import deque
@@ -21,6 +20,7 @@ from ..core.atomic import QuarantineFile, atomic_directory, atomic_write_pieces,
 from ..core.model import Document, Rejected
 from ..studio.config import EDGE_WHITESPACE_POLICIES, TEXT_MISMATCH_POLICIES, Routing
 from ..studio.export import DocumentKeys, ExportError, is_review, task_annotations, task_fault
+from ..studio.fastjson import from_worker, to_worker
 from ..studio.stream import (
     ExportStream,
     StreamRestart,
@@ -125,8 +125,10 @@ def _worker_chunk(jobs: list[tuple]) -> tuple[list[_Outcome], str | None]:
     build, the worker writes the chunk's rows as one Arrow record batch to a spill file of the writer (see
     `DocumentEncoder.batch`) and sends back its name; each outcome keeps its row's position in that batch."""
 
-    outcomes = [_read_task(json.loads(raw), key, path, digest, raw if exact else None, _WORKER)
-                for raw, exact, key, path, digest in jobs]
+    outcomes = []
+    for raw, exact, key, path, digest in jobs:
+        task, text = from_worker(raw, exact)
+        outcomes.append(_read_task(task, key, path, digest, text, _WORKER))
     encoded = [o.encoded for o in outcomes if o.encoded is not None]
     if not encoded or not hasattr(_WORKER.encode, "batch"):
         return outcomes, None
@@ -281,7 +283,7 @@ class _Importer:
                 self.progress(len(chunk))
             return
 
-        jobs = [(t.raw if t.raw is not None else json.dumps(t.task), t.raw is not None, key, p, d)
+        jobs = [(to_worker(t.raw, t.task), t.raw is not None, key, p, d)
                 for t, key, _, p, d, decided in chunk if decided is None]
         self.inflight.append((chunk, self.pool.apply_async(_worker_chunk, (jobs,))))
         while len(self.inflight) > 2 * self.num_proc:
