@@ -35,15 +35,17 @@ COMMON = set(
     قادة القيادات العسكرية الوفد وفداً وفد أمنياً رفيع المستوى مجلس المجلس الوزاري للأمن الوطني لمجلس
     الناطق باسم الأمين عنصري أمن عراقيين آخرين المتنازع عليها الكردستانية العراقية العراقي كردي الكردية
     الأول الثاني الثالث الرابع المحاور معاون البرية الاستخبارات للعمليات الفريق الجنرال الركن الكولونيل
-    متحدة وطنية أخرى قريبة من حدود بعض تلك في و الذي التي على إلى عن مع بين
+    متحدة وطنية أخرى قريبة من حدود بعض تلك في و الذي التي على إلى عن مع بين خلايا الخلايا عصابات الجماعات
+    فلول قيادات مسلحو وحدات الفرق
     """.split()
 )
 
 
 def examples(text: str) -> list[str]:
-    """Backtick examples, each split on an ellipsis into its parts."""
+    """Backtick examples (line breaks and indentation inside one read as a space), each split on an ellipsis."""
     parts = []
-    for span in re.findall(r"`([^`\n]+)`", text):
+    for span in re.findall(r"`([^`]+)`", text):  # an example may be wrapped over two lines
+        span = " ".join(span.split())
         parts.extend(p.strip() for p in re.split(r"\.\.\.|…", span) if p.strip())
     return parts
 
@@ -59,6 +61,8 @@ def bare(word: str) -> set[str]:
         if word.startswith(p) and len(word) > len(p) + 1:
             rest = word[len(p) :]
             forms.add("ال" + rest if p in ("لل",) or p.endswith("ال") else rest)
+    if word.startswith("ل") and not word.startswith("ال"):
+        forms.add("ا" + word)  # a span cut by the لل rule (لجيش) is the word الجيش
     return forms
 
 
