@@ -1,3 +1,5 @@
 """annotate: Arabic news articles -> Label Studio -> gold entity-and-event dataset -> extractor scores."""
 
-__version__ = "0.1.0"
+from .core.version import __version__
+
+__all__ = ["__version__"]

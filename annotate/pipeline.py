@@ -8,13 +8,36 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
-from .atomic import write_jsonl
-from .gold import GoldBuild, build_gold, export_files
-from .schema import Schema
+from .articles.taskstream import stream_tasks
+from .core.atomic import atomic_write_text, write_jsonl
+from .core.model import Document
+from .core.schema import Schema
+from .core.version import __version__
+from .gold.adjudicate import resolve_all
+from .gold.annotation_files import read_annotation_file
+from .gold.build import GoldBuild, build_gold
+from .gold.exportfiles import export_files
+from .gold.reader import gold_documents
+from .predictions.sources import load_predictions
+from .score import report as rep
+from .score.report import headline_table
+from .score.run import document_report
+from .studio.client import (
+    connect,
+    get_project,
+    load_annotations,
+    project_tasks,
+    pull_export,
+    push_reviews,
+    push_tasks,
+    rest,
+    set_ground_truth,
+)
 from .studio.config import Routing
-from .studio.database import PostgresDatabase
-from .taskstream import stream_tasks
+from .studio.connection import load_connection
+from .studio.database import PostgresDatabase, database_from, describe
+from .studio.server import LocalStudio
+from .studio.tasks import results_for
 
 BASELINE = "annotate.baseline:extract"
 
@@ -27,11 +50,6 @@ class BaselineScore:
 
 def score_baseline(gold_dir: str | Path, out_dir: str | Path, resamples: int = 1000) -> BaselineScore:
     """Score the bundled baseline extractor against the gold set; JSON, Markdown and HTML reports in out_dir."""
-    from .atomic import atomic_write_text
-    from .dataset import gold_documents
-    from .score import report as rep
-    from .score.run import document_report
-    from .sources import load_predictions
 
     gold, info = gold_documents(gold_dir)
     preds = load_predictions("extractor", BASELINE, gold, info.schema)
@@ -59,11 +77,6 @@ def main_job(schema: Schema, articles: str | Path, home: str | Path, port: int, 
 
     Label Studio runs on `database`, or when None on the one ANNOTATE_STUDIO_DATABASE names, else on SQLite in
     `home` (so a library caller gets what `annotate main` gets)."""
-    from .score.report import headline_table
-    from .studio.client import pull_export, push_tasks
-    from .studio.connection import load_connection
-    from .studio.database import database_from, describe
-    from .studio.server import LocalStudio
 
     database = database if database is not None else database_from(None)
     studio = LocalStudio(home, port, database)
@@ -123,7 +136,6 @@ def main_job(schema: Schema, articles: str | Path, home: str | Path, port: int, 
 
 
 def resolve_project_id(conn, title: str, project_id: int | None) -> int:
-    from .studio.client import get_project, rest
 
     if project_id is not None:
         return project_id
@@ -135,9 +147,6 @@ def load_annotation_file(conn, schema: Schema, path: str | Path, annotator: str,
                          ground_truth: bool = False, progress: Callable[[int], None] | None = None):
     """Annotations made elsewhere (predictions JSONL or a Label Studio export) -> annotations completed by
     `annotator` on the project's tasks. Returns (what was read, what was loaded)."""
-    from .annotation_files import read_annotation_file
-    from .model import Document
-    from .studio.client import connect, load_annotations, project_tasks
 
     tasks = project_tasks(connect(conn), conn, project_id)
     read = read_annotation_file(path, [Document(t.doc_id, t.text) for t in tasks], schema)
@@ -152,7 +161,6 @@ def _task_ids(result) -> dict[str, object]:
 
 def push_reviews_for(conn, result, adjudications, reviewer: str | None) -> tuple[int, int]:
     """A review annotation on each compared task (clean merges as ground truth), owned by `reviewer`."""
-    from .studio.client import push_reviews
 
     ids = _task_ids(result)
     return push_reviews(conn, [(ids[a.doc_id], a.result, a.clean) for a in adjudications if ids.get(a.doc_id)],
@@ -171,9 +179,6 @@ class Resolution:
 def resolve_reviews(conn, result, entries: list[dict], reviewer: str) -> Resolution:
     """Apply a decision log to every compared task and write the resolved annotations as the reviewer's
     ground truth. DecisionError (listing every open item of every document) before anything is pushed."""
-    from .adjudicate import resolve_all
-    from .studio.client import set_ground_truth
-    from .studio.tasks import results_for
 
     resolved = resolve_all(result.annotations, entries)
     ids = _task_ids(result)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from annotate.schema import load_schema
+from annotate.core.schema import load_schema
 from annotate.studio.config import labeling_config
 
 from .corpus import write_export_json

@@ -10,8 +10,8 @@ smaller's (10,000 and 100,000 documents; quick: 1,000 and 5,000). Each side is o
   and `annotate score --gold GOLD --extractor annotate.baseline:extract --json report.json` (the extractor
   called a batch of documents at a time, in the scoring process).
   The gold set is built here, not by `annotate import` (whose reader is being rewritten separately): the rows
-  of `corpus.documents(n)` are made with `annotate.dataset.document_to_row` and encoded with
-  `annotate.dataset.features`, written in record batches of 1,000 to a temporary Arrow file, then copied in id
+  of `corpus.documents(n)` are made with `annotate.gold.rows.document_to_row` and encoded with
+  `annotate.gold.rows.features`, written in record batches of 1,000 to a temporary Arrow file, then copied in id
   order (as the writer sorts them) into the layout `DatasetDict.save_to_disk` writes: `dataset_dict.json`,
   `test/state.json`, `test/dataset_info.json`, `test/data-00000-of-00001.arrow`, and a `build.json` holding the
   bundled schema. The predictions are `corpus.write_predictions_jsonl(n)` (every 7th entity dropped), in
@@ -26,7 +26,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from annotate.dataset import BUILD_FILE, document_to_row, features
+from annotate.gold.layout import BUILD_FILE
+from annotate.gold.rows import document_to_row, features
 
 from .corpus import GOLD, documents, write_articles_jsonl, write_predictions_jsonl
 from .harness import Row, annotate_cli, run_measured
@@ -36,9 +37,9 @@ MAX_GROWTH = 1.5
 
 
 def write_gold_set(folder: Path, n: int, batch: int = 1000) -> Path:
-    """A gold dataset folder of `documents(n)` in the layout `goldstream.GoldSet` (and `load_from_disk`) reads."""
+    """A gold dataset folder of `documents(n)` in the layout `gold.reader.GoldSet` (and `load_from_disk`) reads."""
     build = json.loads((GOLD / BUILD_FILE).read_text(encoding="utf-8"))
-    from annotate.schema import Schema
+    from annotate.core.schema import Schema
 
     schema = Schema.from_dict(build["schema_definition"])
     feats = features(schema)

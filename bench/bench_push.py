@@ -21,7 +21,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from annotate.schema import load_schema
+from annotate.core.schema import load_schema
 from annotate.studio.client import CHUNK_BYTES, CHUNK_SIZE, ensure_project, rest
 from annotate.studio.connection import load_connection
 from annotate.studio.server import LocalStudio

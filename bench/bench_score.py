@@ -94,7 +94,7 @@ def same_numbers(mine: dict, theirs: dict) -> bool:
 
 def synthetic_documents(n_tokens: int, doc_tokens: int = 330, seed: int = 2026):
     """Documents of ~330 tokens, ~15% of tokens in entities, ~10% of entities missing from the prediction."""
-    from annotate.model import Document, Entity
+    from annotate.core.model import Document, Entity
 
     rng = random.Random(seed)
     gold, preds, made = [], {}, 0

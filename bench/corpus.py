@@ -21,9 +21,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from annotate.dataset import gold_documents
-from annotate.model import Argument, Document, Entity, Event, Span, document_id
-from annotate.predictions import document_to_record
+from annotate.core.model import Argument, Document, Entity, Event, Span, document_id
+from annotate.gold.reader import gold_documents
+from annotate.predictions.records import document_to_record
 from annotate.studio.tasks import results_for, task_data
 
 from .harness import REPO

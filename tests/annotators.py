@@ -1,6 +1,6 @@
 """Small annotated documents for the agreement and adjudication tests: one sentence, two annotators' views."""
 
-from annotate.model import Document, Entity, Event, Provenance, Span
+from annotate.core.model import Document, Entity, Event, Provenance, Span
 
 TEXT = "استقبل مسرور بارزاني الجنرال كارل هاريس في أربيل"
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,14 +12,14 @@ ARTICLES = ROOT / "gold" / "articles"
 
 @pytest.fixture(scope="session")
 def schema():
-    from annotate.schema import load_schema
+    from annotate.core.schema import load_schema
 
     return load_schema()
 
 
 @pytest.fixture(scope="session")
 def bundled_documents():
-    from annotate.ingest import ingest
+    from annotate.articles.ingest import ingest
 
     result = ingest([ARTICLES])
     assert len(result.documents) == 5 and not result.rejected
@@ -79,3 +81,23 @@ def annotators(conn):
         u = client.users.create(username=name, email=f"{name}@annotate.test", password="pw-" + name * 3)
         users.append(u)
     return users
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's headless Chromium, driven by Playwright (the browser tests share one)."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Debian's chromium for the browser test (.ci/run installs it)")
+        pytest.skip("chromium is not installed here (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        yield browser
+        browser.close()

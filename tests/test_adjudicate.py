@@ -1,7 +1,7 @@
 import pytest
 
-from annotate.adjudicate import DecisionError, adjudicate_task, compare, log_entries, resolve_all, resolve_task
-from annotate.model import Argument
+from annotate.core.model import Argument
+from annotate.gold.adjudicate import DecisionError, adjudicate_task, compare, log_entries, resolve_all, resolve_task
 
 from .annotators import TEXT, at, meet, person
 

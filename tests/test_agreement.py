@@ -1,7 +1,7 @@
 import pytest
 
-from annotate.agreement import agreement, cohen_kappa, krippendorff_alpha_nominal
-from annotate.model import Argument, Event, Span
+from annotate.core.model import Argument, Event, Span
+from annotate.gold.agreement import agreement, cohen_kappa, krippendorff_alpha_nominal
 
 from .annotators import TEXT, at, meet, person
 

@@ -5,9 +5,9 @@ import doctest
 import pyarrow as pa
 import pytest
 
-from annotate import arrowdigest
-from annotate.arrowdigest import ValuesDigest
-from annotate.dataset import features
+from annotate.gold import arrowdigest
+from annotate.gold.arrowdigest import ValuesDigest
+from annotate.gold.rows import features
 
 SCHEMA = pa.schema([("id", pa.string()), ("tags", pa.list_(pa.list_(pa.int64()))),
                     ("spans", pa.list_(pa.struct([("start", pa.int32()), ("text", pa.string())])))])

@@ -1,7 +1,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from annotate.bio import aligned_tokens, assign_layers, spans_from_bio_layers, to_bio_layers
+from annotate.core.bio import aligned_tokens, assign_layers, spans_from_bio_layers, to_bio_layers
 
 TEXT = "أكد رئيس حكومة إقليم كوردستان والبيشمركة في أربيل 👍 اليوم"
 EDGES = [i for i, c in enumerate(TEXT) if not c.isspace()]
@@ -44,8 +44,8 @@ def test_the_datasets_tag_check_decodes_iob2_as_the_scorer_does():
     strict IOB2 decoder of the scorer does, broken sequences included."""
     import random
 
-    from annotate.chunks import entities_strict
-    from annotate.dataset import _chunk_pattern
+    from annotate.core.chunks import entities_strict
+    from annotate.gold.rows import _chunk_pattern
 
     types = ["PER", "ORG", "GPE"]
     names = ["O"] + [f"{p}-{t}" for t in types for p in ("B", "I")]

@@ -12,16 +12,16 @@ import uuid
 
 import pytest
 
-from annotate.dataset import gold_documents, write_gold
-from annotate.gold import import_exports
-from annotate.ingest import make_document
+from annotate.articles.ingest import make_document
+from annotate.gold.build import import_exports
+from annotate.gold.reader import gold_documents
+from annotate.gold.writer import write_gold
 from annotate.studio.client import connect, pull_export, push_tasks
 from annotate.studio.config import Routing
 from annotate.studio.tasks import build_tasks
 
 pytestmark = [pytest.mark.studio, pytest.mark.browser]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TEXT = "👍🏽 قال 👨\u200d👩\u200d👧 الكاظمي إن قوات والبيشمركة في بغداد"
 
 SELECT = """([needle, skip]) => {
@@ -44,22 +44,6 @@ SELECT = """([needle, skip]) => {
     }
     return false;
 }"""
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("CI must have Debian's chromium for the browser test (.ci/run installs it)")
-        pytest.skip("chromium is not installed here (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield browser
-        browser.close()
 
 
 def logged_in_page(chromium, studio, width: int, height: int):
@@ -122,7 +106,7 @@ def test_labeling_view_shows_a_gold_article(studio, conn, schema, chromium, tmp_
     """One article with its gold annotation loaded as ground truth renders in the labeling view: every entity and
     trigger region is highlighted in the right-to-left text. With ANNOTATE_SCREENSHOT=path the screenshot is kept
     there (the README's picture comes from this test)."""
-    from annotate.dataset import gold_documents
+    from annotate.gold.reader import gold_documents
     from annotate.studio.client import load_annotations
 
     gold, _ = gold_documents("gold/dataset")

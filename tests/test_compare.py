@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from annotate.cli import main
-from annotate.dataset import gold_documents, write_gold
+from annotate.gold.reader import gold_documents
+from annotate.gold.writer import write_gold
 
 GOLD = "gold/dataset"
 

@@ -16,8 +16,6 @@ from click.testing import CliRunner
 
 from annotate.cli import main
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
 
 @pytest.fixture(scope="module")
 def report_files(tmp_path_factory):
@@ -57,22 +55,6 @@ def test_report_json_carries_every_span_with_the_breakdowns_kind(report_files):
                                                                       with_trigger["fn"])
     # nested gold spans sit on deeper layers
     assert any(m["layer"] > 0 for d in view["documents"] for m in d["marks"] if m["side"] == "gold")
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("CI must have Debian's chromium for the browser test (.ci/run installs it)")
-        pytest.skip("chromium is not installed here (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield browser
-        browser.close()
 
 
 def _state(page, selector: str) -> list[bool]:

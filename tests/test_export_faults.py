@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from annotate.cli import main
-from annotate.gold import import_exports
-from annotate.model import Argument, Document, Entity, Event, Span
+from annotate.core.model import Argument, Document, Entity, Event, Span
+from annotate.gold.build import import_exports
 from annotate.studio.config import Routing, routing_from_config
 
 from .exports import annotation, export_task

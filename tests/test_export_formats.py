@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from annotate.cli import main
-from annotate.dataset import gold_documents
+from annotate.core.model import Argument, Document, Entity, Event, Span
 from annotate.formats.brat import read_brat, write_brat
 from annotate.formats.conll import read_conll_spans, write_conll
-from annotate.model import Argument, Document, Entity, Event, Span
-from annotate.predictions import read_predictions
+from annotate.gold.reader import gold_documents
+from annotate.predictions.records import read_predictions
 
 GOLD = "gold/dataset"
 

@@ -6,10 +6,11 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from annotate.dataset import gold_documents, write_gold
-from annotate.gold import import_exports
-from annotate.ingest import make_document
-from annotate.model import TATWEEL, Argument, Document, Entity, Event, Span
+from annotate.articles.ingest import make_document
+from annotate.core.model import TATWEEL, Argument, Document, Entity, Event, Span
+from annotate.gold.build import import_exports
+from annotate.gold.reader import gold_documents
+from annotate.gold.writer import write_gold
 from annotate.studio.config import Routing
 
 from .exports import annotation, export_task
@@ -176,8 +177,9 @@ def test_documents_are_immutable_and_metadata_keeps_its_shape_through_every_roun
 
     import pytest
 
-    from annotate.dataset import gold_documents, write_gold
-    from annotate.gold import import_exports
+    from annotate.gold.build import import_exports
+    from annotate.gold.reader import gold_documents
+    from annotate.gold.writer import write_gold
     from annotate.studio.config import Routing
 
     from .exports import annotation, export_task

@@ -5,10 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from annotate.conformance import guideline_problems
-from annotate.dataset import BUILD_FILE, gold_documents
-from annotate.gold import build_gold, export_files
-from annotate.ingest import ingest
+from annotate.articles.ingest import ingest
+from annotate.core.conformance import guideline_problems
+from annotate.gold.build import build_gold
+from annotate.gold.exportfiles import export_files
+from annotate.gold.layout import BUILD_FILE
+from annotate.gold.reader import gold_documents
 from annotate.studio.config import Routing
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,7 +58,7 @@ def test_the_gold_set_follows_the_checkable_guidelines(schema):
 
 
 def test_guideline_checks_catch_what_they_promise(schema):
-    from annotate.model import Argument, Document, Entity, Event, Span
+    from annotate.core.model import Argument, Document, Entity, Event, Span
 
     text = "قال الكاظمي والبيشمركة «داعش» للقوات في بغداد"
     at = text.index

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from annotate.dataset import gold_documents
-from annotate.gold import build_gold, export_files
+from annotate.gold.build import build_gold
+from annotate.gold.exportfiles import export_files
+from annotate.gold.reader import gold_documents
 from annotate.studio.config import Routing, labeling_config
 from annotate.studio.tasks import results_for, task_data
 

@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from annotate.cli import main
-from annotate.dataset import gold_documents
-from annotate.gold import build_gold, export_files, import_exports
+from annotate.gold.build import build_gold, import_exports
+from annotate.gold.exportfiles import export_files
+from annotate.gold.reader import gold_documents
 from annotate.studio.config import Routing
 from annotate.studio.stream import ExportStream
 
@@ -178,7 +179,7 @@ def test_num_proc_2_writes_the_same_bytes_as_one_process(tmp_path, big_export):
 def test_windows_bounded_in_bytes_keep_num_proc_outputs_identical(tmp_path, big_export, monkeypatch):
     """Sort windows are bounded in bytes too; the bound is taken from the rows' content, not from how they were
     batched, so one process and workers still write the same bytes when the windows are many."""
-    import annotate.dataset as dataset
+    import annotate.gold.writer as dataset
 
     monkeypatch.setattr(dataset, "SORT_WINDOW_BYTES", 200_000)  # a few hundred rows a window, not 5,000
     outs = {}
@@ -193,7 +194,7 @@ def test_windows_bounded_in_bytes_keep_num_proc_outputs_identical(tmp_path, big_
 
 
 def dataset_schema():
-    from annotate.schema import load_schema
+    from annotate.core.schema import load_schema
 
     return load_schema()
 
@@ -255,7 +256,7 @@ def test_a_failed_import_keeps_the_previous_gold_set(schema, tmp_path, bundled_d
     refused = build_gold([good, cut], Routing(schema), out)
     assert refused.info is None and refused.refused
     # 2. a crash in the middle of writing the rows
-    import annotate.dataset as dataset
+    import annotate.gold.writer as dataset
 
     def boom(self, enc):
         raise OSError("disk full")

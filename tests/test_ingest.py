@@ -1,6 +1,6 @@
 import json
 
-from annotate.ingest import ingest, normalise_newlines
+from annotate.articles.ingest import ingest, normalise_newlines
 
 
 def test_bundled_articles_clean_and_record_boilerplate(bundled_documents):

@@ -45,7 +45,7 @@ def test_main_job_end_to_end_and_repeatable(studio, conn, schema, annotators, tm
     assert "0 task(s) imported, 5 already there" in text
     assert second.info is not None and second.result.counts == {"inputs": 5, "imported": 1, "quarantined": 0,
                                                                 "skipped": 4}
-    from annotate.dataset import gold_documents
+    from annotate.gold.reader import gold_documents
 
     docs, _ = gold_documents(gold)
     assert [d.id for d in docs] == [task.data["doc_id"]]

@@ -1,10 +1,10 @@
-"""`dataset.read_ahead`: the gold writer sorts the next window in a thread while it writes the current one."""
+"""`core.readahead.read_ahead`: the gold writer sorts the next window in a thread while it writes the current one."""
 
 import threading
 
 import pytest
 
-from annotate.dataset import read_ahead
+from annotate.core.readahead import read_ahead
 
 
 def test_items_come_in_order_with_at_most_one_made_ahead():

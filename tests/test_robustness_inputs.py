@@ -20,10 +20,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from annotate.atomic import atomic_write_json
 from annotate.cli import main
-from annotate.dataset import BUILD_FILE, GoldReadError, gold_documents
-from annotate.model import Argument, Document, Entity, Event, Span
+from annotate.core.atomic import atomic_write_json
+from annotate.core.model import Argument, Document, Entity, Event, Span
+from annotate.gold.layout import BUILD_FILE, GoldReadError
+from annotate.gold.reader import gold_documents
 from annotate.studio.connection import ConnectionConfigError, load_connection
 
 from .exports import annotation, export_task
@@ -438,10 +439,10 @@ def test_a_damaged_gold_set_names_the_file(gold, damage, culprit, reason):
 _CHILD = textwrap.dedent("""
     import os, signal, sys, time
     sys.path.insert(0, {root!r})
-    from annotate import atomic
-    from annotate.dataset import write_gold
-    from annotate.ingest import ingest
-    from annotate.schema import load_schema
+    from annotate.core import atomic
+    from annotate.gold.writer import write_gold
+    from annotate.articles.ingest import ingest
+    from annotate.core.schema import load_schema
 
     if sys.argv[1] == "between-renames":
         real_replace = os.replace

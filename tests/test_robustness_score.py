@@ -19,12 +19,12 @@ from seqeval.metrics import classification_report
 from seqeval.metrics.sequence_labeling import get_entities
 from seqeval.scheme import BILOU, IOB2, IOBES, IOE2, Entities
 
-from annotate.chunks import SCHEMES, entities_default, entities_strict
 from annotate.cli import main
-from annotate.dataset import write_gold
-from annotate.model import Argument, Document, Entity, Event, Span
-from annotate.predictions import document_to_record
-from annotate.schema import EntityType, Schema
+from annotate.core.chunks import SCHEMES, entities_default, entities_strict
+from annotate.core.model import Argument, Document, Entity, Event, Span
+from annotate.core.schema import EntityType, Schema
+from annotate.gold.writer import write_gold
+from annotate.predictions.records import document_to_record
 from annotate.score.scorer import score_documents
 
 warnings.filterwarnings("ignore")  # seqeval's UndefinedMetricWarning on purposely empty types

@@ -1,6 +1,6 @@
 import pytest
 
-from annotate.schema import SchemaError, describe, parse_schema
+from annotate.core.schema import SchemaError, describe, parse_schema
 
 GOOD = """\
 name: tiny
@@ -68,7 +68,7 @@ def test_invalid_yaml_names_line():
 
 
 def test_schema_travels_with_the_gold_set_as_a_dict(schema):
-    from annotate.schema import Schema
+    from annotate.core.schema import Schema
 
     again = Schema.from_dict(schema.to_dict())
     assert again.fingerprint == schema.fingerprint

@@ -8,9 +8,9 @@ from click.testing import CliRunner
 from seqeval.metrics import classification_report
 
 from annotate.cli import main
-from annotate.dataset import write_gold
-from annotate.model import Argument, Document, Entity, Event, Span
-from annotate.predictions import document_to_record
+from annotate.core.model import Argument, Document, Entity, Event, Span
+from annotate.gold.writer import write_gold
+from annotate.predictions.records import document_to_record
 
 
 def _find(text, word, start=0):
@@ -196,7 +196,7 @@ def test_usage_errors(gold_dir):
 
 
 def test_gold_built_with_another_schema_scores_with_its_own_roles(tmp_path):
-    from annotate.schema import parse_schema
+    from annotate.core.schema import parse_schema
 
     custom = parse_schema("name: tiny\nentity_types: {Person: {}, Town: {}}\n"
                           "event_types: {Visit: {roles: {Visitor: [Person], Where: [Town]}}}\n")
@@ -232,8 +232,8 @@ def test_rejected_predictions_are_quarantined_not_lost(gold_dir, gold_docs, tmp_
 def test_an_extractor_is_scored_batch_by_batch_with_the_numbers_of_one_call(gold_dir, tmp_path):
     """`score --extractor` streams: the extractor is called on a batch of gold documents at a time and each batch
     is scored as it comes back. Batches of 2 give the report of one call, and of the same predictions as a file."""
-    from annotate.baseline import extract
-    from annotate.goldstream import GoldSet
+    from annotate.gold.reader import GoldSet
+    from annotate.predictions.baseline import extract
     from annotate.score.run import extractor_report, stream_report
 
     gold = GoldSet(gold_dir)
@@ -255,7 +255,7 @@ def test_an_extractor_is_scored_batch_by_batch_with_the_numbers_of_one_call(gold
 
 
 def test_a_rejected_record_of_a_later_extractor_call_names_that_call(gold_dir, tmp_path):
-    from annotate.goldstream import GoldSet
+    from annotate.gold.reader import GoldSet
     from annotate.score.run import extractor_report
 
     script = tmp_path / "ext.py"

@@ -7,8 +7,8 @@ import pytest
 from seqeval.metrics import classification_report, f1_score
 from seqeval.scheme import IOB2, IOBES
 
-from annotate.chunks import TagError, entities_default, entities_strict_iob2
-from annotate.model import Document, Entity, Event, Span
+from annotate.core.chunks import TagError, entities_default, entities_strict_iob2
+from annotate.core.model import Document, Entity, Event, Span
 from annotate.score.scorer import entity_tables, score_documents
 
 warnings.filterwarnings("ignore")
@@ -159,7 +159,7 @@ def test_a_span_that_splits_a_word_is_scored_exactly_not_snapped():
 
 
 def test_triggers_and_arguments():
-    from annotate.model import Argument
+    from annotate.core.model import Argument
 
     meet = TEXT.index("أكد")
     g_ents = [ent("أربيل", "GPE", "p")]

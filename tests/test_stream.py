@@ -13,12 +13,13 @@ import pytest
 from click.testing import CliRunner
 
 from annotate.cli import main
-from annotate.dataset import content_fingerprint, gold_documents, write_gold
-from annotate.goldstream import GoldSet
+from annotate.gold.reader import GoldSet, gold_documents
+from annotate.gold.rows import content_fingerprint
+from annotate.gold.writer import write_gold
+from annotate.predictions.sources import load_predictions
 from annotate.score.context import ContextKeeper, in_context
 from annotate.score.errorview import shown_documents
 from annotate.score.run import document_report, stream_report
-from annotate.sources import load_predictions
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLES = ROOT / "gold" / "articles"
@@ -40,8 +41,8 @@ def make_tasks(articles, schema, strip=True, source=None, model_version="predict
     task): the reference the streamed output is checked against, byte for byte."""
     from types import SimpleNamespace
 
-    from annotate.ingest import ingest
-    from annotate.model import Rejected
+    from annotate.articles.ingest import ingest
+    from annotate.core.model import Rejected
     from annotate.studio.tasks import build_tasks
 
     read = ingest(articles, strip=strip)
@@ -113,9 +114,9 @@ def test_streamed_tasks_with_shuffled_predictions_match_the_list_and_its_quarant
 
 
 def test_num_proc_2_is_byte_identical_and_jsonl_holds_the_same_tasks(tmp_path, corpus, monkeypatch):
-    import annotate.ingest
+    import annotate.articles.ingest
 
-    monkeypatch.setattr(annotate.ingest, "BLOCK", 64)  # several blocks in flight, not one
+    monkeypatch.setattr(annotate.articles.ingest, "BLOCK", 64)  # several blocks in flight, not one
     articles, preds = corpus
     one, two, lines = tmp_path / "one.json", tmp_path / "two.json", tmp_path / "tasks.jsonl"
     dup = tmp_path / "dup.jsonl"  # a duplicate and a bad line: the duplicate check runs in the main process
@@ -145,7 +146,7 @@ def _mixed_predictions(tmp_path) -> Path:
     """Baseline predictions for the gold set, with every kind of bad record among them."""
     docs, info = gold_documents(GOLD)
     preds = load_predictions("extractor", "annotate.baseline:extract", docs, info.schema)
-    from annotate.predictions import document_to_record
+    from annotate.predictions.records import document_to_record
 
     recs = [document_to_record(preds.documents[d.id]) for d in docs]
     bogus = json.loads(json.dumps(recs[1]))
@@ -235,8 +236,8 @@ def test_a_jsonl_tasks_file_is_pushed_to_the_real_label_studio(studio_env, tmp_p
 def test_extractor_batches_name_their_call_in_rejected_records(tmp_path):
     """The extractor runs once per batch and numbers its stdout lines from 1 each time: a rejected line from a
     later call says which documents that call had, so no two quarantine entries carry the same name."""
-    from annotate.schema import load_schema
-    from annotate.taskstream import stream_tasks
+    from annotate.articles.taskstream import stream_tasks
+    from annotate.core.schema import load_schema
 
     script = tmp_path / "extractor.py"
     script.write_text("import json, sys\n"

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from annotate.cli import main
-from annotate.schema import parse_schema
+from annotate.core.schema import parse_schema
 from annotate.studio.client import StudioError, connect, existing_doc_ids, pull_export, push_tasks, rest
 from annotate.studio.connection import Connection
 from annotate.studio.tasks import build_tasks
@@ -186,7 +186,7 @@ def test_agree_adjudicate_review_and_import_with_two_annotators(studio_env, sche
     assert export2 != export
     res = runner.invoke(main, ["import", str(export2), "-o", str(tmp_path / "gold")])
     assert "2 imported, 0 quarantined, 3 skipped" in res.output, res.output
-    from annotate.dataset import gold_documents
+    from annotate.gold.reader import gold_documents
 
     gold, info = gold_documents(tmp_path / "gold")
     disputed = next(d for d in gold if d.id == disputed_task.data["doc_id"])
@@ -215,10 +215,10 @@ def test_all_bundled_articles_annotated_on_the_server_load_with_load_dataset(
     annotator's work), pulled and imported, load with `datasets.load_dataset` and keep every span."""
     import datasets
 
-    from annotate.baseline import extract
-    from annotate.dataset import write_gold
-    from annotate.gold import import_exports
-    from annotate.predictions import annotations_from_record
+    from annotate.gold.build import import_exports
+    from annotate.gold.writer import write_gold
+    from annotate.predictions.baseline import extract
+    from annotate.predictions.records import annotations_from_record
     from annotate.studio.config import Routing
     from annotate.studio.tasks import results_for
 

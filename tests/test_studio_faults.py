@@ -11,8 +11,8 @@ import uuid
 import pytest
 from click.testing import CliRunner
 
+from annotate.articles.ingest import make_document
 from annotate.cli import main
-from annotate.ingest import make_document
 from annotate.studio.client import StudioError, connect, push_tasks
 from annotate.studio.connection import Connection
 from annotate.studio.tasks import build_tasks

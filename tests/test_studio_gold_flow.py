@@ -9,8 +9,8 @@ import yaml
 from click.testing import CliRunner
 
 from annotate.cli import main
-from annotate.dataset import gold_documents
-from annotate.predictions import document_to_record
+from annotate.gold.reader import gold_documents
+from annotate.predictions.records import document_to_record
 from annotate.studio.client import connect, pull_export, push_tasks
 from annotate.studio.tasks import build_tasks, results_for
 
@@ -49,7 +49,7 @@ def test_two_passes_a_reviewer_and_the_gold_set(studio_env, schema, bundled_docu
     # pass B: a Label Studio export made elsewhere (other annotations on the same documents)
     b_docs = []
     for d in docs:
-        from annotate.predictions import annotations_from_record
+        from annotate.predictions.records import annotations_from_record
 
         b_docs.append(annotations_from_record(_pass(d, [("الكاظمي", "PER"), ("داعش", "GPE")], "planned"), d))
     export_b = [{"id": 900 + k, "data": {"text": d.text, "doc_id": d.id},

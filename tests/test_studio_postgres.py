@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from annotate.cli import main
-from annotate.dataset import gold_documents
-from annotate.gold import annotation_signature
-from annotate.model import Argument, Entity, Event, Span
+from annotate.core.model import Argument, Entity, Event, Span
+from annotate.gold.choose import annotation_signature
+from annotate.gold.reader import gold_documents
 from annotate.studio.client import connect, pull_export, push_tasks
 from annotate.studio.connection import load_connection
 from annotate.studio.database import (

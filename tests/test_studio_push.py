@@ -8,8 +8,8 @@ import uuid
 import pytest
 from click.testing import CliRunner
 
+from annotate.articles.ingest import make_document
 from annotate.cli import main
-from annotate.ingest import make_document
 from annotate.studio.client import encode_task, push_tasks, rest
 from annotate.studio.connection import Connection
 from annotate.studio.tasks import build_tasks

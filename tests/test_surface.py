@@ -1,8 +1,8 @@
 import pytest
 
-from annotate.model import Document
-from annotate.predictions import PredictionError, annotations_from_record
-from annotate.surface import SurfaceSpanError, occurrences, resolve_span, surface_of
+from annotate.core.model import Document
+from annotate.core.surface import SurfaceSpanError, occurrences, resolve_span, surface_of
+from annotate.predictions.records import PredictionError, annotations_from_record
 
 TEXT = "وصل الكاظمي إلى بغداد. وقال الكاظمي في بغداد"
 

@@ -5,9 +5,9 @@ from click.testing import CliRunner
 from label_studio_sdk.label_interface import LabelInterface
 
 from annotate.cli import main
-from annotate.model import Argument, Entity, Event, Span
-from annotate.predictions import read_predictions
-from annotate.schema import parse_schema
+from annotate.core.model import Argument, Entity, Event, Span
+from annotate.core.schema import parse_schema
+from annotate.predictions.records import read_predictions
 from annotate.studio.config import labeling_config
 from annotate.studio.tasks import PredictionValidator, build_tasks, results_for
 

@@ -1,4 +1,4 @@
-from annotate.tokenize import sentence_ids, sentences, tokenize
+from annotate.core.tokenize import sentence_ids, sentences, tokenize
 
 
 def texts(s, **kw):
@@ -90,7 +90,7 @@ def test_tokens_are_exact_slices_and_cuts_are_honoured(text, cuts):
 def _rules_char_by_char(text: str) -> list[tuple[int, int]]:
     """The module's rules walked one character at a time (how the tokenizer was written before it became one
     regex pass over character classes): the regex must cut exactly here."""
-    from annotate.tokenize import _DECIMAL_SEPARATORS, _char_class
+    from annotate.core.tokenize import _DECIMAL_SEPARATORS, _char_class
 
     spans: list[tuple[int, int]] = []
     n, i = len(text), 0
@@ -140,7 +140,7 @@ def _rules_char_by_char(text: str) -> list[tuple[int, int]]:
 @given(text=st.text(st.one_of(ALPHABET, st.sampled_from(["٫", "٬", ",", ".", "\u0640", "\u064e", "\U0001F3FB", "²",
                                                          "½", "中", "\u00a0", "\u2028", "_"])), max_size=40))
 def test_the_regex_tokenizer_cuts_exactly_where_the_rules_do(text):
-    from annotate.tokenize import _raw_tokens
+    from annotate.core.tokenize import _raw_tokens
 
     assert _raw_tokens(text) == _rules_char_by_char(text)
 
@@ -148,7 +148,7 @@ def test_the_regex_tokenizer_cuts_exactly_where_the_rules_do(text):
 def test_sentence_ids_in_runs_follow_the_token_by_token_rule(bundled_documents):
     import random
 
-    from annotate.tokenize import sentence_ids_of_bounds, sentence_ids_of_spans, token_bounds, token_spans
+    from annotate.core.tokenize import sentence_ids_of_bounds, sentence_ids_of_spans, token_bounds, token_spans
 
     rng = random.Random(7)
     pieces = list("ab و.!?؟…۔\n  \"»)'”’«(،3٫5.x") + ["🎉", "\u200d", "\u0640", "\u064e", "..."]

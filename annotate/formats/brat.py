@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..atomic import atomic_write_text
-from ..model import Argument, Document, Entity, Event, Span, SpanError
-from ..schema import Schema
+from ..core.atomic import atomic_write_text
+from ..core.model import Argument, Document, Entity, Event, Span, SpanError
+from ..core.schema import Schema
 from . import ExportReport, counts, metadata_note
 
 INDEX = "documents.tsv"

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..atomic import atomic_write_text
-from ..bio import aligned_tokens, spans_from_bio_layers, to_bio_layers
-from ..model import Document
-from ..tokenize import Token, sentence_ids, tokenize
+from ..core.atomic import atomic_write_text
+from ..core.bio import aligned_tokens, assign_layers, spans_from_bio_layers, to_bio_layers
+from ..core.model import Document
+from ..core.tokenize import Token, sentence_ids, tokenize
 from . import ExportReport, counts, metadata_note
 
 
@@ -47,7 +47,6 @@ def document_rows(doc: Document, n_layers: int) -> tuple[list[str], int]:
 
 
 def layers_needed(docs: list[Document]) -> int:
-    from ..bio import assign_layers
 
     return max([1, *(1 + max(assign_layers([(e.start, e.end, e.type) for e in d.entities]), default=0)
                      for d in docs)])

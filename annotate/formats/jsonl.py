@@ -1,14 +1,14 @@
 """Gold Documents as predictions-format JSONL (one record per document, with its text), readable by
-`annotate.predictions.read_predictions` and by `annotate score --predictions`."""
+`annotate.predictions.records.read_predictions` and by `annotate score --predictions`."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from ..atomic import atomic_write_text
-from ..model import Document
-from ..predictions import document_to_record
+from ..core.atomic import atomic_write_text
+from ..core.model import Document
+from ..predictions.records import document_to_record
 from . import ExportReport, counts, metadata_note
 
 

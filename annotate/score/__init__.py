@@ -1,1 +1,3 @@
-"""Scoring extractors against the gold set: seqeval-exact entity scores, triggers, arguments, reports."""
+"""Gold and predicted Documents (or CoNLL tags) in, a report out: seqeval scores of entities, triggers and
+arguments, error breakdowns, bootstrap intervals, errors in context and leaderboards.
+"""

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..chunks import ALLOWED_PREFIXES, SCHEMES, detect_scheme, prefix_of, tag_problem
+from ..core.chunks import ALLOWED_PREFIXES, SCHEMES, detect_scheme, prefix_of, tag_problem
 
 
 class ConllError(ValueError):

@@ -12,13 +12,13 @@ from __future__ import annotations
 import heapq
 from dataclasses import asdict, dataclass
 
-from ..bio import aligned_tokens, assign_layers
-from ..model import Document
-from ..schema import Schema, SchemaError, load_schema
-from ..tokenize import sentences
+from ..core.bio import aligned_tokens, assign_layers
+from ..core.model import Document
+from ..core.schema import Schema, SchemaError, load_schema
+from ..core.tokenize import sentences
+from ..core.violations import Void
 from .errorview import MAX_DOCUMENTS
 from .scorer import classify_mentions
-from .violations import Void
 
 MARK_KINDS = ("correct", "wrong_type", "wrong_boundary", "missed", "spurious")
 # a palette for types the schema gives no colour (event types): taken in schema order, so types of one schema

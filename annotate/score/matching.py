@@ -2,7 +2,7 @@
 classified. The scorer, the agreement between annotators and adjudication all compare through these, so an
 extractor's score, the human ceiling shown beside it and an adjudicator's list of disagreements count alike.
 
->>> from annotate.model import Argument, Document, Entity, Event, Span
+>>> from annotate.core.model import Argument, Document, Entity, Event, Span
 >>> doc = Document("d", "قال الكاظمي", [Entity("e1", 4, 11, "PER")],
 ...                [Event("v1", "Contact.Statement", Span(0, 3), {}, (Argument("Speaker", "e1"),))])
 >>> argument_keys(doc, "classification")
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..model import Document, Entity, Event
+from ..core.model import Document, Entity, Event
 
 Mention = tuple[int, int, str]  # (start, end, type): an entity or a trigger
 ARGUMENT_KINDS = ("identification", "classification", "identification_with_trigger", "classification_with_trigger")

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..core.atomic import atomic_write_pieces
 from . import errorview
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_THRESHOLD, EXIT_REGRESSION = 0, 1, 2, 3, 4
@@ -267,6 +268,5 @@ def chunks(report: dict) -> Iterator[str]:
 
 def write_json(report: dict, path: str | Path) -> None:
     """`dumps(report)` into `path`, streamed, whole or not at all (a temporary file renamed at the end)."""
-    from ..atomic import atomic_write_pieces
 
     atomic_write_pieces(path, chunks(report))

@@ -6,13 +6,15 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import __version__
-from ..model import Document, Rejected
+from ..core.model import Document, Rejected
+from ..core.version import __version__
+from ..core.violations import Violation, schema_violations, voided
+from ..predictions.index import PredictionIndex
+from ..predictions.sources import EXTRACTOR_BATCH, extract_in_batches
 from .conll import TagSequences
 from .context import ContextKeeper
 from .report import lookup
 from .scorer import HEADLINES, DocumentScorer, bootstrap, entity_tables, paired_bootstrap
-from .violations import Violation, voided
 
 
 def predicted_nothing(predictions) -> bool:
@@ -103,15 +105,13 @@ class StreamedScore:
 
 def stream_report(gold, predictions, split: str | None = None, resamples: int = 1000) -> StreamedScore:
     """The report of a predictions JSONL (a path), or of an index already open over another source
-    (`predindex.LabelStudioIndex`), against a gold set (`goldstream.GoldSet`), both read as streams.
+    (`index.LabelStudioIndex`), against a gold set (`gold.reader.GoldSet`), both read as streams.
 
     Every gold document of every split is read once, in the set's order, and its predictions looked up in an
-    on-disk index of the file (`predindex`), so the two files may be in any order and memory stays flat:
+    on-disk index of the file (`predictions.index`), so the two files may be in any order and memory stays flat:
     a record is judged against every gold document (a file made for the whole set is valid for one split),
     and only the split's documents are scored. Rejections come out in the file's line order, as when the
     file is read whole."""
-    from ..predindex import PredictionIndex
-    from .violations import schema_violations
 
     info = gold.info()
     schema = info.schema
@@ -153,11 +153,10 @@ def stream_report(gold, predictions, split: str | None = None, resamples: int = 
 
 def extractor_report(gold, spec: str, split: str | None = None, resamples: int = 1000, timeout: float = 600.0,
                      progress=None, batch: int | None = None) -> StreamedScore:
-    """The report of an extractor (a command or a callable) run on the gold set's documents (`goldstream.GoldSet`;
+    """The report of an extractor (a command or a callable) run on the gold set's documents (`gold.reader.GoldSet`;
     one split's, or all), streamed: the extractor is called on `batch` documents at a time
     (`sources.extract_in_batches`) and each batch is scored as it comes back, so memory stays flat however
     large the set. The scores are those of one call over every document."""
-    from ..sources import EXTRACTOR_BATCH, extract_in_batches
 
     info = gold.info()
     schema = info.schema

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..bio import aligned_tokens, to_bio_layers
-from ..chunks import entities
-from ..model import Document
+from ..core.bio import aligned_tokens, to_bio_layers
+from ..core.chunks import entities
+from ..core.model import Document
+from ..core.violations import Void
 from .matching import ARGUMENT_KINDS, ERROR_KINDS, argument_key, classify_mentions, entity_mentions
 from .metrics import prf_arrays, prf_from_counts, prf_table, simple_prf
-from .violations import Void
 
 HEADLINES = ("entities.strict.micro.f1", "triggers.classification.f1", "arguments.classification.f1")
 NO_EVENT_TYPES = "not applicable: the schema defines no event types"

@@ -1,1 +1,3 @@
-"""Label Studio adapters: a local server, connection settings, push and pull."""
+"""Everything that speaks Label Studio: the labeling config from the schema, tasks and results out, exports
+in, and the server, connection, push and pull.
+"""

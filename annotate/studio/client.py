@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import secrets
 import sys
 import threading
 import time
@@ -23,11 +24,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..atomic import atomic_write_text
-from ..schema import Schema
+from ..core.atomic import atomic_write_text
+from ..core.schema import Schema
 from .config import instructions_html, labeling_config
 from .connection import Connection
 from .rest import HttpStatusError, Project, Rest, TransportError
+from .tasks import results_for
 
 if TYPE_CHECKING:
     from label_studio_sdk import LabelStudio
@@ -524,7 +526,6 @@ def project_tasks(client: LabelStudio, conn: Connection, project_id: int) -> lis
 def ensure_user(client: LabelStudio, conn: Connection, email: str) -> tuple[object, bool]:
     """(user, created): the Label Studio user with this email, created (with an unusable random password that is
     never shown; an admin sets one to let the person log in) when there is none."""
-    import secrets
 
     users = call(conn, "list users", lambda: list(client.users.list()))
     for user in users:
@@ -554,7 +555,6 @@ def load_annotations(conn: Connection, project_id: int, annotator: str, document
                      ) -> AnnotationLoadReport:
     """Create one annotation completed by `annotator` on each task whose document has one in `documents`
     (doc id -> annotated Document), unless that user has annotated the task already."""
-    from .tasks import results_for
 
     client = connect(conn)
     user, created_user = ensure_user(client, conn, annotator)

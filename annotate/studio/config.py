@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from xml.sax.saxutils import quoteattr
 
-from ..schema import Schema
+from ..core.schema import Schema
 
 # What an export's value.text that disagrees with its offsets does (studio/export.py). Defined here, in a module
 # every studio command loads anyway, so that the CLI can offer the choice without importing the export reader.

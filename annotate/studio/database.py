@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ..atomic import atomic_write_json
+from ..core.atomic import atomic_write_json
 
 ENV_VAR = "ANNOTATE_STUDIO_DATABASE"
 SCHEMES = ("postgresql", "postgres")

@@ -17,10 +17,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..conformance import schema_problems
-from ..jsonl import lone_surrogate
-from ..model import TATWEEL, Argument, Document, Entity, Event, Provenance, Span, SpanError, document_id
+from ..core.conformance import schema_problems
+from ..core.jsonl import lone_surrogate
+from ..core.model import TATWEEL, Argument, Document, Entity, Event, Provenance, Span, SpanError, document_id
 from .config import Routing
+from .tasks import metadata_of_task
 
 CONFLICT_MARK = "CONFLICT"
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -355,7 +356,6 @@ def task_annotations(task: dict, doc_id: str, path: str, digest: str, routing: R
                      on_text_mismatch: str = "offsets") -> TaskAnnotations:
     """Every live annotation of a (well-formed, see `task_fault`) task as a Document carrying the task's
     metadata and its provenance (annotator, annotation id, export file and digest)."""
-    from .tasks import metadata_of_task
 
     annotations = task.get("annotations")
     if annotations is None:

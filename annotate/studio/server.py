@@ -20,7 +20,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..atomic import atomic_write_json
+from ..core.atomic import atomic_write_json
 from . import database as dbs
 from .database import PostgresDatabase
 

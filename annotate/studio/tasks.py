@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..model import Document, Rejected
-from ..schema import Schema
+from ..core.model import Document, Rejected
+from ..core.schema import Schema
 from .config import ENTITY, TEXT, TRIGGER, labeling_config
 
 TASK_FIELDS = ("text", "doc_id", "source", "headline", "date", "meta")

@@ -9,74 +9,28 @@ listed as unreadable. Every record of the three lists is a `Rejected`.
 
 from __future__ import annotations
 
-import re
+import json
+import multiprocessing
+import os
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .atomic import QuarantineFile, atomic_directory, atomic_write_pieces, json_line, replace_quarantine
-from .dataset import GoldInfo, GoldWriter
-from .model import Document, Provenance, Rejected
-from .studio.config import TEXT_MISMATCH_POLICIES, Routing
-from .studio.export import (
-    ExportError,
-    document_key,
-    is_review,
-    task_annotations,
-    task_fault,
-)
-from .studio.stream import (
+from ..core.atomic import QuarantineFile, atomic_directory, atomic_write_pieces, json_line, replace_quarantine
+from ..core.model import Document, Rejected
+from ..studio.config import TEXT_MISMATCH_POLICIES, Routing
+from ..studio.export import ExportError, document_key, is_review, task_annotations, task_fault
+from ..studio.stream import (
     ExportStream,
     StreamRestart,
     is_storage_folder,
-    read_storage_file,
-    storage_files,
-    storage_task_of,
 )
-
-# --- which annotation becomes gold ------------------------------------------------------------------------------
-
-
-def annotation_signature(doc: Document) -> tuple:
-    """What two annotations must share to be the same annotation (ids and provenance do not count)."""
-    ents = doc.entity_by_id()
-    return (
-        tuple(sorted((e.start, e.end, e.type) for e in doc.entities)),
-        tuple(sorted((v.trigger.start, v.trigger.end, v.type, tuple(sorted(v.attributes.items())),
-                      tuple(sorted((a.role, ents[a.entity].start, ents[a.entity].end, ents[a.entity].type)
-                                   for a in v.arguments))) for v in doc.events)),
-    )
-
-
-def choose_gold(candidates: list[tuple[dict, Document]]) -> tuple[Document | None, str]:
-    """The gold-annotation rule (README, "Which annotation becomes gold"):
-    1. a ground-truth annotation wins (the most recently updated one if several);
-    2. else a single annotation is the gold;
-    3. else annotations that are all the same become one gold with every annotator in its provenance;
-    4. else nothing: the task needs adjudication.
-    The chosen Document carries the rule that chose it in its metadata (`gold_rule`).
-    """
-    def chosen(doc: Document, why: str) -> tuple[Document, str]:
-        return doc.relabelled({**doc.metadata, "gold_rule": why}), why
-
-    ground = [(a, d) for a, d in candidates if a.get("ground_truth")]
-    if ground:
-        ground.sort(key=lambda ad: str(ad[0].get("updated_at") or ad[0].get("created_at") or ""))
-        return chosen(ground[-1][1], "ground truth")
-    if len(candidates) == 1:
-        return chosen(candidates[0][1], "single annotation")
-    signatures = {annotation_signature(d) for _, d in candidates}
-    if len(signatures) == 1:
-        first = candidates[0][1]
-        prov = Provenance(tuple(x for _, d in candidates for x in d.provenance.annotators),
-                          tuple(x for _, d in candidates for x in d.provenance.annotation_ids),
-                          first.provenance.source, first.provenance.source_sha256)
-        return chosen(first.relabelled(provenance=prov), f"{len(candidates)} identical annotations")
-    return None, f"{len(candidates)} annotations disagree and none is ground truth; run `annotate adjudicate`"
-
-
-# --- the whole import ---------------------------------------------------------------------------------------------
+from .agreement import agreement
+from .choose import choose_gold
+from .exportfiles import _storage_tasks, _StorageTasks, file_sha256
+from .layout import GoldInfo
+from .writer import GoldWriter
 
 
 @dataclass
@@ -150,11 +104,12 @@ def _read_task(task, key: str | None, path: str, digest: str, raw: str | None, c
 
 
 _WORKER: _Settings | None = None
+
+
 AUTO = 0  # `num_proc`: one worker per available CPU for large tasks, else none (see `_Importer.AUTO_TASK_BYTES`)
 
 
 def _available_cpus() -> int:
-    import os
 
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -168,7 +123,6 @@ def _worker_chunk(jobs: list[tuple]) -> tuple[list[_Outcome], str | None]:
     """A chunk of tasks in a worker: each is sent as its JSON text, cheaper to pass than a pickled tree. In a
     build, the worker writes the chunk's rows as one Arrow record batch to a spill file of the writer (see
     `DocumentEncoder.batch`) and sends back its name; each outcome keeps its row's position in that batch."""
-    import json
 
     outcomes = [_read_task(json.loads(raw), key, path, digest, raw if exact else None, _WORKER)
                 for raw, exact, key, path, digest in jobs]
@@ -188,16 +142,6 @@ class _Restart(Exception):
     def __init__(self, path: str, unreadable: str | None):
         super().__init__(path)
         self.path, self.unreadable = path, unreadable
-
-
-def file_sha256(path: str | Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class _Importer:
@@ -293,7 +237,6 @@ class _Importer:
         return result
 
     def _start_pool(self) -> None:
-        import multiprocessing
 
         self.pool = multiprocessing.get_context("fork").Pool(self.num_proc, _worker_init, (self.cfg,))
 
@@ -334,7 +277,6 @@ class _Importer:
             if self.progress:
                 self.progress(len(chunk))
             return
-        import json
 
         jobs = [(t.raw if t.raw is not None else json.dumps(t.task), t.raw is not None, key, p, d)
                 for t, key, _, p, d, decided in chunk if decided is None]
@@ -436,99 +378,6 @@ def import_exports(paths: Iterable[str | Path], routing: Routing,
     return _import(paths, routing, reference_texts, progress, on_text_mismatch, num_proc)
 
 
-# --- Label Studio local-storage folders ----------------------------------------------------------------------------
-
-
-class _StorageTasks:
-    """The tasks of a local-storage export folder, in task id order; a task's annotation files are gathered.
-
-    The folder is listed first (only task id -> file names are kept), then the files of a task are read
-    together. Each task's provenance names its first file, with that file's sha256."""
-
-    def __init__(self, folder: Path):
-        import hashlib
-
-        self.folder = folder
-        by_task: dict[object, list[Path]] = {}
-        self.problems: list[tuple[Path, str]] = []  # files that cannot be read: listed as unreadable
-        listing = hashlib.sha256()
-        for f in storage_files(folder):
-            listing.update(f.name.encode() + b"\n")
-            if f.name.endswith(".json"):  # task format: the name is the task id, no need to open it yet
-                by_task.setdefault(("task", f.name[:-5]), []).append(f)
-                continue
-            read = self._read(f)
-            if read is not None:
-                by_task.setdefault(("task", str(read[0])), []).append(f)
-        self.by_task = by_task
-        # the folder's own digest is of its file names; each task's provenance has its file's sha256
-        self.digest = listing.hexdigest()
-
-    def _read(self, f: Path) -> tuple[object, dict, str] | None:
-        """(task id, task, sha256) of one storage file; None, with the file listed as a problem, if unreadable."""
-        try:
-            value, sha = read_storage_file(f)
-            task_id, task = storage_task_of(value, f)
-        except ExportError as exc:
-            self.problems.append((f, str(exc)))
-            return None
-        return task_id, task, sha
-
-    def __iter__(self):
-        for index, (_, files) in enumerate(self.by_task.items()):
-            task = None
-            digest = None
-            for f in files:
-                read = self._read(f)
-                if read is None:
-                    continue
-                _, one, sha = read
-                if task is None:
-                    task, digest = one, sha
-                else:
-                    task = {**task, "annotations": list(task.get("annotations") or []) +
-                            list(one.get("annotations") or [])}
-            if task is None:
-                continue
-            yield _StorageTask(index, task, None, f"{files[0]}", str(files[0]), digest)
-
-
-@dataclass
-class _StorageTask:
-    index: int
-    task: object
-    raw: str | None
-    where: str
-    path: str
-    digest: str
-
-
-def _storage_tasks(folder: Path) -> _StorageTasks:
-    return _StorageTasks(folder)
-
-
-_PULLED = re.compile(r"^export-project\d+-(\d{8}T\d{6}\d*Z)-")
-
-
-def export_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Export files from files and folders. A folder is read for *.json in time order: `annotate pull` files
-    by the UTC time in their name (whatever the project id), other files by name after them. A folder that
-    Label Studio's local-storage export sync wrote (files named by annotation or task id) is one source."""
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if is_storage_folder(p):
-            out.append(p)  # Label Studio's local-storage export: read as one source (see `_StorageTasks`)
-        elif p.is_dir():
-            out += sorted(p.glob("*.json"), key=lambda f: (0, m.group(1)) if (m := _PULLED.match(f.name))
-                          else (1, f.name))
-        else:
-            out.append(p)
-    return out
-
-
-# --- the gold build ------------------------------------------------------------------------------------------------
-
-
 @dataclass
 class GoldBuild:
     result: ImportResult
@@ -626,6 +475,5 @@ def _agreement(annotations: dict[str, list[Document]]) -> dict:
     if not annotations:
         # what `agreement({})` returns, without importing the scorer (and seqeval, and scikit-learn)
         return {"tasks": 0, "pairs": [], "overall": {}}
-    from .agreement import agreement
 
     return agreement(annotations)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import yaml
 
-DEFAULT_SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "ace-arabic-news.yaml"
+SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"  # the schemas, guidelines and lexicon beside the package
+DEFAULT_SCHEMA = SCHEMAS_DIR / "ace-arabic-news.yaml"
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..model import Document
-from ..schema import Schema
+from .model import Document
+from .schema import Schema
 
 Void = tuple[str, ...]  # ("event", event id) or ("argument", event id, argument index)
 

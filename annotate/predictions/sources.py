@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..core.model import Document, Rejected
+from ..core.schema import Schema
+from ..core.violations import Violation, schema_violations
 from .extractor import call_function, is_callable_spec, run_command
-from .model import Document, Rejected
-from .predictions import PredictionError, document_to_record, prediction_from_record, read_predictions
-from .schema import Schema
-from .score.violations import Violation, schema_violations
+from .index import LabelStudioIndex
+from .records import PredictionError, document_to_record, prediction_from_record, read_predictions
 
 
 @dataclass
@@ -46,9 +47,8 @@ def from_jsonl(path: str | Path, gold: list[Document], schema: Schema) -> Predic
 def from_label_studio(path: str | Path, gold: list[Document], schema: Schema, annotator: str | None = None,
                       model_version: str | None = None) -> Predictions:
     """Predictions (or, with `annotator`, that person's annotations) from a Label Studio tasks file/export,
-    matched to `gold` as `predindex.LabelStudioIndex` matches them (`annotate score --labelstudio` streams
+    matched to `gold` as `index.LabelStudioIndex` matches them (`annotate score --labelstudio` streams
     through that index; this holds the result)."""
-    from .predindex import LabelStudioIndex
 
     with LabelStudioIndex(path, ((g.id, g.text) for g in gold), schema, annotator, model_version) as index:
         out = {}

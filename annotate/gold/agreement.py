@@ -15,11 +15,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 
-from .bio import aligned_tokens, to_bio_layers
-from .model import Document
-from .score.matching import argument_keys, entity_mentions, overlaps_same_type
-from .score.metrics import f1_from, prf_table, ratio
-from .score.scorer import score_documents
+from ..core.bio import aligned_tokens, to_bio_layers
+from ..core.model import Document
+from ..score.matching import argument_keys, entity_mentions, overlaps_same_type
+from ..score.metrics import f1_from, prf_table, ratio
+from ..score.scorer import score_documents
 
 # The headline-style keys the ceiling is given under: each one is the same lookup in a score report.
 CEILING_METRICS = ("entities.strict.micro.f1", "entities.default.micro.f1", "triggers.identification.f1",

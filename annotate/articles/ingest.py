@@ -18,10 +18,11 @@ from pathlib import Path
 
 import yaml
 
-from .jsonl import lone_surrogate, parse_line, raw_lines
-from .model import Document, Provenance, Rejected, document_id
+from ..core.jsonl import lone_surrogate, parse_line, raw_lines
+from ..core.model import Document, Provenance, Rejected, document_id
+from ..core.schema import SCHEMAS_DIR
 
-DEFAULT_BOILERPLATE = Path(__file__).resolve().parent.parent / "schemas" / "boilerplate.yaml"
+DEFAULT_BOILERPLATE = SCHEMAS_DIR / "boilerplate.yaml"
 
 _MONTHS = {
     "يناير": 1, "كانون الثاني": 1, "فبراير": 2, "شباط": 2, "مارس": 3, "آذار": 3, "أبريل": 4, "ابريل": 4,

@@ -12,11 +12,11 @@ from collections.abc import Container, Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from .conformance import schema_problems
-from .jsonl import lone_surrogate, read_jsonl
-from .model import Argument, Document, Entity, Event, Rejected, Span, SpanError
-from .schema import Schema
-from .surface import SurfaceSpanError, resolve_span
+from ..core.conformance import schema_problems
+from ..core.jsonl import lone_surrogate, read_jsonl
+from ..core.model import Argument, Document, Entity, Event, Rejected, Span, SpanError
+from ..core.schema import Schema
+from ..core.surface import SurfaceSpanError, resolve_span
 
 
 class PredictionError(ValueError):

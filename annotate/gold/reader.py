@@ -22,18 +22,10 @@ from pathlib import Path
 import pyarrow as pa
 from datasets import Features
 
-from .atomic import recover_directory
-from .dataset import (
-    AGREEMENT_FILE,
-    BUILD_FILE,
-    FINGERPRINT_COLUMNS,
-    GoldInfo,
-    GoldReadError,
-    _json_object,
-    row_fingerprint_json,
-    row_to_document,
-)
-from .model import Document
+from ..core.atomic import recover_directory
+from ..core.model import Document
+from .layout import AGREEMENT_FILE, BUILD_FILE, GoldInfo, GoldReadError, _json_object
+from .rows import FINGERPRINT_COLUMNS, row_fingerprint_json, row_to_document
 
 BATCH_ROWS = 256  # rows turned into Python objects at a time (a file's own record batches may be larger)
 
@@ -135,7 +127,7 @@ class GoldSet:
         return total
 
     def fingerprint(self) -> str:
-        """`dataset.content_fingerprint` of every row of every split, computed as a stream (once: the rows
+        """`rows.content_fingerprint` of every row of every split, computed as a stream (once: the rows
         are read for it, and only the four columns it hashes)."""
         if self._fingerprint is None:
             self._fingerprint = self._content_fingerprint()
@@ -186,3 +178,12 @@ class GoldSet:
 
 class _Unsorted(Exception):
     pass
+
+
+def gold_documents(path: str | Path, split: str | None = None) -> tuple[list[Document], GoldInfo]:
+    """The gold Documents (one split, or all) and the set's info; the fingerprint is recomputed from the
+    rows read, so a report never names a fingerprint the data does not have. GoldReadError names a damaged
+    file. A list of every document: a caller that can take them one at a time uses `GoldSet`."""
+    gold = GoldSet(path)
+    docs = list(gold.documents(split))
+    return docs, gold.info()

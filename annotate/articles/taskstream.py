@@ -5,7 +5,7 @@ end, so a failed run leaves the previous file as it was. A `.jsonl` output gets 
 Studio's import reads JSON Lines too); any other name gets the JSON array `json.dumps(tasks, indent=2)`
 would write, byte for byte, without the list.
 
-Pre-annotations: a predictions file is joined through an on-disk index (`predindex`), so its order need not
+Pre-annotations: a predictions file is joined through an on-disk index (`predictions.index`), so its order need not
 follow the articles'; an extractor is run on batches of `EXTRACTOR_BATCH` documents.
 """
 
@@ -18,11 +18,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .atomic import current_umask, json_line
+from ..core.atomic import current_umask, json_line
+from ..core.model import Document, Rejected
+from ..core.schema import Schema
+from ..core.violations import schema_violations
+from ..predictions.index import PredictionIndex
+from ..predictions.sources import EXTRACTOR_BATCH, extract_in_batches
+from ..studio.tasks import PredictionValidator, make_task
 from .ingest import IngestStream
-from .model import Document, Rejected
-from .schema import Schema
-from .sources import EXTRACTOR_BATCH
 
 
 class TaskWriter:
@@ -91,7 +94,6 @@ class _Joined:
 
 
 def _violations(pred: Document, schema: Schema) -> list[Rejected]:
-    from .score.violations import schema_violations
 
     return [Rejected(f"predictions for {v.doc}", f"document {v.doc}: {v.message}")
             for v in schema_violations(pred, schema)]
@@ -99,7 +101,6 @@ def _violations(pred: Document, schema: Schema) -> list[Rejected]:
 
 def _from_file(docs: Iterable[Document], path: str, schema: Schema, joined: _Joined
                ) -> Iterator[tuple[Document, Document | None]]:
-    from .predindex import PredictionIndex
 
     with PredictionIndex(path) as index:
         joined.read_rejects += index.early
@@ -119,7 +120,6 @@ def _from_file(docs: Iterable[Document], path: str, schema: Schema, joined: _Joi
 
 def _from_extractor(docs: Iterable[Document], spec: str, schema: Schema, joined: _Joined, batch: int
                     ) -> Iterator[tuple[Document, Document | None]]:
-    from .sources import extract_in_batches
 
     for call, chunk, loaded in extract_in_batches(docs, spec, schema, batch):
         # (call, position) keeps the quarantine in the order one call over every document would give
@@ -141,7 +141,6 @@ def stream_tasks(articles, output: str | Path, schema: Schema, strip: bool = Tru
                  extractor_batch: int = EXTRACTOR_BATCH) -> StreamedTasks:
     """Articles -> one task each, written to `output` as they are made; the output is replaced only when at
     least one task was made (a run with nothing to write leaves the previous file as it was)."""
-    from .studio.tasks import PredictionValidator, make_task
 
     stream = IngestStream(articles, strip=strip, num_proc=num_proc, progress=progress)
     run = StreamedTasks()

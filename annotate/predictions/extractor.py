@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from .model import Document, Rejected, SpanError
+from ..core.model import Document, Rejected, SpanError
 
 
 class ExtractorError(RuntimeError):

@@ -11,9 +11,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .model import Document, Rejected
-from .predictions import read_predictions
-from .schema import Schema
+from ..core.model import Document, Rejected
+from ..core.schema import Schema
+from ..predictions.records import read_predictions
+from ..studio.config import Routing
+from .build import import_exports
 
 
 @dataclass
@@ -43,8 +45,6 @@ def sniff_format(path: Path) -> str:
 
 
 def read_annotation_file(path: str | Path, documents: list[Document], schema: Schema) -> AnnotationFile:
-    from .gold import import_exports
-    from .studio.config import Routing
 
     path = Path(path)
     fmt = sniff_format(path)

@@ -84,7 +84,7 @@ def to_bio_layers(tokens: Sequence[Token], spans: Sequence[TypedSpan], min_layer
 def spans_from_bio(tokens: Sequence[Token], tags: Sequence[str]) -> list[TypedSpan]:
     """Character spans from one IOB2 layer, decoded exactly as the scorer decodes IOB2 (seqeval's strict mode,
     `chunks.entities_strict`): an I- without a matching B-/I- before it starts nothing."""
-    from .chunks import entities_strict  # imported when used: it loads seqeval, which the import path avoids
+    from .chunks import entities_strict
 
     return [(tokens[i].start, tokens[j - 1].end, label) for _, i, j, label in sorted(entities_strict([tags], "IOB2"),
                                                                                       key=lambda c: c[1])]

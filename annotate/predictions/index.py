@@ -5,7 +5,7 @@ temporary folder; a document then reads back only its own lines. Memory stays fl
 two streams (predictions need not follow the documents' order), and the disk holds ~50 bytes per line.
 
 Every line ends as an accepted prediction or a Rejected record with the same reason, and in the same order
-(by line number), as `predictions.read_predictions` gives when it holds everything: a line is judged against
+(by line number), as `records.read_predictions` gives when it holds everything: a line is judged against
 its document and the earlier accepted lines of the same id only, so judging all lines of one id when that
 document comes by is the same judgement. Lines of ids no document claims are rejected by `unclaimed()`.
 """
@@ -19,11 +19,13 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .jsonl import parse_line, raw_lines, read_line_at
-from .model import Document, Rejected
-from .predictions import PredictionError, prediction_from_record
-from .schema import Schema
-from .studio.stream import ExportStream, StreamRestart
+from ..core.jsonl import parse_line, raw_lines, read_line_at
+from ..core.model import Document, Rejected
+from ..core.schema import Schema
+from ..studio.config import Routing
+from ..studio.export import annotation_to_document, annotator_name
+from ..studio.stream import ExportStream, StreamRestart
+from .records import PredictionError, prediction_from_record
 
 
 class _ScratchIndex:
@@ -128,7 +130,6 @@ class LabelStudioIndex(_ScratchIndex):
 
     def __init__(self, path: str | Path, gold: Iterator[tuple[str, str]], schema: Schema,
                  annotator: str | None = None, model_version: str | None = None) -> None:
-        from .studio.config import Routing
 
         self.path = Path(path)
         self.source = str(path)
@@ -156,7 +157,6 @@ class LabelStudioIndex(_ScratchIndex):
             raise
 
     def _read(self, ids, texts, routing, annotator, model_version, whole: bool) -> None:
-        from .studio.export import annotation_to_document, annotator_name
 
         for raw in ExportStream(self.path, whole=whole):
             k, t = raw.index, raw.task

@@ -18,12 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
+from ..core.atomic import atomic_write_text
+from ..core.model import Argument, Document, Entity, Event, Span
+from ..core.surface import SurfaceSpanError, resolve_span
+from ..score.matching import LINK, argument_keys, classify_mentions, entity_mentions, trigger_mentions
+from ..studio.export import CONFLICT_MARK
+from ..studio.tasks import results_for
 from .agreement import latest_per_annotator
-from .model import Argument, Document, Entity, Event, Span
-from .score.matching import LINK, argument_keys, classify_mentions, entity_mentions, trigger_mentions
-from .studio.export import CONFLICT_MARK
-from .studio.tasks import results_for
-from .surface import SurfaceSpanError, resolve_span
 
 CONTEXT = 30
 SpanKey = tuple[int, int, str]  # start, end, label
@@ -356,7 +359,6 @@ LOG_HEADER = """\
 
 def read_log(path: str | Path) -> list[dict]:
     """The entries of a decision log; DecisionError names the file when it is not one."""
-    import yaml
 
     try:
         entries = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
@@ -368,8 +370,6 @@ def read_log(path: str | Path) -> list[dict]:
 
 
 def write_log(path: str | Path, entries: list[dict]) -> None:
-    import yaml
 
-    from .atomic import atomic_write_text
 
     atomic_write_text(path, LOG_HEADER + yaml.safe_dump(entries, allow_unicode=True, sort_keys=False, width=110))

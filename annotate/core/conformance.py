@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from .model import Document
 from .schema import Schema
 
@@ -39,7 +41,6 @@ PROCLITICS = "وفبلك"
 
 
 def _edge_problem(ch: str) -> str | None:
-    import unicodedata
 
     if ch.isspace():
         return "whitespace"

@@ -2,8 +2,8 @@
 
 Everything comes from one snapshot export per project (the same export `annotate pull` makes, written to a
 temporary folder), never from one request per task, so a project with thousands of tasks costs a handful of
-requests. Agreement is computed by `annotate.agreement.agreement` on the export read by
-`annotate.gold.import_exports`: the very figures `annotate agree` would print for that export.
+requests. Agreement is computed by `annotate.gold.agreement.agreement` on the export read by
+`annotate.gold.build.import_exports`: the very figures `annotate agree` would print for that export.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..agreement import agreement
-from ..gold import import_exports
-from ..schema import Schema
-from .client import StudioError, call, connect, pull_export
-from .config import Routing, labeling_config, routing_from_config
-from .connection import Connection
-from .export import annotator_name, is_review
+from ..core.schema import Schema
+from ..studio.client import StudioError, call, connect, pull_export
+from ..studio.config import Routing, labeling_config, routing_from_config
+from ..studio.connection import Connection
+from ..studio.export import annotator_name, is_review
+from .agreement import agreement
+from .build import import_exports
 
 
 @dataclass

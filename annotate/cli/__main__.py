@@ -1,0 +1,5 @@
+"""`python -m annotate.cli` runs the command line."""
+
+from . import main
+
+main()

@@ -1,0 +1,98 @@
+"""Shared pieces of the command line: the schema and routing loaders, the quarantine note, the options
+several commands take, and the one wrapper that turns Label Studio errors into messages.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..core.atomic import replace_quarantine
+from ..core.schema import SchemaError, load_schema
+
+EXIT_ERROR = 1
+
+
+def schema_from(path):
+    try:
+        return load_schema(path)
+    except SchemaError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def quarantine_note(path: Path, rejected) -> str:
+    """Write this run's rejected records (or remove a stale file of an earlier run); a note for the summary."""
+    written = replace_quarantine(path, [r.to_json() for r in rejected])
+    for r in rejected[:10]:
+        click.echo(f"  quarantined {r.source}: {r.reason}", err=True)
+    if len(rejected) > 10:
+        click.echo(f"  ... and {len(rejected) - 10} more", err=True)
+    return f" ({written.note})" if written.note else ""
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+schema_option = click.option("--schema", "schema_path", type=click.Path(exists=True, dir_okay=False),
+                             help="Schema YAML (default: schemas/ace-arabic-news.yaml).")
+
+
+home_option = click.option("--home", type=click.Path(file_okay=False), default=".studio", show_default=True,
+                           help="Folder for the local server's data, log and credentials (git-ignored).")
+
+
+port_option = click.option("--port", type=int, envvar="ANNOTATE_STUDIO_PORT", default=8080, show_default=True,
+                           help="Port on 127.0.0.1 (env ANNOTATE_STUDIO_PORT).")
+
+
+database_option = click.option(
+    "--database", "database_url", envvar="ANNOTATE_STUDIO_DATABASE", default=None, metavar="URL",
+    help="Run Label Studio on this PostgreSQL database, postgresql://user:password@host:port/dbname (env "
+         "ANNOTATE_STUDIO_DATABASE; without a password in the URL, PGPASSWORD gives it). Default, or with "
+         "--database '': SQLite in --home.")
+
+
+project_option = click.option("--project", "title", default=None,
+                              help="Project title (default: 'Arabic news entities and events').")
+
+
+config_option = click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+                             help="Read labels from this Label Studio labeling config (XML) instead of a schema, "
+                                  "for exports of other text-span projects.")
+
+
+skip_unreadable_option = click.option("--skip-unreadable", is_flag=True,
+                                      help="Go on when an export file cannot be read (a truncated download, say); "
+                                           "by default that stops the run.")
+
+
+def routing_from(schema_path, config_path):
+    from ..studio.config import Routing, routing_from_config
+
+    if config_path:
+        try:
+            return routing_from_config(Path(config_path).read_text(encoding="utf-8"), Path(config_path).stem)
+        except (ValueError, OSError) as exc:  # ConfigError, SchemaError, UnicodeDecodeError
+            raise click.ClickException(f"--config {config_path}: {exc}") from None
+    return Routing(schema_from(schema_path))
+
+
+
+
+def studio_call(fn, *args, **kwargs):
+    from ..studio.client import StudioError
+    from ..studio.connection import ConnectionConfigError
+
+    # ServerError and DatabaseError come only from the server and database modules, so they are looked up rather
+    # than imported: the commands that do not start a server (push) then do not pay for loading them.
+    server = sys.modules.get("annotate.studio.server")
+    database = sys.modules.get("annotate.studio.database")
+    expected = (StudioError, ConnectionConfigError) + ((server.ServerError,) if server else ()) \
+        + ((database.DatabaseError,) if database else ())
+    try:
+        return fn(*args, **kwargs)
+    except expected as exc:
+        raise click.ClickException(str(exc)) from None

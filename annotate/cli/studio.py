@@ -1,0 +1,277 @@
+"""Commands that speak to Label Studio: `studio up/down/status`, `push` (tasks and annotations) and `pull`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .common import (
+    EXIT_ERROR,
+    database_option,
+    home_option,
+    port_option,
+    project_option,
+    quarantine_note,
+    schema_from,
+    schema_option,
+    studio_call,
+)
+
+
+@click.group("studio")
+def studio_group():
+    """Run a local Label Studio on 127.0.0.1 (SQLite by default, or PostgreSQL; outbound calls off).
+
+    \b
+    Example:
+      annotate studio up        # start (or find) the server, print URL and where the credentials are
+      PGPASSWORD=... annotate studio up --database postgresql://annotate@db.example.org:5432/annotate
+      annotate studio status
+      annotate studio down      # stop the server this folder started
+    """
+
+
+@studio_group.command("up")
+@home_option
+@port_option
+@database_option
+@click.option("--timeout", default=240.0, show_default=True, help="Seconds to wait for /health.")
+def studio_up(home, port, database_url, timeout):
+    """Start the local Label Studio in the background and wait until it answers /health.
+
+    Starting twice is harmless: a running server is reused. Its data goes to SQLite in --home unless
+    --database (or ANNOTATE_STUDIO_DATABASE) names a PostgreSQL database, which is checked before the start.
+
+    \b
+    Example:
+      annotate studio up --port 8080
+      export PGPASSWORD=...     # the password stays out of the command line and the shell history
+      annotate studio up --database postgresql://annotate@127.0.0.1:5432/annotate
+    """
+    from ..studio.database import database_from, describe
+    from ..studio.server import LocalStudio
+
+    database = studio_call(database_from, database_url)
+    studio = LocalStudio(home, port, database)
+    click.echo(f"Starting Label Studio on {studio.url} with {describe(database)} (first start runs database "
+               "migrations, ~1 min) ...", err=True)
+    state = studio_call(studio.up, timeout=timeout)
+    creds = Path(home) / "credentials.json"
+    on = state.database or "a database this folder did not record"
+    click.echo(f"Label Studio is up at {state.url} (pid {state.pid or 'not ours'}) on {on}. Admin login and API "
+               f"token are in {creds} (mode 0600); the toolkit reads {state.connection_file}.")
+
+
+@studio_group.command("down")
+@home_option
+@port_option
+def studio_down(home, port):
+    """Stop the local Label Studio that `annotate studio up` started from this folder.
+
+    \b
+    Example:
+      annotate studio down
+    """
+    from ..studio.server import LocalStudio
+
+    stopped = LocalStudio(home, port).down()
+    click.echo("Stopped the local Label Studio." if stopped else "No Label Studio started from here is running.")
+
+
+@studio_group.command("status")
+@home_option
+@port_option
+def studio_status(home, port):
+    """Say whether the local Label Studio is running and answering.
+
+    \b
+    Example:
+      annotate studio status
+    """
+    from ..studio.server import LocalStudio
+
+    st = LocalStudio(home, port).status()
+    owner = f"started from here, pid {st.pid}" if st.started_by_us else "not started from here"
+    click.echo(f"{st.url}: {'answering' if st.running else 'not answering'} ({owner})")
+    if st.database:
+        click.echo(f"database: {st.database}" + ("" if st.started_by_us else " (as last started from here)"))
+    if not st.running:
+        sys.exit(EXIT_ERROR)
+
+
+@click.command("push")
+@click.argument("tasks_file", required=False, type=click.Path(exists=True, dir_okay=False))
+@project_option
+@click.option("--project-id", type=int, help="Push into this project (instead of finding it by title).")
+@click.option("--update-config", is_flag=True, help="Replace an existing project's labeling config with the schema's.")
+@click.option("--chunk-size", default=10_000, show_default=True, type=click.IntRange(min=1),  # = client.CHUNK_SIZE
+              help="Most tasks per import request (a request also stays under 16 MiB).")
+@click.option("--chunk-bytes", default=None, type=click.IntRange(min=1), hidden=True,
+              help="Most bytes per import request (for measurements and tests).")
+@click.option("--annotations", "annotations_path", type=click.Path(exists=True, dir_okay=False),
+              help="Annotations made elsewhere (predictions JSONL, offsets or surface spans, or a Label Studio "
+                   "export) to load as --annotator's completed annotations.")
+@click.option("--annotator", default=None, help="With --annotations: the email of the user the annotations "
+              "belong to (created when missing).")
+@click.option("--ground-truth", is_flag=True, help="With --annotations: mark the loaded annotations as ground truth.")
+@click.option("--quarantine", type=click.Path(dir_okay=False), default=None,
+              help="Where rejected annotation records go (default: ANNOTATIONS with .quarantine.jsonl).")
+@click.option("--show-instructions/--no-show-instructions", default=None,
+              help="Open the guidelines on every task (a project setting; off when the project is created, and the "
+                   "Instructions button always shows them). Given on an existing project, it changes the setting.")
+@schema_option
+def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_bytes, annotations_path, annotator,
+             ground_truth, quarantine, show_instructions, schema_path):
+    """Create the project (config and guidelines from the schema) and import tasks not already in it; and/or
+    load annotations made elsewhere as a named annotator's work.
+
+    Documents already in the project (same data.doc_id) are skipped, so a push can be repeated or resumed.
+    Loading annotations is idempotent too: a task the annotator has annotated already gets nothing new.
+    The server and key come from LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY or .studio/connection.json.
+
+    \b
+    Example:
+      annotate tasks gold/articles -o tasks.json && annotate push tasks.json
+      annotate push --annotations pass-a.jsonl --annotator amal@example.org
+      annotate push tasks.json --show-instructions     # open the guidelines on every task
+    """
+    from ..studio.client import DEFAULT_PROJECT, ProjectLookup, push_tasks
+    from ..studio.connection import ConnectionConfigError, load_connection
+
+    if not tasks_file and not annotations_path:
+        raise click.UsageError("give TASKS_FILE, --annotations FILE --annotator EMAIL, or both")
+    if bool(annotations_path) != bool(annotator):
+        raise click.UsageError("--annotations and --annotator go together")
+    if show_instructions is not None and not tasks_file:
+        raise click.UsageError("--show-instructions/--no-show-instructions go with TASKS_FILE (a repeated push "
+                               "imports nothing new and only changes the setting)")
+    title = title or DEFAULT_PROJECT
+    lookup = None
+    if tasks_file:
+        # The server looks the project up (read only) while the schema and the file are read; a bad file still
+        # fails before anything is written, and a connection that cannot be set up is reported after that.
+        try:
+            lookup = ProjectLookup(load_connection(), title, project_id)
+            lookup.wait_sent()
+        except ConnectionConfigError:
+            pass
+    schema = schema_from(schema_path)
+    tasks, raw = _read_tasks_file(tasks_file) if tasks_file else (None, None)
+    conn = studio_call(load_connection)
+    report = None
+    if tasks is not None:
+        progress = _ImportProgress()
+        try:
+            report = studio_call(push_tasks, conn, schema, tasks, title, update_config, chunk_size,
+                                  progress=progress.update, project_id=project_id,
+                                  show_instructions=show_instructions, on_plan=progress.plan, source=raw, lookup=lookup,
+                                  **({"chunk_bytes": chunk_bytes} if chunk_bytes else {}))
+        finally:
+            progress.close()
+        state = "created" if report.project_created else ("config updated" if report.config_updated else "existing")
+        click.echo(f"Project {report.project_id} ({state}) on {conn.url}: {report.submitted} task(s) in "
+                   f"{tasks_file}: {report.imported} imported ({report.with_predictions} with predictions), "
+                   f"{report.skipped_existing} already present. Annotate at {conn.url}/projects/{report.project_id}/")
+        project_id = report.project_id
+    if annotations_path:
+        from ..pipeline import load_annotation_file, resolve_project_id
+
+        project_id = studio_call(resolve_project_id, conn, title, project_id)
+        with click.progressbar(length=0, label=f"Loading annotations of {annotator}", file=sys.stderr) as bar:
+            read, loaded = studio_call(load_annotation_file, conn, schema, annotations_path, annotator, project_id,
+                                        ground_truth, progress=bar.update)
+        qpath = Path(quarantine) if quarantine else Path(annotations_path).with_suffix(".quarantine.jsonl")
+        note = quarantine_note(qpath, read.rejected)
+        click.echo(f"{annotations_path} ({read.format}): {read.records} record(s): {loaded.created} annotation(s) "
+                   f"created for {annotator}{' (new user)' if loaded.user_created else ''}, "
+                   f"{loaded.already_present} already there, {len(read.rejected)} quarantined{note}, "
+                   f"{len(read.empty)} with nothing to load; project {project_id}")
+    return report
+
+
+class _ImportProgress:
+    """A bar over the tasks a push sends (known once the server has said which it holds), with the rate."""
+
+    def __init__(self):
+        self.bar = None
+        self.done = 0
+        self.started = 0.0
+
+    def plan(self, to_import: int, already_there: int) -> None:
+        if already_there:
+            click.echo(f"{already_there} task(s) already in the project: skipped", err=True)
+        self.bar = click.progressbar(length=to_import, label="Importing tasks", file=sys.stderr, show_pos=True,
+                                     item_show_func=lambda rate: rate)
+        self.bar.__enter__()
+        self.started = time.perf_counter()
+
+    def update(self, n: int) -> None:
+        self.done += n
+        elapsed = time.perf_counter() - self.started
+        self.bar.update(n, f"{self.done / elapsed:,.0f} tasks/s" if elapsed > 0 else None)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+def _read_tasks_file(path) -> tuple[list[dict], bytes | None]:
+    """A Label Studio import file of `annotate tasks`: a JSON list of task objects, each with data.doc_id, or
+    (a name ending in .jsonl, as `annotate tasks -o tasks.jsonl` writes) one task object a line; and, for a JSON
+    list, the file's bytes (the push sends them as they are when the whole file goes in one request)."""
+    import json
+
+    content: bytes | None = None
+    if str(path).endswith(".jsonl"):
+        from ..core.jsonl import read_jsonl
+
+        tasks, where = [], []
+        for line in read_jsonl(path):
+            if line.error:
+                raise click.ClickException(f"{line.source}: {line.error}; nothing was pushed")
+            tasks.append(line.value)
+            where.append(line.source)
+    else:
+        try:
+            content = Path(path).read_bytes()
+            tasks = json.loads(content.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise click.ClickException(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        except json.JSONDecodeError as exc:
+            raise click.ClickException(f"{path}: not a JSON tasks file (line {exc.lineno}, column {exc.colno}: "
+                                       f"{exc.msg})") from None
+        if not isinstance(tasks, list):
+            raise click.ClickException(f"{path}: expected a JSON list of tasks, got {type(tasks).__name__}")
+        where = [f"{path}: task {i}" for i in range(len(tasks))]
+    for t, name in zip(tasks, where):
+        data = t.get("data") if isinstance(t, dict) else None
+        if not isinstance(data, dict) or "doc_id" not in data or not isinstance(data.get("text"), str):
+            raise click.ClickException(f"{name} needs data.text and data.doc_id (build tasks with "
+                                       "`annotate tasks`); nothing was pushed")
+    return tasks, content
+
+
+@click.command("pull")
+@project_option
+@click.option("--project-id", type=int, help="Project id (instead of the title).")
+@click.option("-o", "--out-dir", default="gold/annotations", show_default=True, type=click.Path(file_okay=False))
+def pull_cmd(title, project_id, out_dir):
+    """Export the project's annotations (snapshot export) into OUT_DIR, never overwriting an earlier export.
+
+    \b
+    Example:
+      annotate pull                       # -> gold/annotations/export-project1-<time>-<hash>.json
+    """
+    from ..studio.client import DEFAULT_PROJECT, pull_export
+    from ..studio.connection import load_connection
+
+    conn = studio_call(load_connection)
+    report = studio_call(pull_export, conn, out_dir, title or DEFAULT_PROJECT, project_id)
+    what = "wrote" if report.new_file else "unchanged since"
+    click.echo(f"Project {report.project_id}: {report.tasks} task(s), {report.annotations} annotation(s); "
+               f"{what} {report.path} (sha256 {report.sha256[:12]})")
+    return report

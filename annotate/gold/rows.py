@@ -1,0 +1,309 @@
+"""One gold Document <-> one dataset row: the features, the row encoder (tokens cut at every annotation
+boundary, IOB2 layers), the row decoder, splits by document id, and the content fingerprint of rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import accumulate, chain
+from pathlib import Path
+
+import pyarrow as pa
+from datasets import ClassLabel, Features, List, Value
+
+from ..core.bio import assign_layers, bio_labels
+from ..core.model import Argument, Document, Entity, Event, Provenance, Span
+from ..core.schema import Schema
+from ..core.tokenize import sentence_ids_of_bounds, token_bounds
+from .layout import DatasetBuildError
+
+
+def features(schema: Schema) -> Features:
+    ner = ClassLabel(names=bio_labels(schema.entity_types))
+    trig = ClassLabel(names=bio_labels(schema.event_types))
+    string, i32 = Value("string"), Value("int32")
+    return Features({
+        "id": string,
+        "text": string,
+        "tokens": List(string),
+        "token_start": List(i32),
+        "token_end": List(i32),
+        "sentence": List(i32),
+        "ner_tags": List(ner),
+        "ner_layers": List(List(ner)),
+        "trigger_tags": List(trig),
+        "trigger_layers": List(List(trig)),
+        "entities": List({"id": string, "start": i32, "end": i32,
+                          "type": ClassLabel(names=list(schema.entity_types)), "text": string}),
+        "events": List({"id": string, "type": ClassLabel(names=list(schema.event_types)),
+                        "trigger_start": i32, "trigger_end": i32, "trigger_text": string,
+                        "attributes": List({"name": string, "value": string}),
+                        "arguments": List({"role": string, "entity": string})}),
+        "annotators": List(string),
+        "annotation_ids": List(string),
+        "export_source": string,
+        "export_sha256": string,
+        "metadata": string,  # JSON: headline, date, source, dropped boilerplate, gold rule
+    })
+
+
+class RowEncoder:
+    """One document -> its dataset row, with ClassLabel values already as ints (what `to_list` reads back).
+
+    Built once per schema, so nothing per document looks a label up by name twice. Tags are derived per span
+    (tokens are cut at every span boundary, so a span's first and last token are found by offset), and the
+    spans -> tags -> spans identity is checked on every document by decoding the tags with one compiled
+    regex per layer (IOB2 strict: a chunk is a B- followed by I- of its type, as `chunks.entities_strict`
+    reads it), independent of how they were written."""
+
+    def __init__(self, schema: Schema):
+        self.schema = schema
+        self.entity_types = list(schema.entity_types)
+        self.event_types = list(schema.event_types)
+        self.entity_index = {t: i for i, t in enumerate(self.entity_types)}
+        self.event_index = {t: i for i, t in enumerate(self.event_types)}
+        if max(len(self.entity_types), len(self.event_types)) > 127:
+            raise DatasetBuildError("more than 127 types of one kind: tags no longer fit in a byte")
+        self.ner_chunks = _chunk_pattern(len(self.entity_types))
+        self.trig_chunks = _chunk_pattern(len(self.event_types))
+
+    def _layers(self, starts: list[int], ends: list[int], spans: list, index: dict, names: list,
+                pattern: re.Pattern, doc_id: str):
+        """Tag layers (ints) for `spans`, and the check that they decode back to exactly `spans`. A span's
+        first and last token are found by bisection in the token starts and ends (no index of every token)."""
+        n = len(starts)
+        layer_of = assign_layers(spans)
+        depth = max([1, *(x + 1 for x in layer_of)])
+        layers = [[0] * n for _ in range(depth)]
+        for (s, e, label), layer in zip(spans, layer_of):
+            ts, last = bisect_left(starts, s), bisect_left(ends, e)
+            if ts == n or starts[ts] != s or last == n or ends[last] != e:
+                raise DatasetBuildError(f"document {doc_id}: span [{s}, {e}) does not fall on token boundaries")
+            b = 1 + 2 * index[label]
+            row = layers[layer]
+            row[ts] = b
+            if last > ts:
+                row[ts + 1:last + 1] = [b + 1] * (last - ts)
+        back = sorted((starts[m.start()], ends[m.end() - 1], names[(m.group()[0] - 1) // 2])
+                      for layer in layers for m in pattern.finditer(bytes(layer)))
+        if back != sorted(spans):
+            raise DatasetBuildError(f"document {doc_id}: spans -> tags -> spans is not the identity")
+        return layers
+
+    def row(self, doc: Document) -> dict:
+        text = doc.text
+        ent_spans = [(e.start, e.end, e.type) for e in doc.entities]
+        trig_spans = [(v.trigger.start, v.trigger.end, v.type) for v in doc.events]
+        cuts = {x for s, e, _ in ent_spans for x in (s, e)} | {x for s, e, _ in trig_spans for x in (s, e)}
+        starts, ends = token_bounds(text, cuts)
+        ner = self._layers(starts, ends, ent_spans, self.entity_index, self.entity_types, self.ner_chunks, doc.id)
+        trig = self._layers(starts, ends, trig_spans, self.event_index, self.event_types, self.trig_chunks, doc.id)
+        return {
+            "id": doc.id,
+            "text": text,
+            "tokens": list(map(text.__getitem__, map(slice, starts, ends))),
+            "token_start": starts,
+            "token_end": ends,
+            "sentence": sentence_ids_of_bounds(text, starts, ends),
+            "ner_tags": ner[0],
+            "ner_layers": ner,
+            "trigger_tags": trig[0],
+            "trigger_layers": trig,
+            "entities": [{"id": e.id, "start": e.start, "end": e.end, "type": self.entity_index[e.type],
+                          "text": text[e.start:e.end]} for e in doc.entities],
+            "events": [{"id": v.id, "type": self.event_index[v.type], "trigger_start": v.trigger.start,
+                        "trigger_end": v.trigger.end, "trigger_text": text[v.trigger.start:v.trigger.end],
+                        "attributes": [{"name": k, "value": x} for k, x in sorted(v.attributes.items())],
+                        "arguments": [{"role": a.role, "entity": a.entity} for a in v.arguments]}
+                       for v in doc.events],
+            "annotators": list(doc.provenance.annotators),
+            "annotation_ids": list(doc.provenance.annotation_ids),
+            "export_source": doc.provenance.source,
+            "export_sha256": doc.provenance.source_sha256,
+            "metadata": json.dumps(doc.metadata, ensure_ascii=False, sort_keys=True, default=str),
+        }
+
+
+def _chunk_pattern(n_types: int) -> re.Pattern:
+    """IOB2 strict chunks over a layer written as bytes (O=0, B-k=2k+1, I-k=2k+2): B-k then any I-k."""
+    alternatives = [re.escape(bytes([2 * k + 1])) + re.escape(bytes([2 * k + 2])) + b"*" for k in range(n_types)]
+    return re.compile(b"|".join(alternatives) or b"(?!)")
+
+
+def document_to_row(doc: Document, schema: Schema, encoder: RowEncoder | None = None) -> dict:
+    """The row of one document as `datasets` takes it (entity and event types by name)."""
+    encoder = encoder or RowEncoder(schema)
+    row = encoder.row(doc)
+    for e in row["entities"]:
+        e["type"] = encoder.entity_types[e["type"]]
+    for v in row["events"]:
+        v["type"] = encoder.event_types[v["type"]]
+    return row
+
+
+FINGERPRINT_COLUMNS = ["id", "text", "entities", "events"]  # the gold content: what the fingerprint hashes
+
+
+def row_fingerprint_json(row: dict) -> bytes:
+    """What `content_fingerprint` hashes of one (int-coded) row."""
+    return json.dumps({k: row[k] for k in FINGERPRINT_COLUMNS}, sort_keys=True, ensure_ascii=False).encode()
+
+
+def row_size(row: dict, fingerprint_json: bytes) -> int:
+    """About how many bytes one (int-coded) row takes in Arrow memory: its text and entities and events (their
+    fingerprint JSON), the tokens' text again with 32 bytes of offsets, sentence ids and outer tags per token,
+    and 8 per token per tag layer. Deterministic, from the row alone, so the sort windows it bounds (and with
+    them the parquet row groups) are the same however the rows were batched."""
+    tokens = len(row["tokens"])
+    return 2 * len(fingerprint_json) + tokens * (32 + 8 * (len(row["ner_layers"]) + len(row["trigger_layers"])))
+
+
+def row_to_document(row: dict, entity_names: list[str], event_names: list[str]) -> Document:
+    """Rows come back with ClassLabel ints; names map them back to the schema's labels."""
+    def name(value, names):
+        return names[value] if isinstance(value, int) else value
+
+    entities = [Entity(e["id"], e["start"], e["end"], name(e["type"], entity_names)) for e in row["entities"]]
+    events = [Event(v["id"], name(v["type"], event_names), Span(v["trigger_start"], v["trigger_end"]),
+                    {a["name"]: a["value"] for a in v["attributes"]},
+                    tuple(Argument(a["role"], a["entity"]) for a in v["arguments"])) for v in row["events"]]
+    return Document(row["id"], row["text"], entities, events, json.loads(row["metadata"] or "{}"),
+                    Provenance(tuple(row["annotators"]), tuple(row["annotation_ids"]), row["export_source"],
+                               row["export_sha256"]))
+
+
+def parse_splits(spec: str | None) -> list[tuple[str, float]]:
+    """'train=0.8,test=0.2' -> [('train', 0.8), ('test', 0.2)]; fractions must add up to 1."""
+    if not spec:
+        return [("test", 1.0)]
+    out = []
+    for part in spec.split(","):
+        name, _, frac = part.partition("=")
+        try:
+            value = float(frac)
+        except ValueError:
+            raise ValueError(f"--split: {part!r} is not NAME=FRACTION") from None
+        if not name.strip() or value < 0:
+            raise ValueError(f"--split: {part!r} is not NAME=FRACTION")
+        out.append((name.strip(), value))
+    if abs(sum(f for _, f in out) - 1.0) > 1e-9:
+        raise ValueError(f"--split: fractions add up to {sum(f for _, f in out)}, not 1")
+    return out
+
+
+def split_of(doc_id: str, splits: list[tuple[str, float]]) -> str:
+    """Deterministic: the same document always lands in the same split, whatever else is in the set."""
+    bucket = int(hashlib.sha256(doc_id.encode()).hexdigest()[:12], 16) / float(16 ** 12)
+    total = 0.0
+    for name, frac in splits:
+        total += frac
+        if bucket < total:
+            return name
+    return splits[-1][0]
+
+
+def content_fingerprint(rows: Iterable[dict]) -> str:
+    """Hash of the gold content (documents, spans, events), independent of file layout and row order."""
+    h = hashlib.sha256()
+    for row in sorted(rows, key=lambda r: r["id"]):
+        h.update(row_fingerprint_json(row))
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class EncodedDocument:
+    """A gold document in the form the writer takes (built in a worker process when there are several)."""
+    id: str
+    split: str
+    row: dict  # int-coded
+    fingerprint_json: bytes
+    size: int  # `row_size`
+    entity_types: list[str]
+    event_types: list[str]
+    roles: list[str]
+    annotators: list[str]
+    batch_row: int | None = None  # when the row travels in a worker's record batch: its position there
+
+
+class DocumentEncoder:
+    """Gold Document -> EncodedDocument: the per-document work of a build, picklable for worker processes."""
+
+    def __init__(self, schema: Schema, splits_spec: str | None):
+        self.schema = schema
+        self.splits = parse_splits(splits_spec)
+        self.rows = RowEncoder(schema)
+        self.spill_dir: Path | None = None  # set by the writer: where worker processes put their rows
+        self._spill_schema: pa.Schema | None = None  # built in each worker on first use (~3 ms)
+        self._spilled = 0  # batch files this process wrote
+
+    def __call__(self, doc: Document) -> EncodedDocument:
+        row = self.rows.row(doc)
+        fp = row_fingerprint_json(row)
+        return EncodedDocument(doc.id, split_of(doc.id, self.splits), row, fp, row_size(row, fp),
+                               [e.type for e in doc.entities], [v.type for v in doc.events],
+                               [a.role for v in doc.events for a in v.arguments], list(doc.provenance.annotators))
+
+    def batch(self, encoded: list[EncodedDocument]) -> str:
+        """Rows as one record batch of the writer's spill schema, written by the worker process that built them
+        to a file of its own in the writer's spill folder; returns the file's name. (Sent back through the
+        pool's pipe instead, an article-sized row's ~35 KB would be copied twice more, and written by the
+        parent process, which has the tasks to read.)"""
+
+        if self._spill_schema is None:
+            self._spill_schema = spill_schema(self.schema)
+        self._spilled += 1
+        name = f"worker-{os.getpid()}-{self._spilled}.arrow"
+        with pa.ipc.new_stream(str(self.spill_dir / name), self._spill_schema) as out:
+            out.write_batch(spill_batch(encoded, self._spill_schema))
+        return name
+
+
+def spill_schema(schema: Schema) -> pa.Schema:
+    """The rows as the writer keeps them before sorting: the dataset's columns and the split. (The two JSON
+    forms the fingerprint and the files digest hash go to a file of their own, see `GoldWriter`.)"""
+    return features(schema).arrow_schema.append(pa.field("__split", pa.string()))
+
+
+def spill_batch(encoded: list[EncodedDocument], schema: pa.Schema) -> pa.RecordBatch:
+    """The rows as one record batch of `schema`, built column by column: a list column is made from its
+    values flattened over the whole batch and their offsets (`pa.array` of a flat list of ints or strings is
+    much faster than the converter walking a list per row), structs and plain values with `pa.array`."""
+    rows = [enc.row for enc in encoded]
+    columns = []
+    for field in schema:
+        name, kind = field.name, field.type
+        if name == "__split":
+            values = [enc.split for enc in encoded]
+        else:
+            values = [row[name] for row in rows]
+        columns.append(_column(values, kind))
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _column(values: list, kind: pa.DataType) -> pa.Array:
+    """`pa.array(values, kind)` for lists of primitives (and lists of them), by flattening."""
+    if pa.types.is_list(kind) and not pa.types.is_struct(kind.value_type):
+        flat = list(chain.from_iterable(values))
+        offsets = _ints([0, *accumulate(map(len, values))], pa.int32())
+        return pa.ListArray.from_arrays(offsets, _column(flat, kind.value_type), type=kind)
+    if kind in _INT_CODES:
+        return _ints(values, kind)
+    return pa.array(values, kind)
+
+
+_INT_CODES = {pa.int32(): "i", pa.int64(): "q"}
+
+
+def _ints(values: list[int], kind: pa.DataType) -> pa.Array:
+    """Python ints as an Arrow array through `array.array`, whose C loop packs them several times faster
+    than `pa.array` converts them; it raises OverflowError rather than wrapping a value that does not fit."""
+
+    packed = array(_INT_CODES[kind], values)
+    return pa.Array.from_buffers(kind, len(packed), [None, pa.py_buffer(packed)])

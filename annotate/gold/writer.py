@@ -1,0 +1,357 @@
+"""Gold Documents <-> a Hugging Face `DatasetDict` on disk (parquet + dataset card + save_to_disk files).
+
+Character spans are the truth; tokens and IOB2 layers are derived here, with tokens cut at every annotation
+boundary, and every document is checked to survive spans -> tags -> spans unchanged before anything is
+written. The folder is replaced atomically, so a crash leaves the previous gold set in place.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import os
+import shutil
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from datasets import Dataset, DatasetDict, DatasetInfo
+from datasets.arrow_writer import ArrowWriter, get_parquet_column_options, get_writer_batch_size_from_data_size
+from datasets.config import DEFAULT_CDC_OPTIONS
+from datasets.utils.py_utils import asdict
+
+from ..core.atomic import atomic_directory
+from ..core.model import Document
+from ..core.readahead import read_ahead
+from ..core.schema import Schema
+from ..core.version import __version__
+from .arrowdigest import ValuesDigest
+from .card import CardStats, dataset_card
+from .layout import AGREEMENT_FILE, BUILD_FILE, SPILL, GoldInfo, parquet_name
+from .rows import DocumentEncoder, EncodedDocument, features, parse_splits, spill_batch, spill_schema
+
+
+def files_digest(splits: dict[str, ValuesDigest]) -> str:
+    """The digest in the parquet file names: every split's rows as written (in id order), by value."""
+    h = hashlib.sha256()
+    for name, values in splits.items():
+        h.update(f"{name} {values.hexdigest()}\n".encode())
+    return h.hexdigest()[:16]
+
+
+# `row_size` of the rows of one sort window, at most (see `GoldWriter._windows`): while one window is written
+# the next is sorted (`read_ahead`), so three window-sized tables can be alive at once.
+SORT_WINDOW_BYTES = 50 * 2**20
+
+
+class GoldWriter:
+    """Rows -> the gold set on disk, streamed: memory stays flat however many documents there are.
+
+    Rows arrive in input order and go to an Arrow file in record batches of `batch_size`; the JSON the
+    content fingerprint hashes goes, in the same order, to a plain file of its own, of which only each row's
+    offset and length stay in memory: it is only ever hashed, so it is written once and read once (in id
+    order, at the end), not carried through the sort windows. The files digest (in the parquet file names) is
+    a `ValuesDigest` of each split's sorted rows, taken as they are written. `finish` puts the rows in
+    document-id order one window of
+    at most `sort_window` rows at a time (rows are first spread over windows by id range, so no window is
+    ever larger, whatever the ids look like), and writes each split's `save_to_disk` Arrow file and parquet
+    file as the sorted rows go by. The whole folder is written inside `atomic_directory`'s temporary folder,
+    so a failed run leaves the previous gold set as it was.
+
+    The parquet and Arrow files are written with `datasets`' own ArrowWriter and its parquet settings (row
+    groups, content-defined chunking, column options), not `Dataset.save_to_disk` / `to_parquet`, which need
+    the whole dataset as one table."""
+
+    def __init__(self, schema: Schema, tmp: Path, splits_spec: str | None = None, batch_size: int = 1000,
+                 sort_window: int = 5000):
+        self.schema = schema
+        self.splits = parse_splits(splits_spec)
+        self.split_spec = splits_spec
+        self.feats = features(schema)
+        self.arrow_schema = self.feats.arrow_schema
+        self.spill_schema = spill_schema(schema)
+        self.tmp = Path(tmp)
+        self.batch_size = max(1, batch_size)
+        self.sort_window = max(1, sort_window)
+        self.encoder = DocumentEncoder(schema, splits_spec)
+        self.reset()
+
+    def reset(self) -> None:
+        """Start over (the import restarted): drop every row written so far."""
+
+        if getattr(self, "_writer", None) is not None:
+            self._writer.close()
+        shutil.rmtree(self.tmp / SPILL, ignore_errors=True)
+        (self.tmp / SPILL).mkdir(parents=True)
+        self._writer = pa.ipc.new_stream(str(self.tmp / SPILL / "rows.arrow"), self.spill_schema)
+        self._worker_files: list[tuple[str, array]] = []  # (batch file, rows kept) from worker processes
+        self.encoder.spill_dir = self.tmp / SPILL
+        self._buffer: list[dict] = []
+        self.ids: list[str] = []
+        if getattr(self, "_json", None) is not None:
+            self._json.close()
+        self._json = open(self.tmp / SPILL / "json.bin", "wb")  # noqa: SIM115 (closed in finish)
+        self._json_at = array("q")  # per row, in `ids` order: offset and length in json.bin
+        self._json_end = 0
+        self._row_bytes = 0  # `row_size` of the rows so far
+        self.split_counts: Counter = Counter()
+        self.entities: Counter = Counter()
+        self.events: Counter = Counter()
+        self.roles: Counter = Counter()
+        self.annotators: Counter = Counter()
+
+    def add(self, doc: Document) -> None:
+        self.add_encoded(self.encoder(doc))
+
+    def add_encoded(self, enc: EncodedDocument) -> None:
+        """Count a document, and keep its row unless it travels in a worker's batch (`add_rows`)."""
+        self.ids.append(enc.id)
+        self._json.write(enc.fingerprint_json)
+        self._json_at.extend((self._json_end, len(enc.fingerprint_json)))
+        self._json_end += len(enc.fingerprint_json)
+        self._row_bytes += enc.size
+        self.split_counts[enc.split] += 1
+        self.entities.update(enc.entity_types)
+        self.events.update(enc.event_types)
+        self.roles.update(enc.roles)
+        self.annotators.update(enc.annotators)
+        if enc.batch_row is None:
+            self._buffer.append(enc)
+            if len(self._buffer) >= self.batch_size:
+                self._flush()
+
+    def add_rows(self, name: str, keep: list[int]) -> None:
+        """A worker's batch file (`DocumentEncoder.batch`): only the rows at `keep` (the documents taken as gold)
+        are part of the set. The file stays where the worker wrote it; the sorted pass reads it."""
+        self._worker_files.append((name, array("l", keep)))
+
+    def _flush(self) -> None:
+        if self._buffer:
+            self._writer.write_batch(spill_batch(self._buffer, self.spill_schema))
+            self._buffer = []
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    # --- the sorted pass ---------------------------------------------------------------------------------------
+
+    def _spill_batches(self, name: str | None = None):
+        """The rows of one spill file, or (no name) every spilled row: the parent's own file, then the workers'
+        (the order does not matter: every window is sorted by id)."""
+        if name is not None:
+            with pa.OSFile(str(self.tmp / SPILL / name)) as f:  # read, not memory-mapped: RSS stays per batch
+                yield from pa.ipc.open_stream(f)
+            return
+        yield from self._spill_batches("rows.arrow")
+        for name, keep in self._worker_files:
+            for batch in self._spill_batches(name):  # one batch per file: `keep` are positions in it
+                yield batch if len(keep) == batch.num_rows else batch.take(pa.array(keep, pa.int64()))
+
+    def _spill_groups(self, rows: int):
+        """The spilled rows as tables of about `rows` rows (whole record batches)."""
+        batches, held = [], 0
+        for batch in self._spill_batches():
+            batches.append(batch)
+            held += batch.num_rows
+            if held >= rows:
+                yield pa.Table.from_batches(batches, schema=self.spill_schema)
+                batches, held = [], 0
+        if batches:
+            yield pa.Table.from_batches(batches, schema=self.spill_schema)
+
+    def _windows(self):
+        """Tables of rows in id order, each at most `self.window` rows (`sort_window`, or fewer for long rows)."""
+
+
+        # A window is held twice while it is sorted (the table and its sorted copy), and once more while the
+        # window before it is written, so its size is bounded in bytes as well as rows: 5,000 article-sized rows
+        # measured ~520 MB of Arrow memory, 1,000 ~120 MB.
+        # Rows are sized by `row_size` (from the row alone), not by the spill file, whose size depends on how the
+        # rows were batched (one process or workers): the window, and so the parquet row groups, must be the
+        # same for every --num-proc.
+        row_bytes = self._row_bytes / max(1, len(self.ids))
+        self.window = max(1, min(self.sort_window, int(SORT_WINDOW_BYTES // max(1.0, row_bytes))))
+        ordered = sorted(self.ids)
+        bounds = ordered[self.window::self.window]  # first id of each window after the first
+        self.ids = []  # not needed any more
+        if not bounds:
+            parts = [list(self._spill_batches())]
+        else:
+            writers = [pa.ipc.new_stream(str(self.tmp / SPILL / f"w{w}.arrow"), self.spill_schema)
+                       for w in range(len(bounds) + 1)]
+            for group in self._spill_groups(self.window):
+                # one take per group of spilled rows (not a filter per batch and window): the rows in window
+                # order, then each window's run written to its file
+                window = pa.array([bisect.bisect_right(bounds, i) for i in group.column(0).to_pylist()], pa.int32())
+                group = group.take(pc.sort_indices(window))  # stable
+                at = 0
+                for w, n in enumerate(np.bincount(window.to_numpy(), minlength=len(writers)).tolist()):
+                    if n:
+                        writers[w].write_table(group.slice(at, n))
+                        at += n
+                del group
+            for w in writers:
+                w.close()
+            (self.tmp / SPILL / "rows.arrow").unlink()
+            for name, _ in self._worker_files:
+                (self.tmp / SPILL / name).unlink()
+            parts = (list(self._spill_batches(f"w{w}.arrow")) for w in range(len(bounds) + 1))
+        for batches in parts:
+            table = pa.Table.from_batches(batches, schema=self.spill_schema)
+            yield table.take(pc.sort_indices(table, sort_keys=[("id", "ascending")]))
+
+    def finish(self, build_notes: dict | None = None, agreement: dict | None = None,
+               about: str | None = None, progress: Callable[[int, int], None] | None = None) -> GoldInfo:
+        """Write the gold set into the temporary folder (the caller's `atomic_directory` puts it in place).
+        `progress(rows written, rows)` is called as the sorted windows are written."""
+
+
+        self._flush()
+        self._writer.close()
+        self._writer = None
+        self._json.close()
+        self._json = None
+        tmp = self.tmp
+        filled = [name for name, _ in self.splits if self.split_counts[name]]
+        if not filled:
+            shutil.rmtree(tmp / SPILL, ignore_errors=True)
+            return self._finish_empty(build_notes, agreement, about)
+        fingerprint = self._fingerprint()
+        values = {name: ValuesDigest(self.arrow_schema) for name in filled}
+        (tmp / "data").mkdir(exist_ok=True)
+        arrow: dict[str, ArrowWriter] = {}
+        parquet: dict[str, pq.ParquetWriter] = {}
+        pending: dict[str, list] = {name: [] for name in filled}
+        per_group: dict[str, int] = {}
+        schema = self.arrow_schema
+        column_options = get_parquet_column_options(self.feats, schema)
+        for name in filled:
+            (tmp / name).mkdir()
+            arrow[name] = ArrowWriter(features=self.feats, path=str(tmp / name / "data-00000-of-00001.arrow"))
+            parquet[name] = pq.ParquetWriter(str(tmp / "data" / f".{name}.parquet"), schema=schema,
+                                             use_content_defined_chunking=DEFAULT_CDC_OPTIONS,
+                                             write_page_index=True, **column_options)
+        # The next window is read and sorted in a thread while this one is hashed and written (pyarrow and
+        # hashlib release the GIL in both), so at most two windows are alive at once (see SORT_WINDOW_BYTES).
+        total, written = sum(self.split_counts.values()), 0
+        if progress:
+            progress(0, total)
+        for table in read_ahead(self._windows()):
+            self._write_window(table, filled, values, arrow, parquet, pending, per_group)
+            written += table.num_rows
+            if progress:
+                progress(written, total)
+        for name in filled:
+            self._parquet_groups(parquet[name], pending[name], per_group[name], final=True)
+            parquet[name].add_key_value_metadata({"content_defined_chunking": json.dumps(DEFAULT_CDC_OPTIONS)})
+            parquet[name].close()
+            arrow[name].finalize()
+            arrow[name].close()
+        digest = files_digest(values)
+        for name in filled:
+            os.replace(tmp / "data" / f".{name}.parquet", tmp / parquet_name(name, digest))
+            state = {"_data_files": [{"filename": "data-00000-of-00001.arrow"}],
+                     "_fingerprint": digest, "_format_columns": None, "_format_kwargs": {}, "_format_type": None,
+                     "_output_all_columns": False, "_split": None}
+            (tmp / name / "state.json").write_text(json.dumps(state, indent=2, sort_keys=True), encoding="utf-8")
+            info = asdict(DatasetInfo(features=self.feats))
+            (tmp / name / "dataset_info.json").write_text(json.dumps({k: info[k] for k in sorted(info)}, indent=2),
+                                                          encoding="utf-8")
+        (tmp / "dataset_dict.json").write_text(json.dumps({"splits": filled}), encoding="utf-8")
+        shutil.rmtree(tmp / SPILL, ignore_errors=True)
+        counts = {name: self.split_counts[name] for name in filled}
+        return self._write_meta(fingerprint, digest, counts, build_notes, agreement, about)
+
+    def _write_window(self, table: pa.Table, filled, values, arrow, parquet, pending, per_group) -> None:
+        """One window of sorted rows into each split's digest, Arrow file and parquet file."""
+
+        split_col = table.column("__split")
+        for name in filled:
+            part = table.filter(pc.equal(split_col, name)) if len(filled) > 1 else table
+            if not part.num_rows:
+                continue
+            rows = part.select(self.arrow_schema.names)
+            values[name].update(rows)
+            arrow[name].write_table(rows)
+            if name not in per_group:
+                # Rows per parquet row group: what `to_parquet` picks (~100 MB of rows, estimated from the
+                # split's first window), but at most one sort window, so that a row group is never held whole
+                # in memory. A set of up to `sort_window` rows per split is one row group either way, as before.
+                per_group[name] = min(self.window, get_writer_batch_size_from_data_size(
+                    self.split_counts[name], int(rows.nbytes / max(1, rows.num_rows) * self.split_counts[name])))
+            pending[name].append(rows)
+            self._parquet_groups(parquet[name], pending[name], per_group[name], final=False)
+
+    def _fingerprint(self) -> str:
+        """The content fingerprint from the JSON file, read in id order (what `content_fingerprint` hashes)."""
+        at = self._json_at
+        order = sorted(range(len(self.ids)), key=self.ids.__getitem__)  # stable, as sorted() by id
+        fingerprint = hashlib.sha256()
+        with open(self.tmp / SPILL / "json.bin", "rb") as f:
+            for k in order:
+                f.seek(at[2 * k])
+                fingerprint.update(f.read(at[2 * k + 1]))
+        return fingerprint.hexdigest()[:16]
+
+    @staticmethod
+    def _parquet_groups(writer, pending: list, per_group: int, final: bool) -> None:
+        """Write full row groups of `per_group` rows (and, at the end, the rest) from the pending tables."""
+        rows = sum(t.num_rows for t in pending)
+        while rows >= per_group or (final and rows):
+            table = pa.concat_tables(pending)
+            take = min(per_group, rows)
+            writer.write_table(table.slice(0, take))
+            rest = table.slice(take)
+            pending[:] = [rest] if rest.num_rows else []
+            rows -= take
+
+    def _finish_empty(self, build_notes, agreement, about) -> GoldInfo:
+        # An empty set keeps one empty split, written by `datasets` itself (from_list([]) loses the columns).
+        name = self.splits[0][0]
+        ds = Dataset.from_dict({k: [] for k in self.feats}, features=self.feats)
+        digest = files_digest({name: ValuesDigest(self.arrow_schema)})
+        DatasetDict({name: ds}).save_to_disk(str(self.tmp))
+        ds.to_parquet(str(self.tmp / parquet_name(name, digest)))
+        return self._write_meta(hashlib.sha256().hexdigest()[:16], digest, {name: 0}, build_notes, agreement, about)
+
+    def _write_meta(self, fingerprint, files_digest, counts, build_notes, agreement, about) -> GoldInfo:
+        schema = self.schema
+        build = {
+            "toolkit_version": __version__,
+            "schema": schema.name,
+            "schema_version": schema.version,
+            "schema_fingerprint": schema.fingerprint,
+            "schema_definition": schema.to_dict(),
+            "fingerprint": fingerprint,
+            "splits": counts,
+            "split_spec": dict(self.splits),
+            "files_digest": files_digest,
+            **(build_notes or {}),
+        }
+        tmp = self.tmp
+        (tmp / BUILD_FILE).write_text(json.dumps(build, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        if agreement is not None:
+            (tmp / AGREEMENT_FILE).write_text(json.dumps(agreement, ensure_ascii=False, indent=2) + "\n",
+                                              encoding="utf-8")
+        stats = CardStats(sum(counts.values()), counts, self.entities, self.events, self.roles, self.annotators)
+        (tmp / "README.md").write_text(dataset_card(stats, schema, build, agreement, about), encoding="utf-8")
+        return GoldInfo(Path(tmp), fingerprint, schema.fingerprint, build, agreement)
+
+
+def write_gold(documents: Iterable[Document], schema: Schema, out_dir: str | Path, splits_spec: str | None = None,
+               agreement: dict | None = None, build_notes: dict | None = None, about: str | None = None,
+               batch_size: int = 1000, sort_window: int = 5000) -> GoldInfo:
+    """Write `documents` as the gold set at `out_dir`, replacing it atomically."""
+    with atomic_directory(out_dir) as tmp:
+        writer = GoldWriter(schema, tmp, splits_spec, batch_size, sort_window)
+        for doc in documents:
+            writer.add(doc)
+        info = writer.finish(build_notes, agreement, about)
+    info.path = Path(out_dir)
+    return info
