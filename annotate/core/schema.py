@@ -16,6 +16,7 @@ import yaml
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"  # the schemas, guidelines and lexicon beside the package
 DEFAULT_SCHEMA = SCHEMAS_DIR / "ace-arabic-news.yaml"
+_GUIDELINES_VERSION = re.compile(r"^Version:\s*(\S+)", re.MULTILINE)
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
@@ -58,6 +59,7 @@ class Schema:
     description: str = ""
     guidelines: str = ""
     source: str = ""
+    guidelines_file: str = ""  # as the schema names it (`guidelines: guidelines.md`)
 
     @property
     def role_names(self) -> list[str]:
@@ -79,6 +81,22 @@ class Schema:
             "event_types": {k: {r: list(t) for r, t in v.roles.items()} for k, v in self.event_types.items()},
             "attributes": {k: {"values": list(a.values), "default": a.default} for k, a in self.attributes.items()},
         }
+
+    @property
+    def guidelines_version(self) -> str:
+        """The `Version: X` line near the top of the guidelines ("" without one): what a person cites."""
+        match = _GUIDELINES_VERSION.search(self.guidelines[:2000])
+        return match.group(1) if match else ""
+
+    @property
+    def guidelines_fingerprint(self) -> str:
+        """Hash of the guidelines' text, prose included: a gold set names the exact rules it was made under."""
+        return hashlib.sha256(self.guidelines.encode("utf-8")).hexdigest()[:16] if self.guidelines else ""
+
+    def guidelines_record(self) -> dict:
+        """What a gold set's build.json and a report say of the guidelines."""
+        return {"file": self.guidelines_file, "version": self.guidelines_version,
+                "fingerprint": self.guidelines_fingerprint}
 
     @property
     def fingerprint(self) -> str:
@@ -266,7 +284,7 @@ def parse_schema(raw_text: str, source: str = "<schema>", base_dir: Path | None 
 
     return Schema(name=name, version=version, entity_types=entity_types, event_types=event_types,
                   attributes=attributes, description=check.text(data.get("description"), ("description",)),
-                  guidelines=guidelines, source=source)
+                  guidelines=guidelines, source=source, guidelines_file=gref or "")
 
 
 def describe(schema: Schema) -> str:
