@@ -80,7 +80,8 @@ def assemble(scorer: DocumentScorer, context: ContextKeeper, gold_info, predicti
     report = {
         "toolkit_version": __version__,
         "gold": {"path": str(gold_info.path), "fingerprint": gold_info.fingerprint,
-                 "schema": gold_info.build.get("schema", ""), "schema_fingerprint": gold_info.schema_fingerprint},
+                 "schema": gold_info.build.get("schema", ""), "schema_fingerprint": gold_info.schema_fingerprint,
+                 "guidelines": gold_info.build.get("guidelines") or {}},
         "predictions": {"source": predictions.source, "documents": predictions.documents,
                         "rejected": len(predictions.rejected),
                         "rejected_reasons": [r.to_json() for r in predictions.rejected[:50]],
