@@ -129,9 +129,9 @@ def main_job(schema: Schema, articles: str | Path, home: str | Path, port: int, 
             "(report.json, summary.md, report.html):\n" + text_table(header, rows))
     else:
         say("[6/6] No gold set yet: nothing to score the baseline against")
-    say(f"\nAnnotators go to {conn.url}/projects/{pushed.project_id}/ (admin login in "
-        f"{Path(home) / 'credentials.json'}). When they are done, run this again to rebuild the gold set. "
-        "Stop the server with `annotate studio down`.")
+    say(f"\nAdd each annotator with `annotate users add EMAIL` (a reviewer with --role reviewer): everyone logs in "
+        f"as themselves at {conn.url}/user/login/ and annotates {conn.url}/projects/{pushed.project_id}/. "
+        "When they are done, run this again to rebuild the gold set. Stop the server with `annotate studio down`.")
     return built
 
 
