@@ -123,9 +123,14 @@ def studio_status(home, port):
 @click.option("--show-instructions/--no-show-instructions", default=None,
               help="Open the guidelines on every task (a project setting; off when the project is created, and the "
                    "Instructions button always shows them). Given on an existing project, it changes the setting.")
+@click.option("--overlap", type=click.IntRange(min=1), default=None,
+              help="How many annotators each task needs (Label Studio's maximum_annotations: the label stream offers "
+                   "a task to other members until that many have submitted it). Works on an existing project too.")
+@click.option("--overlap-percent", type=click.IntRange(0, 100), default=100, show_default=True,
+              help="With --overlap: the share of tasks that get that overlap (the others need one annotator).")
 @schema_option
 def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_bytes, annotations_path, annotator,
-             ground_truth, quarantine, show_instructions, schema_path):
+             ground_truth, quarantine, show_instructions, overlap, overlap_percent, schema_path):
     """Create the project (config and guidelines from the schema) and import tasks not already in it; and/or
     load annotations made elsewhere as a named annotator's work.
 
@@ -138,12 +143,13 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_byt
       annotate tasks gold/articles -o tasks.json && annotate push tasks.json
       annotate push --annotations pass-a.jsonl --annotator amal@example.org
       annotate push tasks.json --show-instructions     # open the guidelines on every task
+      annotate push tasks.json --overlap 2             # two annotators on every task (agreement on a real round)
     """
     from ..studio.client import DEFAULT_PROJECT, ProjectLookup, push_tasks
     from ..studio.connection import ConnectionConfigError, load_connection
 
-    if not tasks_file and not annotations_path:
-        raise click.UsageError("give TASKS_FILE, --annotations FILE --annotator EMAIL, or both")
+    if not tasks_file and not annotations_path and not overlap:
+        raise click.UsageError("give TASKS_FILE, --annotations FILE --annotator EMAIL, or --overlap N")
     if bool(annotations_path) != bool(annotator):
         raise click.UsageError("--annotations and --annotator go together")
     if show_instructions is not None and not tasks_file:
@@ -177,6 +183,14 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_byt
                    f"{tasks_file}: {report.imported} imported ({report.with_predictions} with predictions), "
                    f"{report.skipped_existing} already present. Annotate at {conn.url}/projects/{report.project_id}/")
         project_id = report.project_id
+    if overlap:
+        from ..pipeline import resolve_project_id
+        from ..studio.overlap import set_overlap
+
+        project_id = studio_call(resolve_project_id, conn, title, project_id)
+        kept = studio_call(set_overlap, conn, project_id, overlap, overlap_percent)
+        click.echo(f"Project {project_id}: each task needs {kept.annotators} annotator(s) "
+                   f"({kept.percent}% of the tasks; the others need one). `annotate status` shows progress.")
     if annotations_path:
         from ..pipeline import load_annotation_file, resolve_project_id
 

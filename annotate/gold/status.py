@@ -19,7 +19,7 @@ from ..studio.client import StudioError, call, connect, pull_export
 from ..studio.config import Routing, labeling_config, routing_from_config
 from ..studio.connection import Connection
 from ..studio.export import annotator_name, is_review
-from .agreement import agreement
+from .agreement import agreement, attribute_lines
 from .build import import_exports
 
 
@@ -49,6 +49,8 @@ class ProjectStatus:
     annotators: list[AnnotatorStatus] = field(default_factory=list)
     agreement: dict = field(default_factory=dict)
     quarantined: int = 0  # tasks the import rejected (faulty annotations): left out of the agreement
+    overlap: int = 1  # annotators each task needs (the project's maximum_annotations, set by `push --overlap`)
+    at_overlap: int = 0  # tasks with that many people's completed annotations (reviews not counted)
 
 
 def _lead_time(annotation: dict) -> float | None:
@@ -57,7 +59,7 @@ def _lead_time(annotation: dict) -> float | None:
 
 
 def project_status(project_id: int, title: str, export: list[dict], agreement_report: dict,
-                   quarantined: int = 0) -> ProjectStatus:
+                   quarantined: int = 0, overlap: int = 1) -> ProjectStatus:
     """Counts from a raw snapshot export (a list of tasks with all their annotations) and its agreement."""
     annotated = skipped = in_review = 0
     done: dict[str, set] = {}
@@ -93,8 +95,10 @@ def project_status(project_id: int, title: str, export: list[dict], agreement_re
         annotators.append(AnnotatorStatus(
             who, len(mine), len(cancelled.get(who, set()) - mine), reviews.get(who, 0),
             statistics.median(leads[who]) if leads.get(who) else None, len(mine & shared)))
+    at_overlap = sum(len(people_on_task.get(t.get("id"), ())) >= overlap for t in export)
     return ProjectStatus(project_id, title, len(export), annotated, skipped, in_review,
-                         len(export) - annotated - skipped, annotators, agreement_report, quarantined)
+                         len(export) - annotated - skipped, annotators, agreement_report, quarantined, overlap,
+                         at_overlap)
 
 
 def _routing(project, schema: Schema) -> Routing:
@@ -127,7 +131,7 @@ def server_status(conn: Connection, schema: Schema, project_ids: list[int] | Non
                                   f"({exc})") from None
             result = import_exports([pulled.path], routing)
         out.append(project_status(project.id, project.title, export, agreement(result.annotations),
-                                  result.counts["quarantined"]))
+                                  result.counts["quarantined"], getattr(project, "maximum_annotations", 1) or 1))
     return out
 
 
@@ -151,6 +155,8 @@ def status_table(statuses: list[ProjectStatus]) -> str:
         lines += [f"Project {s.id} ({s.title}): {s.tasks} task(s): {s.annotated} annotated, {s.skipped} skipped, "
                   f"{s.in_review} in review, {s.not_started} not started"
                   + (f"; {s.quarantined} quarantined by the import" if s.quarantined else "")]
+        lines.append(f"  overlap {s.overlap}: {s.at_overlap}/{s.tasks} task(s) done by {s.overlap} annotator(s)"
+                     + ("" if s.overlap > 1 else " (no overlap set: `annotate push --overlap N`)"))
         if s.annotators:
             width = max(12, *(len(a.annotator) for a in s.annotators))
             lines.append(f"  {'annotator':<{width}} {'tasks':>6} {'skipped':>7} {'reviews':>7} "
@@ -166,6 +172,7 @@ def status_table(statuses: list[ProjectStatus]) -> str:
             lines.append(f"  agreement over {ag['tasks']} task(s): entities exact F1 {_fmt(o['entities_exact_f1'])}, "
                          f"triggers {_fmt(o['triggers_classification_f1'])}, arguments "
                          f"{_fmt(o['arguments_classification_f1'])}, token kappa {_fmt(o['token_kappa'])}")
+            lines += attribute_lines(o.get("attributes", {}), "  ")
             for p in ag["pairs"]:
                 lines.append(f"    {p['a']} ~ {p['b']}: {p['tasks']} task(s), entities "
                              f"{_fmt(p['entities']['exact']['micro']['f1'])}, triggers "
