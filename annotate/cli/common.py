@@ -96,3 +96,58 @@ def studio_call(fn, *args, **kwargs):
         return fn(*args, **kwargs)
     except expected as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def plain_interval() -> float:
+    """Seconds between two progress lines when stderr is not a terminal (env ANNOTATE_PROGRESS_SECONDS)."""
+    import os
+
+    try:
+        return max(0.0, float(os.environ.get("ANNOTATE_PROGRESS_SECONDS", "5")))
+    except ValueError:
+        return 5.0
+
+
+class PlainProgress:
+    """click.progressbar's interface for a log (CI): no bar and no carriage return, one plain line every few
+    seconds and one at the end."""
+
+    def __init__(self, length: int, label: str, show_pos: bool = False, item_show_func=None, **_):
+        self.length, self.label, self.show_pos, self.item_show_func = length, label, show_pos, item_show_func
+        self.pos, self.item, self.interval = 0, None, plain_interval()
+        self.started = self.shown = 0.0
+
+    def __enter__(self) -> PlainProgress:
+        import time
+
+        self.started = self.shown = time.perf_counter()
+        return self
+
+    def _line(self) -> str:
+        if self.length and (self.show_pos or not self.item_show_func):
+            where = f"{self.pos:,}/{self.length:,}" if self.show_pos else f"{100 * self.pos / self.length:.0f}%"
+        else:
+            where = f"{self.pos:,}" if not self.item_show_func else ""
+        item = self.item_show_func(self.item) if self.item_show_func else None
+        return f"{self.label}: {where}" + (f" {item}" if item else "")
+
+    def update(self, n: int, current_item=None) -> None:
+        import time
+
+        self.pos += n
+        if current_item is not None:
+            self.item = current_item
+        now = time.perf_counter()
+        if now - self.shown >= self.interval:
+            self.shown = now
+            click.echo(self._line(), err=True)
+
+    def __exit__(self, *exc) -> None:
+        click.echo(self._line() + " (done)" if exc[0] is None else self._line() + " (stopped)", err=True)
+
+
+def progressbar(length: int, label: str, **kwargs):
+    """A click progress bar on a terminal, plain progress lines otherwise (a CI log gets no carriage returns)."""
+    if sys.stderr.isatty():
+        return click.progressbar(length=length, label=label, file=sys.stderr, **kwargs)
+    return PlainProgress(length, label, **kwargs)

@@ -14,6 +14,7 @@ from ..studio.config import TEXT_MISMATCH_POLICIES
 from .common import (
     EXIT_ERROR,
     config_option,
+    plain_interval,
     plural,
     routing_from,
     schema_from,
@@ -24,30 +25,40 @@ from .common import (
 
 
 class TaskRate:
-    """Progress of a streamed import: tasks read and documents per second, redrawn at most twice a second
-    (the total is not known before the exports are read through)."""
+    """Progress of a streamed import: tasks read and documents per second (the total is not known before the
+    exports are read through). On a terminal one line is redrawn at most twice a second; in a log (CI) a plain
+    line is written every few seconds, without carriage returns."""
 
     def __init__(self, label: str):
         self.label = label
         self.done = 0
         self.read_for: float | None = None  # seconds the reading took, once the rows are being written
+        self.tty = sys.stderr.isatty()
+        self.interval = 0.5 if self.tty else plain_interval()
 
     def __enter__(self) -> TaskRate:
 
         self.started = self.shown = time.perf_counter()
         return self
 
+    def _echo(self, line: str) -> None:
+        click.echo(f"\r{line}" if self.tty else line, err=True, nl=not self.tty)
+
+    def _end_line(self) -> None:
+        if self.tty:
+            click.echo("", err=True)
+
     def update(self, n: int) -> None:
 
         self.done += n
         now = time.perf_counter()
-        if now - self.shown >= 0.5:
+        if now - self.shown >= self.interval:
             self.shown = now
-            self._show(now, "\r")
+            self._show(now)
 
-    def _show(self, now: float, end: str) -> None:
+    def _show(self, now: float) -> None:
         rate = self.done / max(now - self.started, 1e-9)
-        click.echo(f"{end}{self.label}: {self.done} tasks, {rate:,.0f} docs/s", err=True, nl=False)
+        self._echo(f"{self.label}: {self.done} tasks, {rate:,.0f} docs/s")
 
     def rows_written(self, written: int, total: int) -> None:
         """The second phase of a build: the rows written in id order, after every task was read. The reading
@@ -57,20 +68,20 @@ class TaskRate:
         if self.read_for is None:
             self.read_for = now - self.started
             if self.done:
-                self._show(now, "\r")
-                click.echo("", err=True)
-            self.shown = 0.0
-        if written == total or now - self.shown >= 0.5:
+                self._show(now)
+                self._end_line()
+            self.shown = -self.interval
+        if written == total or now - self.shown >= self.interval:
             self.shown = now
-            click.echo(f"\rWriting the gold set: {written:,}/{total:,} rows", err=True, nl=False)
+            self._echo(f"Writing the gold set: {written:,}/{total:,} rows")
 
     def __exit__(self, *exc) -> None:
 
         if self.read_for is not None:
-            click.echo("", err=True)
+            self._end_line()
         elif self.done:
-            self._show(time.perf_counter(), "\r")
-            click.echo("", err=True)
+            self._show(time.perf_counter())
+            self._end_line()
 
 
 def _read_exports(exports, routing):

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..core.atomic import atomic_write_json
-from .common import EXIT_ERROR, quarantine_note
+from .common import EXIT_ERROR, progressbar, quarantine_note
 
 
 @click.command("score")
@@ -111,8 +111,7 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
                 streamed = stream_report(gold_set, index, split, resamples)
             else:
                 total = gold_set.build.get("splits", {}).get(split) if split else gold_set.count()
-                with click.progressbar(length=total, label=f"Extracting with {extractor}", file=sys.stderr,
-                                       show_pos=True) as bar:
+                with progressbar(total, f"Extracting with {extractor}", show_pos=True) as bar:
                     streamed = extractor_report(gold_set, extractor, split, resamples, timeout, bar.update)
             report = streamed.report
             _score_notes(report, streamed.rejected, streamed.violation_examples, split, quarantine_path)

@@ -14,6 +14,7 @@ from .common import (
     database_option,
     home_option,
     port_option,
+    progressbar,
     project_option,
     quarantine_note,
     schema_from,
@@ -195,7 +196,7 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_byt
         from ..pipeline import load_annotation_file, resolve_project_id
 
         project_id = studio_call(resolve_project_id, conn, title, project_id)
-        with click.progressbar(length=0, label=f"Loading annotations of {annotator}", file=sys.stderr) as bar:
+        with progressbar(0, f"Loading annotations of {annotator}") as bar:
             read, loaded = studio_call(load_annotation_file, conn, schema, annotations_path, annotator, project_id,
                                         ground_truth, progress=bar.update)
         qpath = Path(quarantine) if quarantine else Path(annotations_path).with_suffix(".quarantine.jsonl")
@@ -218,8 +219,7 @@ class _ImportProgress:
     def plan(self, to_import: int, already_there: int) -> None:
         if already_there:
             click.echo(f"{already_there} task(s) already in the project: skipped", err=True)
-        self.bar = click.progressbar(length=to_import, label="Importing tasks", file=sys.stderr, show_pos=True,
-                                     item_show_func=lambda rate: rate)
+        self.bar = progressbar(to_import, "Importing tasks", show_pos=True, item_show_func=lambda rate: rate)
         self.bar.__enter__()
         self.started = time.perf_counter()
 
