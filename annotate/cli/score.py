@@ -187,7 +187,10 @@ def _score_summary(report: dict) -> str:
     docs = report["documents"]
     preds = report["predictions"]
     rejected, violations = preds.get("rejected", 0), preds.get("schema_violations", 0)
-    return (f"Scored {docs['with_predictions']}/{docs['gold']} document(s), {report.get('tokens', 0)} token(s): "
+    scored = report.get("scored_tokens")
+    cut = f" ({scored} as cut at both sides' span edges)" if scored not in (None, report.get("tokens")) else ""
+    return (f"Scored {docs['with_predictions']}/{docs['gold']} document(s), {report.get('tokens', 0)} gold "
+            f"token(s){cut}: "
             + ", ".join(parts) + (f"; {rejected} prediction(s) rejected" if rejected else "")
             + (f"; {violations} schema violation(s) scored as errors" if violations else "")
             + ("; NOTHING PREDICTED for any document" if preds.get("empty") else ""))
