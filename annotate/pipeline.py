@@ -144,13 +144,14 @@ def resolve_project_id(conn, title: str, project_id: int | None) -> int:
 
 
 def load_annotation_file(conn, schema: Schema, path: str | Path, annotator: str, project_id: int,
-                         ground_truth: bool = False, progress: Callable[[int], None] | None = None):
+                         ground_truth: bool = False, progress: Callable[[int], None] | None = None,
+                         replace: bool = False):
     """Annotations made elsewhere (predictions JSONL or a Label Studio export) -> annotations completed by
     `annotator` on the project's tasks. Returns (what was read, what was loaded)."""
 
     tasks = project_tasks(connect(conn), conn, project_id)
     read = read_annotation_file(path, [Document(t.doc_id, t.text) for t in tasks], schema)
-    loaded = load_annotations(conn, project_id, annotator, read.documents, ground_truth, progress)
+    loaded = load_annotations(conn, project_id, annotator, read.documents, ground_truth, progress, replace)
     return read, loaded
 
 

@@ -119,6 +119,8 @@ def studio_status(home, port):
 @click.option("--annotator", default=None, help="With --annotations: the email of the user the annotations "
               "belong to (created when missing).")
 @click.option("--ground-truth", is_flag=True, help="With --annotations: mark the loaded annotations as ground truth.")
+@click.option("--replace", is_flag=True, help="With --annotations: replace --annotator's earlier annotation on each "
+              "task of the file that is not under review yet (by default such a task gets nothing new).")
 @click.option("--quarantine", type=click.Path(dir_okay=False), default=None,
               help="Where rejected annotation records go (default: ANNOTATIONS with .quarantine.jsonl).")
 @click.option("--show-instructions/--no-show-instructions", default=None,
@@ -131,12 +133,13 @@ def studio_status(home, port):
               help="With --overlap: the share of tasks that get that overlap (the others need one annotator).")
 @schema_option
 def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_bytes, annotations_path, annotator,
-             ground_truth, quarantine, show_instructions, overlap, overlap_percent, schema_path):
+             ground_truth, replace, quarantine, show_instructions, overlap, overlap_percent, schema_path):
     """Create the project (config and guidelines from the schema) and import tasks not already in it; and/or
     load annotations made elsewhere as a named annotator's work.
 
     Documents already in the project (same data.doc_id) are skipped, so a push can be repeated or resumed.
-    Loading annotations is idempotent too: a task the annotator has annotated already gets nothing new.
+    Loading annotations is idempotent too: a task the annotator has annotated already gets nothing new, unless
+    --replace (a corrected file) updates their annotation there; a task under review keeps what it has.
     The server and key come from LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY or .studio/connection.json.
 
     \b
@@ -198,12 +201,13 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_byt
         project_id = studio_call(resolve_project_id, conn, title, project_id)
         with progressbar(0, f"Loading annotations of {annotator}") as bar:
             read, loaded = studio_call(load_annotation_file, conn, schema, annotations_path, annotator, project_id,
-                                        ground_truth, progress=bar.update)
+                                        ground_truth, progress=bar.update, replace=replace)
         qpath = Path(quarantine) if quarantine else Path(annotations_path).with_suffix(".quarantine.jsonl")
         note = quarantine_note(qpath, read.rejected)
         click.echo(f"{annotations_path} ({read.format}): {read.records} record(s): {loaded.created} annotation(s) "
                    f"created for {annotator}{' (new user)' if loaded.user_created else ''}, "
-                   f"{loaded.already_present} already there, {len(read.rejected)} quarantined{note}, "
+                   + (f"{loaded.replaced} replaced, {loaded.already_present} kept (under review), " if replace else
+                      f"{loaded.already_present} already there, ") + f"{len(read.rejected)} quarantined{note}, "
                    f"{len(read.empty)} with nothing to load; project {project_id}")
     return report
 

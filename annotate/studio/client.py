@@ -548,28 +548,35 @@ class AnnotationLoadReport:
     user_created: bool
     created: int
     already_present: int  # tasks this annotator had annotated before: nothing added (loading is idempotent)
+    replaced: int = 0  # with replace: earlier annotations of theirs updated with the file's
 
 
 def load_annotations(conn: Connection, project_id: int, annotator: str, documents: dict[str, object],
                      ground_truth: bool = False, progress: Callable[[int], None] | None = None,
-                     ) -> AnnotationLoadReport:
+                     replace: bool = False) -> AnnotationLoadReport:
     """Create one annotation completed by `annotator` on each task whose document has one in `documents`
-    (doc id -> annotated Document), unless that user has annotated the task already."""
+    (doc id -> annotated Document), unless that user has annotated the task already (with `replace`, their
+    annotation is updated instead on a task not under review: `studio.reload`)."""
 
     client = connect(conn)
     user, created_user = ensure_user(client, conn, annotator)
     tasks = {t.doc_id: t for t in project_tasks(client, conn, project_id)}
-    created = present = 0
+    from .reload import replace_annotation  # it builds on this module
+
+    created = present = replaced = 0
     for doc_id, doc in documents.items():
         task = tasks.get(doc_id)
         if task is None:
             raise StudioError(f"document {doc_id} is not a task of project {project_id}")
         if user.id in task.annotators:
-            present += 1
+            if replace and replace_annotation(client, conn, task.id, user.id, results_for(doc), ground_truth):
+                replaced += 1
+            else:
+                present += 1
         else:
             _create_annotation(client, conn, f"create annotation by {annotator} on task {task.id}", task.id,
                                user.id, result=results_for(doc), completed_by=user.id, ground_truth=ground_truth)
             created += 1
         if progress:
             progress(1)
-    return AnnotationLoadReport(project_id, annotator, created_user, created, present)
+    return AnnotationLoadReport(project_id, annotator, created_user, created, present, replaced)
