@@ -28,6 +28,7 @@ from ..core.atomic import atomic_write_text
 from ..core.schema import Schema
 from .config import instructions_html, labeling_config
 from .connection import Connection
+from .reload import replaceable
 from .rest import HttpStatusError, Project, Rest, TransportError
 from .tasks import results_for
 
@@ -561,18 +562,18 @@ def load_annotations(conn: Connection, project_id: int, annotator: str, document
     client = connect(conn)
     user, created_user = ensure_user(client, conn, annotator)
     tasks = {t.doc_id: t for t in project_tasks(client, conn, project_id)}
-    from .reload import replace_annotation  # it builds on this module
-
     created = present = replaced = 0
     for doc_id, doc in documents.items():
         task = tasks.get(doc_id)
         if task is None:
             raise StudioError(f"document {doc_id} is not a task of project {project_id}")
         if user.id in task.annotators:
-            if replace and replace_annotation(client, conn, task.id, user.id, results_for(doc), ground_truth):
-                replaced += 1
-            else:
-                present += 1
+            mine = replace and replaceable(call(conn, f"annotations of task {task.id}",
+                                                lambda t=task.id: list(client.annotations.list(id=t))), user.id)
+            if mine:
+                call(conn, f"replace annotation {mine.id} on task {task.id}", client.annotations.update, mine.id,
+                     result=results_for(doc), ground_truth=ground_truth)
+            replaced, present = replaced + bool(mine), present + (not mine)
         else:
             _create_annotation(client, conn, f"create annotation by {annotator} on task {task.id}", task.id,
                                user.id, result=results_for(doc), completed_by=user.id, ground_truth=ground_truth)

@@ -2,30 +2,27 @@
 
 Without --replace a task the annotator has annotated already gets nothing new (loading is idempotent). With it,
 the annotator's annotation on a task is updated in place (same annotation, new result) unless the task is under
-review already (a ground-truth or CONFLICT-marked review annotation on it): a reviewer's work is never made
-stale behind their back, and such tasks are counted and left as they are. Tasks the file has no record for keep
-what they had.
+review already (a ground-truth or CONFLICT-marked review annotation of someone else on it): a reviewer's work
+is never made stale behind their back, and such tasks are counted and left as they are. Tasks the file has no
+record for keep what they had. An update with the same result twice is harmless, so a retried call cannot
+duplicate anything.
 """
 
 from __future__ import annotations
 
-from .client import _user_id, call
-from .connection import Connection
 from .export import is_review
 
 
-def replace_annotation(client, conn: Connection, task_id: int, user_id: int, result: list[dict],
-                       ground_truth: bool) -> bool:
-    """Update the user's annotation on the task with `result`; False (nothing changed) when the task is under
-    review or the user has no completed annotation on it."""
-    annotations = call(conn, f"annotations of task {task_id}", lambda: list(client.annotations.list(id=task_id)))
+def _author(annotation) -> int | None:
+    who = annotation.completed_by
+    return who if isinstance(who, int) else getattr(who, "id", None)
+
+
+def replaceable(annotations: list, user_id: int):
+    """The user's completed annotation on a task (SDK annotation objects), or None when there is none or the
+    task is under review."""
     if any(is_review({"ground_truth": a.ground_truth, "result": a.result or []}) for a in annotations
-           if _user_id(a.completed_by) != user_id):
-        return False
-    mine = [a for a in annotations if _user_id(a.completed_by) == user_id and not a.was_cancelled]
-    if not mine:
-        return False
-    # an update with the same result twice is harmless, so the retried call cannot duplicate anything
-    call(conn, f"replace annotation {mine[-1].id} on task {task_id}", client.annotations.update, mine[-1].id,
-         result=result, ground_truth=ground_truth)
-    return True
+           if _author(a) != user_id):
+        return None
+    mine = [a for a in annotations if _author(a) == user_id and not a.was_cancelled]
+    return mine[-1] if mine else None
