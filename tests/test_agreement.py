@@ -96,3 +96,13 @@ def test_a_realis_disagreement_shows_in_the_attribute_agreement():
     from annotate.gold.agreement import agreement_table
 
     assert "attribute realis: 0/1 trigger(s) with the same value" in agreement_table(r)
+
+
+def test_status_shows_the_attribute_agreement_of_its_export():
+    from annotate.gold.status import project_status, status_table
+
+    ents = [at("مسرور بارزاني", "PER", "e1")]
+    report = agreement({"d": [person("amal", ents, [meet([Argument("Entity", "e1")], realis="planned")]),
+                              person("bilal", ents, [meet([Argument("Entity", "e1")], realis="actual")])]})
+    table = status_table([project_status(1, "round", [], report)])
+    assert "  attribute realis: 0/1 trigger(s) with the same value (accuracy 0.000" in table
