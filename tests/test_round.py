@@ -45,7 +45,8 @@ class Person:
         self.opener.open(f"{url}/user/login/").read()
         form = urlencode({"csrfmiddlewaretoken": self._csrf(), "email": email, "password": password}).encode()
         self.opener.open(urllib.request.Request(f"{url}/user/login/", data=form)).read()
-        assert any(c.name == "sessionid" for c in self.jar), f"{email} could not log in"
+        status, me = self.api("GET", "/api/current-user/whoami")
+        assert status == 200 and me and me.get("email") == email, f"{email} could not log in ({status})"
 
     def _csrf(self) -> str:
         return next(c.value for c in self.jar if c.name == "csrftoken")

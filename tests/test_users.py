@@ -48,8 +48,12 @@ def test_add_list_and_invite(studio_env, tmp_path, monkeypatch):
     assert [u.email for u in list_users(studio_env, tmp_path)].count(email) == 1
     # the server's own reason when it refuses the form
     monkeypatch.setenv(PASSWORD_ENV, "short")
-    bad = CliRunner().invoke(main, ["users", "add", _email("bad"), "--home", str(tmp_path)])
-    assert bad.exit_code == 1 and "refused" in bad.output and "Traceback" not in bad.output
+    short = CliRunner().invoke(main, ["users", "add", _email("bad"), "--home", str(tmp_path)])
+    assert short.exit_code == 1 and "at least 8 characters" in short.output
+    monkeypatch.setenv(PASSWORD_ENV, secret)
+    bad = CliRunner().invoke(main, ["users", "add", "amal-at-example.org", "--home", str(tmp_path)])
+    assert bad.exit_code == 1 and "refused" in bad.output and "Traceback" not in bad.output, bad.output
+    assert "email" in bad.output.lower()  # Label Studio's own reason, read from its form
     invite = CliRunner().invoke(main, ["users", "invite"])
     assert invite.exit_code == 0 and "/user/signup/?token=" in invite.output
 
@@ -100,3 +104,25 @@ def test_a_new_annotator_logs_in_labels_a_span_and_it_reaches_pull(studio, studi
     [region] = [r for r in annotation["result"] if r.get("type") == "labels"]
     start = text.index("بغداد")
     assert (region["value"]["start"], region["value"]["end"], region["value"]["labels"]) == (start, start + 5, ["GPE"])
+
+
+@pytest.mark.studio
+def test_reset_gives_an_account_made_by_a_load_a_password_that_logs_in(studio, studio_env, monkeypatch):
+    from annotate.studio.client import ensure_user
+    from tests.test_round import Person
+
+    email = _email("loaded")
+    ensure_user(connect(studio_env), studio_env, email)  # what `push --annotations --annotator` does
+    secret = "reset-pass-" + uuid.uuid4().hex[:8]
+    monkeypatch.setenv(PASSWORD_ENV, secret)
+    plain = CliRunner().invoke(main, ["users", "add", email, "--home", str(studio.home)])
+    assert plain.exit_code == 0 and "--reset" in plain.output  # says how, changes nothing
+    with pytest.raises(AssertionError, match="could not log in"):
+        Person(studio.url, email, secret)
+    res = CliRunner().invoke(main, ["users", "add", email, "--reset", "--home", str(studio.home)])
+    assert res.exit_code == 0, res.output
+    assert f"New password for {email}" in res.output and secret not in res.output
+    Person(studio.url, email, secret)  # logs in
+    # a folder with no local server cannot reach the database: a clear error, nothing changed
+    other = CliRunner().invoke(main, ["users", "add", email, "--reset", "--home", str(studio.home / "nothing")])
+    assert other.exit_code == 1 and "holds no local Label Studio" in other.output

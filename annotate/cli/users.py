@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .common import EXIT_ERROR, home_option, studio_call
+from .common import EXIT_ERROR, database_option, home_option, studio_call
 
 
 @click.group("users")
@@ -29,22 +29,29 @@ def users_group():
 @click.option("--role", type=click.Choice(["annotator", "reviewer"]), default="annotator", show_default=True,
               help="What the person does in the round (Label Studio's open-source edition has no roles: the "
                    "toolkit keeps this record in --home/users.json).")
+@click.option("--reset", is_flag=True,
+              help="The account exists (made by `push --annotator` or `adjudicate --reviewer`, with no usable "
+                   "password): give it a new password. Only on the server `annotate studio up` runs from --home.")
 @home_option
-def users_add(email, role, home):
+@database_option
+def users_add(email, role, reset, home, database_url):
     """Make an account EMAIL can log in with, through the server's invite link, and record its role.
 
     The password comes from ANNOTATE_USER_PASSWORD when set (scripts); otherwise a random one is made and shown
     once, on this terminal only: it is stored nowhere (Label Studio keeps only its hash). Give it to the person
     by a private channel; they log in at the server's /user/login. Without a terminal (a CI log) and without
-    ANNOTATE_USER_PASSWORD, nothing is made: use `annotate users invite` instead.
+    ANNOTATE_USER_PASSWORD, nothing is made: use `annotate users invite` instead. An account that exists already
+    is left as it is unless --reset gives it a new password (on the local server only: Label Studio's API cannot
+    set another user's password).
 
     \b
     Example:
       annotate users add amal@example.org
       ANNOTATE_USER_PASSWORD="$(pass show annotate/rana)" annotate users add rana@example.org --role reviewer
+      annotate users add annotator-a@annotate.local --reset     # an account `push --annotator` made
     """
     from ..studio.connection import load_connection
-    from ..studio.users import PASSWORD_ENV, add_user, new_password
+    from ..studio.users import PASSWORD_ENV, add_user, new_password, set_password_on_local_server
 
     given = os.environ.get(PASSWORD_ENV, "")
     shown = not given
@@ -54,16 +61,22 @@ def users_add(email, role, home):
             "the person the link of `annotate users invite`; nothing was made")
     conn = studio_call(load_connection)
     password = given or new_password()
+    if len(password) < 8:
+        raise click.ClickException(f"{PASSWORD_ENV}: Label Studio wants at least 8 characters; nothing was made")
     added = studio_call(add_user, conn, home, email, role, password)
-    if not added.created:
+    if not added.created and not reset:
         click.echo(f"{added.email} has an account on {conn.url} already: nothing changed there; role recorded as "
-                   f"{role}. (An account made by `push --annotator` or `adjudicate --reviewer` has no password: "
-                   "run `annotate users invite` only for new people; reset such an account's password with "
-                   "`label-studio reset_password` on the server.)")
+                   f"{role}. An account made by `push --annotator` or `adjudicate --reviewer` has no usable "
+                   "password: `annotate users add EMAIL --reset` gives it one.")
         return added
+    if not added.created:
+        from ..studio.database import database_from
+
+        studio_call(set_password_on_local_server, home, studio_call(database_from, database_url), email, password)
     if shown:
         click.echo(f"Password for {added.email} (shown once, stored nowhere): {password}")
-    click.echo(f"Added {added.email} as {role} on {conn.url}: log in at {conn.url}/user/login/ with "
+    click.echo(f"{'Added' if added.created else 'New password for'} {added.email} as {role} on {conn.url}: log in "
+               f"at {conn.url}/user/login/ with "
                f"{'the password above' if shown else f'the password of {PASSWORD_ENV}'}.")
     return added
 

@@ -149,3 +149,48 @@ def add_user(conn: Connection, home: str | Path, email: str, role: str, password
         sign_up(conn, email, password)
     record_role(home, email, role)
     return AddedUser(email.lower(), role, created)
+
+
+# Label Studio's own models set the password, in a process with the server's environment (its database), the way
+# its `label-studio reset_password` command does; the password goes through stdin, never argv.
+_SET_PASSWORD = """
+import os, sys
+import label_studio
+sys.path.insert(0, os.path.dirname(label_studio.__file__))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "label_studio.core.settings.label_studio")
+from django.core.wsgi import get_wsgi_application
+get_wsgi_application()
+from users.models import User
+user = User.objects.filter(email__iexact=sys.argv[1]).first()
+if user is None:
+    sys.exit(3)
+user.set_password(sys.stdin.read())
+user.save(update_fields=["password"])
+"""
+
+
+def set_password_on_local_server(home: str | Path, database, email: str, password: str,
+                                 timeout: float = 300.0) -> None:
+    """Give an existing account (one made by `push --annotator`, say, which has no usable password) a new
+    password on the server `annotate studio up` runs from `home`: only there is its database within reach."""
+    import subprocess
+    import sys
+
+    from .server import _credentials, studio_environment
+
+    home = Path(home)
+    if not (home / "credentials.json").exists():
+        raise StudioError(f"{home} holds no local Label Studio (`annotate studio up --home {home}`): a password can "
+                          "be set only on the server started from there; elsewhere run `label-studio "
+                          "reset_password` where that server runs")
+    env = studio_environment(home, _credentials(home), database)
+    try:
+        done = subprocess.run([sys.executable, "-c", _SET_PASSWORD, email], input=password, env=env, text=True,
+                              capture_output=True, timeout=timeout, cwd=home)
+    except subprocess.TimeoutExpired:
+        raise StudioError(f"setting the password of {email}: no answer from Label Studio in {timeout:.0f} s") from None
+    if done.returncode == 3:
+        raise StudioError(f"no account {email} in the database of the server in {home}")
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise StudioError(f"setting the password of {email} failed: {last[:300]}")
