@@ -204,6 +204,8 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_byt
                                         ground_truth, progress=bar.update, replace=replace)
         qpath = Path(quarantine) if quarantine else Path(annotations_path).with_suffix(".quarantine.jsonl")
         note = quarantine_note(qpath, read.rejected)
+        if loaded.user_created:
+            click.echo(f"{annotator} has no password yet: `annotate users add {annotator} --reset` gives one.")
         click.echo(f"{annotations_path} ({read.format}): {read.records} record(s): {loaded.created} annotation(s) "
                    f"created for {annotator}{' (new user)' if loaded.user_created else ''}, "
                    + (f"{loaded.replaced} replaced, {loaded.already_present} kept (under review), " if replace else
