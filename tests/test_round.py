@@ -113,6 +113,13 @@ def test_the_readme_round_runs_as_written(studio, studio_env, tmp_path, monkeypa
                 # overlap 2: the stream gave every task to both of them
                 assert sorted(first) == sorted(second) and len(first) == 5
             elif "decision" in line:
+                # the review annotations `adjudicate --push --reviewer` made are rana's, and she can log in
+                rana = Person(studio.url, "rana@example.org", PASSWORDS["rana@example.org"])
+                _, me = rana.api("GET", "/api/current-user/whoami")
+                _, listed = rana.api("GET", f"/api/tasks?project={project_id}&page_size=100")
+                hers = [a for t in listed["tasks"] for a in rana.api("GET", f"/api/tasks/{t['id']}/annotations/")[1]
+                        if a["completed_by"] == me["id"]]
+                assert len(hers) == 5 and sum(bool(a["ground_truth"]) for a in hers) == 4  # the odd one in review
                 disagreements = decide(tmp_path / "adjudication.yaml")
             else:
                 pytest.fail(f"a README step the test does not know: {line}")
