@@ -49,6 +49,15 @@ def test_overlap_is_set_honoured_by_the_server_and_counted_by_status(studio_env,
     assert (row["overlap"], row["at_overlap"], row["tasks"]) == (2, 1, len(tasks))
     assert f"overlap 2: 1/{len(tasks)} task(s) done by 2 annotator(s)" in status.output
 
+    # a share of the tasks only (Label Studio's overlap cohort): status says so
+    part = CliRunner().invoke(main, ["push", "--project", title, "--overlap", "2", "--overlap-percent", "40"])
+    assert part.exit_code == 0 and "(40% of the tasks" in part.output, part.output
+    with rest(studio_env) as http:
+        overlaps = [http.get(f"/api/tasks/{t.id}")["overlap"] for t in client.tasks.list(project=project.id)]
+    assert sorted(overlaps) == [1] * (len(tasks) - 2) + [2, 2]  # 40% of 5 tasks
+    status = CliRunner().invoke(main, ["status", "--project", title])
+    assert "(40% of the tasks need 2, the others one)" in status.output
+
     # on the existing project, without a tasks file: back to one annotator per task
     again = CliRunner().invoke(main, ["push", "--project", title, "--overlap", "1"])
     assert again.exit_code == 0, again.output

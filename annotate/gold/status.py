@@ -51,6 +51,7 @@ class ProjectStatus:
     quarantined: int = 0  # tasks the import rejected (faulty annotations): left out of the agreement
     overlap: int = 1  # annotators each task needs (the project's maximum_annotations, set by `push --overlap`)
     at_overlap: int = 0  # tasks with that many people's completed annotations (reviews not counted)
+    overlap_percent: int = 100  # the share of tasks that need `overlap` (the others need one annotator)
 
 
 def _lead_time(annotation: dict) -> float | None:
@@ -132,6 +133,7 @@ def server_status(conn: Connection, schema: Schema, project_ids: list[int] | Non
             result = import_exports([pulled.path], routing)
         out.append(project_status(project.id, project.title, export, agreement(result.annotations),
                                   result.counts["quarantined"], getattr(project, "maximum_annotations", 1) or 1))
+        out[-1].overlap_percent = getattr(project, "overlap_cohort_percentage", 100) or 0
     return out
 
 
@@ -156,7 +158,9 @@ def status_table(statuses: list[ProjectStatus]) -> str:
                   f"{s.in_review} in review, {s.not_started} not started"
                   + (f"; {s.quarantined} quarantined by the import" if s.quarantined else "")]
         lines.append(f"  overlap {s.overlap}: {s.at_overlap}/{s.tasks} task(s) done by {s.overlap} annotator(s)"
-                     + ("" if s.overlap > 1 else " (no overlap set: `annotate push --overlap N`)"))
+                     + ("" if s.overlap > 1 else " (no overlap set: `annotate push --overlap N`)")
+                     + (f" ({s.overlap_percent}% of the tasks need {s.overlap}, the others one)"
+                        if s.overlap > 1 and s.overlap_percent < 100 else ""))
         if s.annotators:
             width = max(12, *(len(a.annotator) for a in s.annotators))
             lines.append(f"  {'annotator':<{width}} {'tasks':>6} {'skipped':>7} {'reviews':>7} "
