@@ -126,3 +126,41 @@ def test_reset_gives_an_account_made_by_a_load_a_password_that_logs_in(studio, s
     # a folder with no local server cannot reach the database: a clear error, nothing changed
     other = CliRunner().invoke(main, ["users", "add", email, "--reset", "--home", str(studio.home / "nothing")])
     assert other.exit_code == 1 and "holds no local Label Studio" in other.output
+
+
+@pytest.mark.studio
+def test_on_a_terminal_a_new_password_is_shown_once_and_logs_in(studio, studio_env, tmp_path, monkeypatch):
+    """A real terminal (a pty): the password made for the person is printed once, stored nowhere here."""
+    import os
+    import pty
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.test_round import Person
+
+    email = _email("tty")
+    env = {k: v for k, v in os.environ.items() if k != PASSWORD_ENV}
+    env.update({"LABEL_STUDIO_URL": studio_env.url, "LABEL_STUDIO_API_KEY": studio_env.api_key})
+    main_fd, child_fd = pty.openpty()
+    exe = Path(sys.executable).parent / "annotate"
+    done = subprocess.run([str(exe), "users", "add", email, "--home", str(tmp_path)], env=env, stdout=child_fd,
+                          stderr=child_fd, stdin=subprocess.DEVNULL, timeout=120)
+    os.close(child_fd)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(main_fd)
+    text = out.decode()
+    assert done.returncode == 0, text
+    [password] = re.findall(r"\(shown once, stored nowhere\): (\S+)", text)
+    assert text.count(password) == 1 and len(password) >= 16
+    assert not any(password in p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file())
+    Person(studio.url, email, password)  # logs in
