@@ -5,6 +5,7 @@ several commands take, and the one wrapper that turns Label Studio errors into m
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
