@@ -48,6 +48,19 @@ def test_the_gold_set_rebuilds_exactly_from_the_committed_exports(rebuilt):
         (GOLD / "dataset" / "README.md").read_text(encoding="utf-8")
 
 
+def test_the_gold_set_names_the_guidelines_it_was_made_under(schema):
+    """Changing the guidelines without rebuilding the gold set fails here: the set must say which rules made it."""
+    committed = json.loads((GOLD / "dataset" / BUILD_FILE).read_text(encoding="utf-8"))
+    named = committed.get("guidelines") or {}
+    assert named.get("file") == "guidelines.md" and named.get("version") == schema.guidelines_version != ""
+    assert named.get("fingerprint") == schema.guidelines_fingerprint, (
+        "schemas/guidelines.md changed after the gold set was built: decide whether the gold set follows the "
+        "change, then rebuild it (`annotate import gold/annotations --articles gold/articles --about "
+        "gold/ABOUT.md -o gold/dataset`)")
+    card = (GOLD / "dataset" / "README.md").read_text(encoding="utf-8")
+    assert f"version {schema.guidelines_version}, content hash `{schema.guidelines_fingerprint}`" in card
+
+
 def test_the_gold_set_follows_the_checkable_guidelines(schema):
     docs, info = gold_documents(GOLD / "dataset")
     problems = [f"{d.id}: {p}" for d in docs for p in guideline_problems(d, info.schema)]

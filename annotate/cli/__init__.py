@@ -12,7 +12,7 @@ import click
 
 from ..core.atomic import OutputWriteError
 from ..core.version import __version__
-from . import articles, export, gold, job, score, studio
+from . import articles, check, export, gold, job, score, studio, users
 
 
 class _Main(click.Group):
@@ -36,6 +36,8 @@ def main() -> None:
       annotate tasks gold/articles -o tasks.json     articles -> Label Studio tasks
       annotate studio up                             start a local Label Studio
       annotate push tasks.json                       create the project, import tasks
+      annotate users add amal@example.org            an account an annotator logs in with
+      annotate check pass.jsonl --tasks tasks.json   check a file before loading it
       annotate push --annotations pass.jsonl --annotator a@x.org   load work made elsewhere
       annotate status                                who has done what, current agreement
       annotate pull                                  export annotations to annotations/
@@ -68,6 +70,8 @@ main.add_command(articles.baseline_cmd)
 main.add_command(studio.studio_group)
 main.add_command(studio.push_cmd)
 main.add_command(studio.pull_cmd)
+main.add_command(users.users_group)
+main.add_command(check.check_cmd)
 main.add_command(gold.import_cmd)
 main.add_command(gold.agree_cmd)
 main.add_command(gold.adjudicate_cmd)

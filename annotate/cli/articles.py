@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from ..core.schema import describe
-from .common import EXIT_ERROR, quarantine_note, require_studio, schema_from, schema_option
+from .common import EXIT_ERROR, progressbar, quarantine_note, require_studio, schema_from, schema_option
 
 
 @click.command("schema")
@@ -152,8 +152,7 @@ def tasks_cmd(articles, output, predictions_path, extractor, model_version, keep
             click.echo(f"{doc.metadata['source']}: dropped {len(dropped)} boilerplate line(s): {shown}", err=True)
 
     try:
-        with click.progressbar(length=max(1, total + files), label="Reading articles", file=sys.stderr,
-                               item_show_func=rate) as bar:
+        with progressbar(max(1, total + files), "Reading articles", item_show_func=rate) as bar:
             def progress(n_files: int, n_bytes: int, n_docs: int) -> None:
                 docs[0] += n_docs
                 bar.update(n_bytes + (n_files if files else 0), current_item=docs[0])

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -13,6 +12,7 @@ from ..core.atomic import atomic_write_json
 from ..studio.config import EDGE_WHITESPACE_POLICIES, TEXT_MISMATCH_POLICIES
 from .common import (
     EXIT_ERROR,
+    TaskRate,
     config_option,
     plural,
     require_studio,
@@ -22,56 +22,6 @@ from .common import (
     skip_unreadable_option,
     studio_call,
 )
-
-
-class TaskRate:
-    """Progress of a streamed import: tasks read and documents per second, redrawn at most twice a second
-    (the total is not known before the exports are read through)."""
-
-    def __init__(self, label: str):
-        self.label = label
-        self.done = 0
-        self.read_for: float | None = None  # seconds the reading took, once the rows are being written
-
-    def __enter__(self) -> TaskRate:
-
-        self.started = self.shown = time.perf_counter()
-        return self
-
-    def update(self, n: int) -> None:
-
-        self.done += n
-        now = time.perf_counter()
-        if now - self.shown >= 0.5:
-            self.shown = now
-            self._show(now, "\r")
-
-    def _show(self, now: float, end: str) -> None:
-        rate = self.done / max(now - self.started, 1e-9)
-        click.echo(f"{end}{self.label}: {self.done} tasks, {rate:,.0f} docs/s", err=True, nl=False)
-
-    def rows_written(self, written: int, total: int) -> None:
-        """The second phase of a build: the rows written in id order, after every task was read. The reading
-        line is closed first with its own rate (the writing is not counted in it)."""
-
-        now = time.perf_counter()
-        if self.read_for is None:
-            self.read_for = now - self.started
-            if self.done:
-                self._show(now, "\r")
-                click.echo("", err=True)
-            self.shown = 0.0
-        if written == total or now - self.shown >= 0.5:
-            self.shown = now
-            click.echo(f"\rWriting the gold set: {written:,}/{total:,} rows", err=True, nl=False)
-
-    def __exit__(self, *exc) -> None:
-
-        if self.read_for is not None:
-            click.echo("", err=True)
-        elif self.done:
-            self._show(time.perf_counter(), "\r")
-            click.echo("", err=True)
 
 
 def _read_exports(exports, routing):

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..core.atomic import atomic_write_json
-from .common import EXIT_ERROR, quarantine_note
+from .common import EXIT_ERROR, progressbar, quarantine_note
 
 
 @click.command("score")
@@ -127,8 +127,7 @@ def score_cmd(gold_path, split, pred_path, ls_path, annotator, model_version, ex
                 streamed = stream_report(gold_set, index, split, resamples)
             else:
                 total = gold_set.build.get("splits", {}).get(split) if split else gold_set.count()
-                with click.progressbar(length=total, label=f"Extracting with {extractor}", file=sys.stderr,
-                                       show_pos=True) as bar:
+                with progressbar(total, f"Extracting with {extractor}", show_pos=True) as bar:
                     streamed = extractor_report(gold_set, extractor, split, resamples, timeout, bar.update)
             report = streamed.report
             _score_notes(report, streamed.rejected, streamed.violation_examples, split, quarantine)
@@ -229,7 +228,10 @@ def _score_summary(report: dict) -> str:
     preds = report["predictions"]
     rejected, violations = preds.get("rejected", 0), preds.get("schema_violations", 0)
     unanswered = preds.get("unanswered", 0)
-    return (f"Scored {docs['with_predictions']}/{docs['gold']} document(s), {report.get('tokens', 0)} token(s): "
+    scored = report.get("scored_tokens")
+    cut = f" ({scored} as cut at both sides' span edges)" if scored not in (None, report.get("tokens")) else ""
+    return (f"Scored {docs['with_predictions']}/{docs['gold']} document(s), {report.get('tokens', 0)} gold "
+            f"token(s){cut}: "
             + ", ".join(parts) + (f"; {rejected} prediction(s) rejected" if rejected else "")
             + (f"; {violations} schema violation(s) scored as errors" if violations else "")
             + (f"; {unanswered} document(s) unanswered, scored as empty" if unanswered and not preds.get("empty")

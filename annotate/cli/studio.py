@@ -14,6 +14,7 @@ from .common import (
     database_option,
     home_option,
     port_option,
+    progressbar,
     project_option,
     quarantine_note,
     require_studio,
@@ -120,19 +121,27 @@ def studio_status(home, port):
 @click.option("--annotator", default=None, help="With --annotations: the email of the user the annotations "
               "belong to (created when missing).")
 @click.option("--ground-truth", is_flag=True, help="With --annotations: mark the loaded annotations as ground truth.")
+@click.option("--replace", is_flag=True, help="With --annotations: replace --annotator's earlier annotation on each "
+              "task of the file that is not under review yet (by default such a task gets nothing new).")
 @click.option("--quarantine", type=click.Path(dir_okay=False), default=None,
               help="Where rejected annotation records go (default: ANNOTATIONS with .quarantine.jsonl).")
 @click.option("--show-instructions/--no-show-instructions", default=None,
               help="Open the guidelines on every task (a project setting; off when the project is created, and the "
                    "Instructions button always shows them). Given on an existing project, it changes the setting.")
+@click.option("--overlap", type=click.IntRange(min=1), default=None,
+              help="How many annotators each task needs (Label Studio's maximum_annotations: the label stream offers "
+                   "a task to other members until that many have submitted it). Works on an existing project too.")
+@click.option("--overlap-percent", type=click.IntRange(0, 100), default=100, show_default=True,
+              help="With --overlap: the share of tasks that get that overlap (the others need one annotator).")
 @schema_option
 def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_bytes, annotations_path, annotator,
-             ground_truth, quarantine, show_instructions, schema_path):
+             ground_truth, replace, quarantine, show_instructions, overlap, overlap_percent, schema_path):
     """Create the project (config and guidelines from the schema) and import tasks not already in it; and/or
     load annotations made elsewhere as a named annotator's work.
 
     Documents already in the project (same data.doc_id) are skipped, so a push can be repeated or resumed.
-    Loading annotations is idempotent too: a task the annotator has annotated already gets nothing new.
+    Loading annotations is idempotent too: a task the annotator has annotated already gets nothing new, unless
+    --replace (a corrected file) updates their annotation there; a task under review keeps what it has.
     The server and key come from LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY or .studio/connection.json.
 
     \b
@@ -140,13 +149,14 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_byt
       annotate tasks gold/articles -o tasks.json && annotate push tasks.json
       annotate push --annotations pass-a.jsonl --annotator amal@example.org
       annotate push tasks.json --show-instructions     # open the guidelines on every task
+      annotate push tasks.json --overlap 2             # two annotators on every task (agreement on a real round)
     """
     from ..studio.client import DEFAULT_PROJECT, ProjectLookup, push_tasks
     from ..studio.connection import ConnectionConfigError, load_connection
 
     require_studio("annotate push")
-    if not tasks_file and not annotations_path:
-        raise click.UsageError("give TASKS_FILE, --annotations FILE --annotator EMAIL, or both")
+    if not tasks_file and not annotations_path and not overlap:
+        raise click.UsageError("give TASKS_FILE, --annotations FILE --annotator EMAIL, or --overlap N")
     if bool(annotations_path) != bool(annotator):
         raise click.UsageError("--annotations and --annotator go together")
     if show_instructions is not None and not tasks_file:
@@ -180,18 +190,29 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_byt
                    f"{tasks_file}: {report.imported} imported ({report.with_predictions} with predictions), "
                    f"{report.skipped_existing} already present. Annotate at {conn.url}/projects/{report.project_id}/")
         project_id = report.project_id
+    if overlap:
+        from ..pipeline import resolve_project_id
+        from ..studio.overlap import set_overlap
+
+        project_id = studio_call(resolve_project_id, conn, title, project_id)
+        kept = studio_call(set_overlap, conn, project_id, overlap, overlap_percent)
+        click.echo(f"Project {project_id}: each task needs {kept.annotators} annotator(s) "
+                   f"({kept.percent}% of the tasks; the others need one). `annotate status` shows progress.")
     if annotations_path:
         from ..pipeline import load_annotation_file, resolve_project_id
 
         project_id = studio_call(resolve_project_id, conn, title, project_id)
-        with click.progressbar(length=0, label=f"Loading annotations of {annotator}", file=sys.stderr) as bar:
+        with progressbar(0, f"Loading annotations of {annotator}") as bar:
             read, loaded = studio_call(load_annotation_file, conn, schema, annotations_path, annotator, project_id,
-                                        ground_truth, progress=bar.update)
+                                        ground_truth, progress=bar.update, replace=replace)
         qpath = Path(quarantine) if quarantine else Path(annotations_path).with_suffix(".quarantine.jsonl")
         note = quarantine_note(qpath, read.rejected)
+        if loaded.user_created:
+            click.echo(f"{annotator} has no password yet: `annotate users add {annotator} --reset` gives one.")
         click.echo(f"{annotations_path} ({read.format}): {read.records} record(s): {loaded.created} annotation(s) "
                    f"created for {annotator}{' (new user)' if loaded.user_created else ''}, "
-                   f"{loaded.already_present} already there, {len(read.rejected)} quarantined{note}, "
+                   + (f"{loaded.replaced} replaced, {loaded.already_present} kept (under review), " if replace else
+                      f"{loaded.already_present} already there, ") + f"{len(read.rejected)} quarantined{note}, "
                    f"{len(read.empty)} with nothing to load; project {project_id}")
     return report
 
@@ -207,8 +228,7 @@ class _ImportProgress:
     def plan(self, to_import: int, already_there: int) -> None:
         if already_there:
             click.echo(f"{already_there} task(s) already in the project: skipped", err=True)
-        self.bar = click.progressbar(length=to_import, label="Importing tasks", file=sys.stderr, show_pos=True,
-                                     item_show_func=lambda rate: rate)
+        self.bar = progressbar(to_import, "Importing tasks", show_pos=True, item_show_func=lambda rate: rate)
         self.bar.__enter__()
         self.started = time.perf_counter()
 

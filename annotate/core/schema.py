@@ -25,6 +25,7 @@ def _schemas_dir() -> Path:
 
 SCHEMAS_DIR = _schemas_dir()
 DEFAULT_SCHEMA = SCHEMAS_DIR / "ace-arabic-news.yaml"
+_GUIDELINES_VERSION = re.compile(r"^Version:\s*(\S+)", re.MULTILINE)
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
@@ -90,6 +91,7 @@ class Schema:
     controls: Controls = field(default_factory=Controls)
     relations: tuple[str, ...] = ()  # labels of relations between two entities (kept in metadata, not scored)
     document_choices: dict[str, DocumentChoice] = field(default_factory=dict)
+    guidelines_file: str = ""  # as the schema names it (`guidelines: guidelines.md`)
 
     @property
     def role_names(self) -> list[str]:
@@ -121,6 +123,22 @@ class Schema:
             out["document_choices"] = {k: {"values": list(c.values), "multiple": c.multiple}
                                        for k, c in self.document_choices.items()}
         return out
+
+    @property
+    def guidelines_version(self) -> str:
+        """The `Version: X` line near the top of the guidelines ("" without one): what a person cites."""
+        match = _GUIDELINES_VERSION.search(self.guidelines[:2000])
+        return match.group(1) if match else ""
+
+    @property
+    def guidelines_fingerprint(self) -> str:
+        """Hash of the guidelines' text, prose included: a gold set names the exact rules it was made under."""
+        return hashlib.sha256(self.guidelines.encode("utf-8")).hexdigest()[:16] if self.guidelines else ""
+
+    def guidelines_record(self) -> dict:
+        """What a gold set's build.json and a report say of the guidelines."""
+        return {"file": self.guidelines_file, "version": self.guidelines_version,
+                "fingerprint": self.guidelines_fingerprint}
 
     @property
     def fingerprint(self) -> str:
@@ -311,7 +329,8 @@ def parse_schema(raw_text: str, source: str = "<schema>", base_dir: Path | None 
                   guidelines=guidelines, source=source, controls=_controls(check, data.get("controls")),
                   relations=check.string_list(data.get("relations"), ("relations",)),
                   document_choices=_document_choices(check, data.get("document_choices"), entity_types,
-                                                     event_types, attributes))
+                                                     event_types, attributes),
+                  guidelines_file=gref or "")
 
 
 def _controls(check: _Checker, spec) -> Controls:

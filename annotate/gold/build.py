@@ -9,7 +9,6 @@ listed as unreadable. Every record of the three lists is a `Rejected`.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import sys
@@ -30,6 +29,7 @@ from ..studio.export import (
     task_annotations,
     task_fault,
 )
+from ..studio.fastjson import from_worker, to_worker
 from ..studio.stream import (
     ExportStream,
     StreamRestart,
@@ -94,7 +94,7 @@ def _read_task(task, key: str | None, path: str, digest: str, raw: str | None, c
     try:
         return _read_task_unchecked(task, key, path, digest, raw, cfg)
     except RecursionError:
-        return _Outcome("fault", TOO_DEEP, record=raw)
+        return _Outcome("fault", TOO_DEEP, record=raw or None)
 
 
 def _read_task_unchecked(task, key: str | None, path: str, digest: str, raw: str | None, cfg: _Settings
@@ -162,12 +162,12 @@ def _worker_chunk(jobs: list[tuple]) -> tuple[list[_Outcome], str | None]:
     return outcomes, batch
 
 
-def _worker_task(raw: str, exact: bool, key, path: str, digest: str) -> _Outcome:
+def _worker_task(raw: bytes, exact: bool, key, path: str, digest: str) -> _Outcome:
     try:
-        task = json.loads(raw)  # a worker's stack is deeper than the reader's: a task it decoded may fail here
+        task, text = from_worker(raw, exact)  # a worker's stack is deeper than the reader's: this may fail
     except RecursionError:
-        return _Outcome("fault", TOO_DEEP, record=raw)
-    return _read_task(task, key, path, digest, raw if exact else None, _WORKER)
+        return _Outcome("fault", TOO_DEEP, record=raw.decode("utf-8", "replace"))
+    return _read_task(task, key, path, digest, text, _WORKER)
 
 
 class _Restart(Exception):
@@ -335,7 +335,7 @@ class _Importer:
         for t, key, where, p, d, decided in chunk:
             if decided is None:
                 try:
-                    jobs.append((t.raw if t.raw is not None else json.dumps(t.task), t.raw is not None, key, p, d))
+                    jobs.append((to_worker(t.raw, t.task), t.raw is not None, key, p, d))
                 except RecursionError:
                     decided = _Outcome("fault", TOO_DEEP)
             ready.append((t, key, where, p, d, decided))

@@ -39,6 +39,9 @@ def dataset_card(stats: CardStats, schema: Schema, build: dict, agreement: dict 
               "Arabic news articles annotated with entities (nested allowed) and events (typed triggers, "
               "attributes, role-labelled arguments).", "",
               f"- Schema: `{schema.name}` v{schema.version}, fingerprint `{schema.fingerprint}`",
+              *([f"- Guidelines: `{g['file']}` version {g['version'] or 'unversioned'}, "
+                 f"content hash `{g['fingerprint']}`"] if (g := build.get("guidelines") or {}).get("fingerprint")
+                else []),
               f"- Gold content fingerprint: `{build['fingerprint']}`",
               f"- Built by annotate {build['toolkit_version']}",
               f"- Documents: {stats.documents} ({', '.join(f'{k}: {v}' for k, v in stats.splits.items())})",

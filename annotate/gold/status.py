@@ -20,7 +20,7 @@ from ..studio.client import StudioError, call, connect, pull_export
 from ..studio.config import Routing, labeling_config, routing_from_config
 from ..studio.connection import Connection
 from ..studio.export import annotator_name, has_conflict_note, is_review
-from .agreement import agreement, latest_per_annotator
+from .agreement import agreement, attribute_lines, latest_per_annotator
 from .build import import_exports
 from .choose import annotation_signature
 
@@ -53,6 +53,9 @@ class ProjectStatus:
     quarantined: int = 0  # tasks the import rejected (faulty annotations): left out of the agreement
     resolved: int = 0  # a ground-truth annotation with no CONFLICT note left
     to_adjudicate: int = 0  # annotators disagree, and no review is on the task yet
+    overlap: int = 1  # annotators each task needs (the project's maximum_annotations, set by `push --overlap`)
+    at_overlap: int = 0  # tasks with that many people's completed annotations (reviews not counted)
+    overlap_percent: int = 100  # the share of tasks that need `overlap` (the others need one annotator)
 
     @property
     def round(self) -> str:
@@ -81,9 +84,11 @@ def is_resolved(annotation: dict) -> bool:
 
 
 def project_status(project_id: int, title: str, export: list[dict], agreement_report: dict,
-                   quarantined: int = 0, disagreeing: set | frozenset = frozenset()) -> ProjectStatus:
+                   quarantined: int = 0, disagreeing: set | frozenset = frozenset(),
+                   overlap: int = 1) -> ProjectStatus:
     """Counts from a raw snapshot export (a list of tasks with all their annotations) and its agreement.
-    `disagreeing`: the ids of the tasks whose annotators' annotations differ."""
+    `disagreeing`: the ids of the tasks whose annotators' annotations differ; `overlap`: the annotators each
+    task needs."""
     annotated = skipped = in_review = resolved = to_adjudicate = 0
     done: dict[str, set] = {}
     cancelled: dict[str, set] = {}
@@ -122,9 +127,10 @@ def project_status(project_id: int, title: str, export: list[dict], agreement_re
         annotators.append(AnnotatorStatus(
             who, len(mine), len(cancelled.get(who, set()) - mine), reviews.get(who, 0),
             statistics.median(leads[who]) if leads.get(who) else None, len(mine & shared)))
+    at_overlap = sum(len(people_on_task.get(t.get("id"), ())) >= overlap for t in export)
     return ProjectStatus(project_id, title, len(export), annotated, skipped, in_review,
                          len(export) - annotated - skipped, annotators, agreement_report, quarantined, resolved,
-                         to_adjudicate)
+                         to_adjudicate, overlap, at_overlap)
 
 
 def disagreeing_tasks(annotations: dict[str, list[Document]]) -> set:
@@ -167,7 +173,9 @@ def server_status(conn: Connection, schema: Schema, project_ids: list[int] | Non
                                   f"({exc})") from None
             result = import_exports([pulled.path], routing)
         out.append(project_status(project.id, project.title, export, agreement(result.annotations),
-                                  result.counts["quarantined"], disagreeing_tasks(result.annotations)))
+                                  result.counts["quarantined"], disagreeing_tasks(result.annotations),
+                                  getattr(project, "maximum_annotations", 1) or 1))
+        out[-1].overlap_percent = getattr(project, "overlap_cohort_percentage", 100) or 0
     return out
 
 
@@ -193,6 +201,10 @@ def status_table(statuses: list[ProjectStatus]) -> str:
                   f"({s.to_adjudicate} to adjudicate, {s.in_review} in review, {s.resolved} resolved), "
                   f"{s.skipped} skipped, {s.not_started} not started"
                   + (f"; {s.quarantined} quarantined by the import" if s.quarantined else "")]
+        lines.append(f"  overlap {s.overlap}: {s.at_overlap}/{s.tasks} task(s) done by {s.overlap} annotator(s)"
+                     + ("" if s.overlap > 1 else " (no overlap set: `annotate push --overlap N`)")
+                     + (f" ({s.overlap_percent}% of the tasks need {s.overlap}, the others one)"
+                        if s.overlap > 1 and s.overlap_percent < 100 else ""))
         if s.annotators:
             width = max(12, *(len(a.annotator) for a in s.annotators))
             lines.append(f"  {'annotator':<{width}} {'tasks':>6} {'skipped':>7} {'reviews':>7} "
@@ -208,6 +220,7 @@ def status_table(statuses: list[ProjectStatus]) -> str:
             lines.append(f"  agreement over {ag['tasks']} task(s): entities exact F1 {_fmt(o['entities_exact_f1'])}, "
                          f"triggers {_fmt(o['triggers_classification_f1'])}, arguments "
                          f"{_fmt(o['arguments_classification_f1'])}, token kappa {_fmt(o['token_kappa'])}")
+            lines += attribute_lines(o.get("attributes", {}), "  ")
             for p in ag["pairs"]:
                 lines.append(f"    {p['a']} ~ {p['b']}: {p['tasks']} task(s), entities "
                              f"{_fmt(p['entities']['exact']['micro']['f1'])}, triggers "

@@ -330,6 +330,7 @@ class GoldWriter:
             "schema_version": schema.version,
             "schema_fingerprint": schema.fingerprint,
             "schema_definition": schema.to_dict(),
+            "guidelines": schema.guidelines_record(),
             "fingerprint": fingerprint,
             "splits": counts,
             "split_spec": dict(self.splits),

@@ -120,10 +120,16 @@ def _dash(x) -> str:
     return "—" if x is None else f"{x:.3f}"
 
 
+def _guidelines_note(gold: dict) -> str:
+    """", guidelines v1.1 (hash)" for a gold set that names its guidelines; "" for older sets and CoNLL input."""
+    g = gold.get("guidelines") or {}
+    return f", guidelines v{g.get('version') or '?'} {g['fingerprint']}" if g.get("fingerprint") else ""
+
+
 def _provenance(report: dict) -> str:
     g = report["gold"]
     return (f"Gold {g['path']} (fingerprint {g['fingerprint'] or 'n/a'}, schema {g['schema'] or 'n/a'} "
-            f"{g['schema_fingerprint'] or ''}), annotate {report['toolkit_version']}; "
+            f"{g['schema_fingerprint'] or ''}{_guidelines_note(g)}), annotate {report['toolkit_version']}; "
             f"{report['documents']['gold']} document(s), {report['documents']['with_predictions']} with predictions.")
 
 

@@ -13,6 +13,7 @@ from ..core.violations import Violation, schema_violations, voided
 from ..predictions.index import PredictionIndex
 from ..predictions.sources import EXTRACTOR_BATCH, extract_in_batches
 from .conll import TagSequences
+from .conllblocks import gc_paused
 from .context import ContextKeeper
 from .gate import check_baseline_kind, metric_keys, parse_thresholds, per_document_problem
 from .report import lookup, not_applicable
@@ -79,7 +80,8 @@ def assemble(scorer: DocumentScorer, context: ContextKeeper, gold_info, predicti
     report = {
         "toolkit_version": __version__,
         "gold": {"path": str(gold_info.path), "fingerprint": gold_info.fingerprint,
-                 "schema": gold_info.build.get("schema", ""), "schema_fingerprint": gold_info.schema_fingerprint},
+                 "schema": gold_info.build.get("schema", ""), "schema_fingerprint": gold_info.schema_fingerprint,
+                 "guidelines": gold_info.build.get("guidelines") or {}},
         "predictions": {"source": predictions.source, "documents": predictions.documents,
                         "rejected": len(predictions.rejected),
                         "rejected_reasons": [r.to_json() for r in predictions.rejected[:50]],
@@ -205,8 +207,9 @@ def _first_violations(found: list[tuple[int, list[Violation]]], keep: int) -> li
 
 
 def conll_report(seqs: TagSequences, source: str) -> dict:
-    tables, per_unit = entity_tables(seqs.gold, seqs.pred, seqs.gold_unit, seqs.pred_unit, scheme=seqs.scheme,
-                                     suffix=seqs.suffix)
+    with gc_paused():  # the entity sets of a million tokens are tuples, none in a cycle
+        tables, per_unit = entity_tables(seqs.gold, seqs.pred, seqs.gold_unit, seqs.pred_unit, scheme=seqs.scheme,
+                                         suffix=seqs.suffix)
     unit_ids = sorted(set(seqs.gold_unit or range(len(seqs.gold))))
     units = len(unit_ids)
     return {

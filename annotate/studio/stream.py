@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .export import ExportError, _from_min_format, min_task_key, read_export_file
+from .fastjson import loads
 
 CHUNK = 1 << 20  # bytes read at a time; a task larger than this just makes the buffer grow until it fits
 _DECODER = json.JSONDecoder()
@@ -272,7 +273,7 @@ class ExportStream:
                 yield RawTask(index, line, line, f"line 1: text after the first task ({line.strip()[:40]!r})")
                 continue
             try:
-                obj = json.loads(line)
+                obj = loads(line)
             except json.JSONDecodeError as exc:
                 yield RawTask(index, line, line, f"line {lineno}: not valid JSON: {exc.msg} at column {exc.colno}")
                 continue
