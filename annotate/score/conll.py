@@ -85,7 +85,7 @@ def _document_break(cols: list[str], path, lineno: int) -> bool:
     return True
 
 
-def _some_rows(path, sentences: list[list[Row]]) -> list[list[Row]]:
+def _some_rows(path, sentences: list) -> list:
     if not sentences:
         raise ConllError(f"{path}: no token rows (only blank lines or -DOCSTART- breaks): nothing to score")
     return sentences
@@ -166,8 +166,9 @@ def _distinct(seqs: list[list[str]]) -> set[str]:
 def _fast_conlleval(path: str | Path, fmt: TagFormat) -> TagSequences | None:
     """`conlleval_sequences` of a well-formed file from the block reader; None for anything to report."""
     sentences = read_sentences(path)
-    if not sentences:  # none at all is reported by the exact reader too
+    if sentences is None:
         return None
+    _some_rows(path, sentences)
     gold: list[list[str]] = []
     pred: list[list[str]] = []
     for sentence in sentences:
@@ -221,7 +222,11 @@ def _fast_layered(gold_path: str | Path, pred_path: str | Path, fmt: TagFormat) 
     """`layered_sequences` of two well-formed, aligned files from the block reader; None for anything to
     report."""
     gold, pred = read_sentences(gold_path), read_sentences(pred_path)
-    if not gold or not pred or len(gold) != len(pred):
+    if gold is None or pred is None:
+        return None
+    _some_rows(gold_path, gold)
+    _some_rows(pred_path, pred)
+    if len(gold) != len(pred):
         return None
     pairs = []
     for gs, ps in zip(gold, pred):
