@@ -204,9 +204,10 @@ def test_a_role_disagreement_is_one_entry_with_a_role_per_option():
 
 
 def test_an_item_by_item_log_is_read_as_it_is_and_converted_without_loss():
-    """The committed log decides item by item (62 entries). It still resolves the committed exports to the
-    committed gold set, and written again as decision points (52 entries: the two boundary disagreements with
-    their arguments become one entry each) it resolves to exactly the same documents."""
+    """The committed log decides item by item (62 entries of round 1, then 34 additions of round 2). It still
+    resolves the committed exports to the committed gold set, and written again as decision points (52 entries:
+    the two boundary disagreements with their arguments become one entry each; the additions kept as they are)
+    it resolves to exactly the same documents."""
     from annotate.core.schema import load_schema
     from annotate.gold.adjudicate import adjudicate, read_log
     from annotate.gold.build import import_exports
@@ -217,12 +218,16 @@ def test_an_item_by_item_log_is_read_as_it_is_and_converted_without_loss():
     root = Path(__file__).resolve().parent.parent
     result = import_exports(export_files([root / "gold" / "annotations"]), Routing(load_schema()))
     old = read_log(root / "gold" / "adjudication.yaml")
-    assert sum(1 for e in old if "item" in e) == 62 and all(e.get("decision") for e in old)
+    assert sum(1 for e in old if "item" in e) == 62 and all(e.get("decision") for e in old if "item" in e)
+    assert sum(1 for e in old if "add" in e) == 34 and all(str(e.get("round", "")).startswith("2") for e in old
+                                                          if "add" in e)
     by_items = resolve_all(result.annotations, old)
     gold, _ = gold_documents(root / "gold" / "dataset")
     assert {d.id: _doc_key(d) for d in gold} == {k: _doc_key(d) for k, d in by_items.items()}
     converted = log_entries(adjudicate(result.annotations), old)
-    assert len(converted) == 52 and all(e.get("decision") not in (None, "") for e in converted)
+    points = [e for e in converted if "add" not in e and "remove" not in e]
+    assert len(points) == 52 and all(e.get("decision") not in (None, "") for e in points)
+    assert [e for e in converted if "add" in e] == [e for e in old if "add" in e]
     assert sum(1 for e in converted if "follows" in e) == 4
     assert {k: _doc_key(d) for k, d in resolve_all(result.annotations, converted).items()} == \
         {k: _doc_key(d) for k, d in by_items.items()}

@@ -46,7 +46,7 @@ def test_leaderboard_ranks_and_bootstraps_against_the_best(reports, tmp_path):
                   tmp_path / "lb.md", "--html", tmp_path / "lb.html", "--json", tmp_path / "lb.json",
                   "--resamples", "500")
     assert result.exit_code == 0, result.output
-    assert result.output.strip().splitlines()[-1].startswith("Compared 3 report(s) on gold ca8a952f61db97ef")
+    assert result.output.strip().splitlines()[-1].startswith("Compared 3 report(s) on gold dd8627591ef749bb")
     board = json.loads((tmp_path / "lb.json").read_text())
     assert [r["name"] for r in board["systems"]] == ["perfect", "baseline", "silent"]
     assert board["metrics"] == ["entities.strict.micro.f1", "triggers.classification.f1",
@@ -81,7 +81,7 @@ def test_reports_of_another_gold_set_are_refused(reports, tmp_path):
     other_fp = json.loads((tmp_path / "other.json").read_text())["gold"]["fingerprint"]
     result = _run("compare", reports["baseline"], tmp_path / "other.json")
     assert result.exit_code == 1
-    assert "different gold sets" in result.output and "ca8a952f61db97ef" in result.output
+    assert "different gold sets" in result.output and "dd8627591ef749bb" in result.output
     assert other_fp in result.output and "Traceback" not in result.output
 
 

@@ -40,7 +40,7 @@ def _key(doc: Document):
 def test_jsonl_round_trips_through_read_predictions(gold, tmp_path):
     docs, info = gold
     output = _export("jsonl", tmp_path / "gold.jsonl")
-    assert "439 entities, 170 events, 267 arguments, 170 attributes" in output
+    assert "444 entities, 173 events, 292 arguments, 173 attributes" in output
     assert "not held by jsonl: document metadata" in output
     back, rejected = read_predictions(tmp_path / "gold.jsonl", docs, info.schema)
     assert not rejected
@@ -58,7 +58,7 @@ def test_conll_scores_one_against_itself_and_gives_back_the_same_entity_spans(go
     docs, _ = gold
     out = tmp_path / "gold.conll"
     output = _export("conll", out)
-    assert "not held by conll: 170 event(s) with 267 argument(s) and 170 attribute value(s)" in output
+    assert "not held by conll: 173 event(s) with 292 argument(s) and 173 attribute value(s)" in output
     assert "cut(s) inside a word" in output
     result = CliRunner().invoke(main, ["score", "--gold-conll", str(out), "--pred-conll", str(out),
                                        "--json", str(tmp_path / "r.json")])
@@ -66,7 +66,7 @@ def test_conll_scores_one_against_itself_and_gives_back_the_same_entity_spans(go
     report = json.loads((tmp_path / "r.json").read_text())
     for mode in ("strict", "default"):
         micro = report["entities"][mode]["micro"]
-        assert (micro["f1"], micro["tp"], micro["fp"], micro["fn"]) == (1.0, 439, 0, 0)
+        assert (micro["f1"], micro["tp"], micro["fp"], micro["fn"]) == (1.0, 444, 0, 0)
     assert report["token_accuracy"] == 1.0
     spans = read_conll_spans(out, {d.id: d.text for d in docs})
     assert spans == {d.id: sorted((e.start, e.end, e.type) for e in d.entities) for d in docs}
@@ -77,7 +77,7 @@ def test_conll_scores_one_against_itself_and_gives_back_the_same_entity_spans(go
 def test_brat_round_trips_through_its_reader(gold, tmp_path):
     docs, info = gold
     output = _export("brat", tmp_path / "brat")
-    assert "439 entities, 170 events" in output
+    assert "444 entities, 173 events" in output
     assert (tmp_path / "brat" / "annotation.conf").read_text().startswith("[entities]\nPER\n")
     back = read_brat(tmp_path / "brat", info.schema)
     assert {d.id: _key(d) for d in back} == {d.id: _key(d) for d in docs}
@@ -281,8 +281,8 @@ def test_the_brat_export_passes_brats_rules(gold, tmp_path):
     assert "Conflict_Attack\tAttacker*:" in conf and "Conflict.Attack" not in conf
     # brat's parse of the files gives the gold set's counts (T = entities + triggers)
     lines = [x for f in out.glob("*.ann") for x in f.read_text(encoding="utf-8").splitlines()]
-    assert sum(x[0] == "T" for x in lines) == 439 + 170 and sum(x[0] == "E" for x in lines) == 170
-    assert sum(x[0] == "A" for x in lines) == 170
+    assert sum(x[0] == "T" for x in lines) == 444 + 173 and sum(x[0] == "E" for x in lines) == 173
+    assert sum(x[0] == "A" for x in lines) == 173
     # read_brat restores our names from types.tsv
     back = read_brat(out, info.schema)
     assert {d.id: _key(d) for d in back} == {d.id: _key(d) for d in docs}

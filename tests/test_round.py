@@ -82,10 +82,11 @@ def label_all_tasks(person: Person, project_id: int, label_for) -> list[str]:
 
 
 def decide(log: Path) -> int:
-    """The reviewer's part: keep what amal marked (ORG), drop what only bilal marked, with a reason."""
+    """The reviewer's part: keep what amal marked (ORG) and not what bilal marked, with a reason. Each entry is
+    one disagreement with the options side by side (A, B, ..., neither)."""
     entries = yaml.safe_load(log.read_text(encoding="utf-8"))
     for e in entries:
-        e["decision"] = "keep" if "ORG" in e["item"] else "drop"
+        e["decision"] = next(label for label, text in e["options"].items() if "ORG" in str(text))
         e["reason"] = "the headline's first word names the organisation in this round"
     log.write_text(yaml.safe_dump(entries, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return len(entries)
@@ -136,13 +137,13 @@ def test_the_readme_round_runs_as_written(studio, studio_env, tmp_path, monkeypa
 
     assert "reviewer" in next(row for row in outputs["users list"].splitlines() if "rana@example.org" in row)
     assert "overlap 2: 5/5 task(s) done by 2 annotator(s)" in outputs["status"]
-    assert disagreements == 2  # bilal's GPE and amal's ORG on the one article
+    assert disagreements == 1  # bilal's GPE against amal's ORG on the one article: one entry, two options
     agreement = json.loads((tmp_path / "agreement.json").read_text())
     assert agreement["tasks"] == 5 and agreement["overall"]["entities_exact_f1"] == pytest.approx(0.8)
     # the gold set: every article with its first word as ORG, the reviewer's resolution on the odd one
     from annotate.gold.reader import gold_documents
 
-    gold, _ = gold_documents(tmp_path / "gold" / "dataset")
+    gold, _ = gold_documents(tmp_path / "dataset")
     assert len(gold) == 5
     assert all([e.type for e in d.entities] == ["ORG"] for d in gold)
     assert "Scored 5/5 document(s)" in outputs["score"]

@@ -81,7 +81,7 @@ def test_perfect_predictions_and_stable_json_keys(gold_dir, gold_docs, tmp_path)
     assert r["confidence"]["entities.strict.micro.f1"] == [1.0, 1.0]
     assert r["human_ceiling"]["entities_exact_f1"] == 0.91
     md = (tmp_path / "r.md").read_text()
-    assert "Human ceiling" in md and "| PER |" in md and r["gold"]["fingerprint"] in md
+    assert "Annotator ceiling" in md and "| PER |" in md and r["gold"]["fingerprint"] in md
     assert "<svg" in (tmp_path / "r.html").read_text()
 
 

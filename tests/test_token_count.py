@@ -18,6 +18,7 @@ def test_the_token_count_does_not_depend_on_the_predictions(tmp_path):
     for name, source in (("baseline", ["--extractor", "annotate.baseline:extract"]),
                          ("empty", ["--predictions", str(empty)])):
         res = CliRunner().invoke(main, ["score", "--gold", "gold/dataset", *source, "--resamples", "20",
+                                        "--allow-empty-predictions",
                                         "--json", str(tmp_path / f"{name}.json")])
         assert res.exit_code == 0, res.output
         report = json.loads((tmp_path / f"{name}.json").read_text())

@@ -167,7 +167,7 @@ def test_main_keeps_its_report_and_a_pull_request_is_gated_against_it(repo, tmp_
     steps, summary = run_workflow("pull_request", repo, store, tmp_path)
     assert codes(steps)[SCORE] == 0, logs(tmp_path)
     assert summary.startswith("> No report of the main branch yet: scored without a baseline.\n")
-    assert "**✅ PASS**: entities.strict.micro.f1 0.684 ≥ 0.60 ✓; triggers.classification.f1 0.722 ≥ 0.60 ✓\n" \
+    assert "**✅ PASS**: entities.strict.micro.f1 0.680 ≥ 0.60 ✓; triggers.classification.f1 0.722 ≥ 0.60 ✓\n" \
         in summary
 
     # the push to main: its report becomes the artifact later pull requests compare with
@@ -196,7 +196,7 @@ def test_main_keeps_its_report_and_a_pull_request_is_gated_against_it(repo, tmp_
     steps, summary = run_workflow("pull_request", repo, store, tmp_path, EXTRACTOR="python worse.py")
     assert codes(steps)[SCORE] == 3 and codes(steps)[UPLOAD] == 0
     first = summary.splitlines()[0]
-    assert first.startswith("**❌ FAIL**: entities.strict.micro.f1 0.684 ≥ 0.60 ✓; "
+    assert first.startswith("**❌ FAIL**: entities.strict.micro.f1 0.680 ≥ 0.60 ✓; "
                             "triggers.classification.f1 0.000 < 0.60 ✗; ")
     assert "significantly worse than the baseline ✗" in first
     assert (store / "this-run" / "extractor-report" / "report.html").exists()

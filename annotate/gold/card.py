@@ -57,7 +57,10 @@ def dataset_card(stats: CardStats, schema: Schema, build: dict, agreement: dict 
         lines += [f"## {title}", "", "| label | count |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in sorted(counter.items())] or ["| (none) | 0 |"]
         lines.append("")
-    lines += ["## Inter-annotator agreement", ""]
+    lines += ["## Agreement between the annotators' passes", "",
+              "Computed by `annotate agree` from the exports the set was built from. Whether it is an "
+              "inter-annotator agreement depends on who made the passes and how independently: see the notes "
+              "above.", ""]
     if agreement and agreement.get("pairs"):
         overall = agreement.get("overall", {})
         for key in ("entities_exact_f1", "entities_overlap_f1", "triggers_classification_f1",

@@ -166,8 +166,11 @@ def _ceiling(report: dict) -> str:
              if metrics.get(key) is not None]
     if not shown:
         return ""
-    return (f"Human ceiling (annotators scored against each other with this scorer, over {c.get('tasks', '?')} "
-            "task(s)): " + ", ".join(f"{name} F1 {_f(v)}" for name, v in shown) + ".")
+    # "annotator", not "human": the gold set's card says who its annotators were and how independent their
+    # passes were; a ceiling from passes of one model is not a human ceiling
+    return (f"Annotator ceiling (the gold set's annotators scored against each other with this scorer, over "
+            f"{c.get('tasks', '?')} task(s); the gold set's card says who they were): "
+            + ", ".join(f"{name} F1 {_f(v)}" for name, v in shown) + ".")
 
 
 def md_table(header: list[str], rows: list[list[str]], bold: int | None = None) -> list[str]:
