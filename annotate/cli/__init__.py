@@ -10,11 +10,23 @@ import logging
 
 import click
 
+from ..core.atomic import OutputWriteError
 from ..core.version import __version__
 from . import articles, check, export, gold, job, score, studio, users
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+class _Main(click.Group):
+    """The command group; an output that cannot be written (`core.atomic.OutputWriteError`: a parent that is a
+    file, a read-only or full disk) ends any command with its one-line message, whichever output it was."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except OutputWriteError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="annotate")
 def main() -> None:
     """Arabic news -> Label Studio -> gold entity-and-event dataset -> extractor scores.

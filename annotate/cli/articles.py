@@ -127,6 +127,7 @@ def tasks_cmd(articles, output, predictions_path, extractor, model_version, keep
 
     from ..articles.ingest import expand_inputs
     from ..articles.taskstream import stream_tasks
+    from ..core.atomic import OutputWriteError
     from ..predictions.extractor import ExtractorError
 
     if predictions_path and extractor:
@@ -158,7 +159,7 @@ def tasks_cmd(articles, output, predictions_path, extractor, model_version, keep
 
             made = stream_tasks(articles, output, schema, not keep_boilerplate, source, model_version, num_proc,
                                 progress, echo_dropped)
-    except ExtractorError as exc:
+    except (ExtractorError, OutputWriteError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"{exc.filename or output}: {exc.strerror or exc}") from None
@@ -167,6 +168,10 @@ def tasks_cmd(articles, output, predictions_path, extractor, model_version, keep
     written = f"{made.tasks} task(s) written to {output}" if made.tasks else f"no task, so {output} was left as it was"
     summary = (f"{made.inputs} article input(s): {written}, {len(made.article_rejects)} article(s) quarantined{note}; "
                f"{made.dropped_lines} boilerplate line(s) dropped")
+    for warning in made.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if made.warnings:
+        summary += f"; {len(made.warnings)} warning(s): the same text under another id"
     if source:
         summary += (f"; {made.with_predictions} task(s) with predictions, "
                     f"{len(made.prediction_rejects)} prediction(s) quarantined")

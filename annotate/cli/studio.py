@@ -270,11 +270,16 @@ def _read_tasks_file(path) -> tuple[list[dict], bytes | None]:
         if not isinstance(tasks, list):
             raise click.ClickException(f"{path}: expected a JSON list of tasks, got {type(tasks).__name__}")
         where = [f"{path}: task {i}" for i in range(len(tasks))]
+    from ..core.jsonl import non_finite
+
     for t, name in zip(tasks, where):
         data = t.get("data") if isinstance(t, dict) else None
         if not isinstance(data, dict) or "doc_id" not in data or not isinstance(data.get("text"), str):
             raise click.ClickException(f"{name} needs data.text and data.doc_id (build tasks with "
                                        "`annotate tasks`); nothing was pushed")
+        bad = non_finite(t)
+        if bad:  # Label Studio refuses it, after the project was made: refuse it here first
+            raise click.ClickException(f"{name}: {bad}; nothing was pushed")
     return tasks, content
 
 

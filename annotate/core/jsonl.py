@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -119,4 +120,19 @@ def lone_surrogate(value, field: str = "") -> str | None:
             found = lone_surrogate(item, f"{field}[{i}]")
             if found:
                 return found
+    return None
+
+
+def non_finite(value, field: str = "") -> str | None:
+    """Where a JSON value holds NaN or Infinity, if anywhere. Python's json reads and writes them bare, but
+    they are not JSON: Label Studio (and every strict reader) refuses the file they end up in."""
+    stack = [(field, value)]
+    while stack:  # iterative: a deeply nested record must not overflow the stack here
+        where, item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return f"field {where or 'value'!r} is {json.dumps(item)}, which JSON cannot hold (use null or a string)"
+        if isinstance(item, dict):
+            stack.extend((f"{where}.{k}" if where else str(k), v) for k, v in reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend((f"{where}[{i}]", v) for i, v in reversed(list(enumerate(item))))
     return None

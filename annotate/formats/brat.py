@@ -193,6 +193,10 @@ def _check_target(out_dir: Path) -> None:
 
 def write_brat(docs: list[Document], out_dir: str | Path, schema: Schema) -> ExportReport:
     out_dir = Path(out_dir)
+    for d in docs:  # checked before anything is written
+        if "\t" in d.id or d.id.splitlines() != [d.id]:
+            raise ValueError(f"document id {d.id!r} holds a tab or a line break: {INDEX} (a file name, a tab and "
+                             "the id on each line) cannot hold it; export it as jsonl")
     _check_target(out_dir)
     stems = file_stems(docs)
     names = schema_names(schema, docs)

@@ -181,7 +181,7 @@ class LabelStudioIndex(_ScratchIndex):
                 continue
             if annotator:
                 items = [a for a in t.get("annotations") or [] if isinstance(a, dict)
-                         and annotator_name(a) == annotator and not a.get("was_cancelled")]
+                         and annotator_name(a) == annotator and a.get("was_cancelled") is not True]
             else:
                 items = [p for p in t.get("predictions") or [] if isinstance(p, dict)
                          and (model_version is None or p.get("model_version") == model_version)]

@@ -12,7 +12,7 @@ from operator import eq
 from pathlib import Path
 
 from ..core.chunks import ALLOWED_PREFIXES, SCHEMES, detect_scheme, prefix_of, tag_problem
-from .conllblocks import read_sentences
+from .conllblocks import ENTITY_TAG, read_sentences
 
 
 class ConllError(ValueError):
@@ -61,7 +61,7 @@ def read_conll_rows(path: str | Path) -> list[list[Row]]:
     current: list[Row] = []
     for lineno, line in enumerate(text.split("\n"), 1):
         cols = [c for c in _COLUMN_SEPARATOR.split(line) if c]
-        if not cols or cols[0] == "-DOCSTART-":
+        if not cols or (cols[0] == "-DOCSTART-" and _document_break(cols, path, lineno)):
             if current:
                 sentences.append(current)
                 current = []
@@ -71,6 +71,23 @@ def read_conll_rows(path: str | Path) -> list[list[Row]]:
         current.append((lineno, cols))
     if current:
         sentences.append(current)
+    return sentences
+
+
+def _document_break(cols: list[str], path, lineno: int) -> bool:
+    """A -DOCSTART- line is a document break only with no entity tag on it (`-DOCSTART- -X- -X- O`, or the
+    document id `annotate export` writes): one with tags would otherwise vanish from the counts, so it is
+    named instead."""
+    tags = [c for c in cols[1:] if ENTITY_TAG.match(c)]  # other columns: -X-, O, or a document id
+    if tags:
+        raise ConllError(f"{path}:{lineno}: a -DOCSTART- line with the tag(s) {', '.join(tags)}: a document break "
+                         "carries no entity tag (if it is a token, it cannot be scored under that name)")
+    return True
+
+
+def _some_rows(path, sentences: list) -> list:
+    if not sentences:
+        raise ConllError(f"{path}: no token rows (only blank lines or -DOCSTART- breaks): nothing to score")
     return sentences
 
 
@@ -151,6 +168,7 @@ def _fast_conlleval(path: str | Path, fmt: TagFormat) -> TagSequences | None:
     sentences = read_sentences(path)
     if sentences is None:
         return None
+    _some_rows(path, sentences)
     gold: list[list[str]] = []
     pred: list[list[str]] = []
     for sentence in sentences:
@@ -174,7 +192,7 @@ def conlleval_sequences(path: str | Path, fmt: TagFormat = TagFormat()) -> TagSe
 
 
 def _exact_conlleval(path: str | Path, fmt: TagFormat) -> TagSequences:
-    sentences = read_conll_rows(path)
+    sentences = _some_rows(path, read_conll_rows(path))
     for s in sentences:
         for lineno, row in s:
             if len(row) < 3:
@@ -204,7 +222,11 @@ def _fast_layered(gold_path: str | Path, pred_path: str | Path, fmt: TagFormat) 
     """`layered_sequences` of two well-formed, aligned files from the block reader; None for anything to
     report."""
     gold, pred = read_sentences(gold_path), read_sentences(pred_path)
-    if gold is None or pred is None or len(gold) != len(pred):
+    if gold is None or pred is None:
+        return None
+    _some_rows(gold_path, gold)
+    _some_rows(pred_path, pred)
+    if len(gold) != len(pred):
         return None
     pairs = []
     for gs, ps in zip(gold, pred):
@@ -236,7 +258,7 @@ def layered_sequences(gold_path: str | Path, pred_path: str | Path, fmt: TagForm
 
 
 def _exact_layered(gold_path: str | Path, pred_path: str | Path, fmt: TagFormat) -> TagSequences:
-    gold, pred = read_conll_rows(gold_path), read_conll_rows(pred_path)
+    gold, pred = _some_rows(gold_path, read_conll_rows(gold_path)), _some_rows(pred_path, read_conll_rows(pred_path))
     if len(gold) != len(pred):
         raise ConllError(f"{gold_path} has {len(gold)} sentence(s) but {pred_path} has {len(pred)}")
     for k, (gs, ps) in enumerate(zip(gold, pred)):

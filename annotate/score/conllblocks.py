@@ -23,6 +23,8 @@ _OTHER_SPACES = ("\t", "\f", "\v")  # the column separators besides " " (\r neve
 _RUNS = re.compile(r" {2,}")
 _LINE_EDGES = re.compile(r"^ | $", re.MULTILINE)
 _DOCSTART = re.compile(r"^-DOCSTART-(?: [^\n]*)?$", re.MULTILINE)
+# A column of a -DOCSTART- line that is an entity tag: such a line is not a document break (`conll._document_break`)
+ENTITY_TAG = re.compile(r"^[BIESLU]-\S+$|^\S+-[BIESLU]$")
 
 
 @contextmanager
@@ -80,8 +82,14 @@ def canonical(block: str) -> str:
     if " \n" in block or "\n " in block or block.startswith(" ") or block.endswith(" "):
         block = _LINE_EDGES.sub("", block)
     if "-DOCSTART-" in block:
+        if any(ENTITY_TAG.match(c) for m in _DOCSTART.finditer(block) for c in m.group().split(" ")[1:]):
+            raise _Fault  # the exact reader names the line
         block = _DOCSTART.sub("", block)
     return block
+
+
+class _Fault(Exception):
+    """Something the exact reader reports with its file and line."""
 
 
 def sentence_of(segment: str) -> Sentence:
@@ -137,8 +145,8 @@ def grid_sentences(text: str) -> list[Sentence] | None:
 
 
 def read_sentences(path: str | Path, block_chars: int = BLOCK_CHARS) -> list[Sentence] | None:
-    """The file's sentences (blank lines and -DOCSTART- lines separate them); None when it is not UTF-8, so
-    that the exact reader says where."""
+    """The file's sentences (blank lines and -DOCSTART- lines separate them); None when it is not UTF-8 or a
+    -DOCSTART- line carries an entity tag, so that the exact reader says where."""
     with gc_paused():
         return _read(path, block_chars)
 
@@ -162,7 +170,7 @@ def _read(path: str | Path, block_chars: int) -> list[Sentence] | None:
                     out.extend(_split(pending[:cut]))
                     pending = pending[cut + 2:]
             pending += canonical(tail)
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, _Fault):
         return None
     out.extend(_split(pending))
     return out

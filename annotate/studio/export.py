@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +52,9 @@ def read_export_file(path: str | Path) -> tuple[list[dict], str]:
                           f"{raw[exc.start:exc.start + 1]!r})") from None
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise ExportError(f"{path}: a value is nested too deeply to read (more than {sys.getrecursionlimit()} "
+                          "levels of lists or objects)") from None
     except json.JSONDecodeError as exc:
         raise ExportError(f"{path}: not a JSON export: line {exc.lineno} column {exc.colno}: {exc.msg}"
                           + ("" if text.rstrip().endswith(("]", "}")) else
@@ -69,16 +73,38 @@ def read_export_file(path: str | Path) -> tuple[list[dict], str]:
     return data, digest
 
 
+class MinFormatTask(dict):
+    """A task rebuilt from JSON_MIN records: that format has no relations and no per-region choices, so such a
+    copy never replaces a full export's copy of the same document (`annotate.gold.build`)."""
+
+
+_MIN_META = ("id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time")
+
+
+def _min_spans(rec: dict) -> dict:
+    return {k: v for k, v in rec.items()
+            if isinstance(v, list) and v and all(isinstance(x, dict) and "start" in x for x in v)}
+
+
+def min_task_key(rec) -> str:
+    """Which task a JSON_MIN record belongs to: its "id"; a record without one, by its task data (the same text
+    and fields is the same task), so that records of different texts are never merged into one task."""
+    if not isinstance(rec, dict):
+        return "?"
+    if rec.get("id") is not None:
+        return f"id:{rec['id']}"
+    spans = _min_spans(rec)
+    data = {k: v for k, v in rec.items() if k not in spans and k not in _MIN_META}
+    return "data:" + json.dumps(data, sort_keys=True, ensure_ascii=False)
+
+
 def _from_min_format(records: list[dict]) -> list[dict]:
     """JSON_MIN -> full tasks: one record per annotation; span lists are the controls' results."""
     tasks: dict[str, dict] = {}
     for rec in records:
-        task_id = str(rec.get("id"))
-        spans = {k: v for k, v in rec.items()
-                 if isinstance(v, list) and v and all(isinstance(x, dict) and "start" in x for x in v)}
-        data = {k: v for k, v in rec.items() if k not in spans and k not in
-                ("id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time")}
-        task = tasks.setdefault(task_id, {"id": rec.get("id"), "data": data, "annotations": []})
+        spans = _min_spans(rec)
+        data = {k: v for k, v in rec.items() if k not in spans and k not in _MIN_META}
+        task = tasks.setdefault(min_task_key(rec), MinFormatTask(id=rec.get("id"), data=data, annotations=[]))
         result = []
         for control, items in spans.items():
             for k, item in enumerate(items):
@@ -130,9 +156,15 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
     doc_labels: dict[str, list[str]] = {}  # document choices: control -> the values picked
     relations: list[tuple[str, str, list[str]]] = []
     other_regions: list[dict] = []
+    cancelled = annotation.get("was_cancelled")
+    if cancelled is not None and not isinstance(cancelled, bool):
+        return None, [f"field 'was_cancelled' must be true or false, got {json_type(cancelled)} "
+                      f"{cancelled!r}"], warnings
     results = annotation.get("result")
     if results is None:
-        results = []
+        # Label Studio writes an empty annotation as []: null is a damaged export, not "no entities"
+        return None, [f"field result is {'missing' if 'result' not in annotation else 'null'}; an annotation "
+                      "without regions is an empty list []"], warnings
     if not isinstance(results, list):
         return None, [f"field result must be a list of regions, got {json_type(results)}"], warnings
     for i, r in enumerate(results):
@@ -141,6 +173,10 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
             continue
         rid = str(r.get("id", f"#{i}"))
         rtype = r.get("type")
+        if not isinstance(rtype, str) or not rtype:
+            errors.append(f"region {rid}: field type is missing or not a string, got {json_type(rtype)}")
+            continue
+        rtype = rtype.lower()  # "Labels" (the tag's name) for "labels": the same control type
         if rtype == "relation":
             labels = r.get("labels") or []
             if not isinstance(labels, list):
@@ -165,7 +201,9 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
             continue
         if rtype == "choices":
             picked = value.get("choices") or []
-            if len(picked) != 1:
+            if not isinstance(picked, list):
+                errors.append(f"region {rid}: field value.choices must be a list, got {json_type(picked)}")
+            elif len(picked) != 1:
                 errors.append(f"region {rid}: field value.choices of {r.get('from_name')} must hold one choice, "
                               f"got {picked}")
             else:
@@ -208,6 +246,9 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
                           + trim)
             continue
         labels = value.get("labels") or []
+        if not isinstance(labels, list):
+            errors.append(f"region {rid}: field value.labels must be a list, got {json_type(labels)}")
+            continue
         if len(labels) != 1:
             errors.append(f"region {rid}: field value.labels must hold exactly one label, got {labels}")
             continue
@@ -358,9 +399,17 @@ def document_key(task, routing: Routing) -> str | None:
     if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
         return None
     text = task["data"].get(routing.text_field)
-    if not isinstance(text, str) or not text or lone_surrogate(text):
+    if not isinstance(text, str) or not text or lone_surrogate(text) or doc_id_fault(task["data"]):
         return None
     return str(task["data"].get("doc_id") or document_id(text))
+
+
+def doc_id_fault(data: dict) -> str | None:
+    """Why data.doc_id cannot name a document (a list would become the string "['a', 'b']"), if it cannot."""
+    doc_id = data.get("doc_id")
+    if doc_id is None or isinstance(doc_id, str) or (isinstance(doc_id, int) and not isinstance(doc_id, bool)):
+        return None
+    return f"field data.doc_id must be a string, got {json_type(doc_id)}"
 
 
 class DocumentKeys:
@@ -408,6 +457,8 @@ def task_fault(task, routing: Routing, reference_texts: dict[str, str] | None,
     text = task["data"].get(routing.text_field)
     if not isinstance(text, str) or not text:
         return f"field data.{routing.text_field} is missing or empty"
+    if doc_id_fault(task["data"]):
+        return doc_id_fault(task["data"])
     doc_id = document_key(task, routing)
     reference = (reference_texts or {}).get(doc_id)
     if reference is not None and reference != text:
@@ -415,6 +466,13 @@ def task_fault(task, routing: Routing, reference_texts: dict[str, str] | None,
     if reference is None and "doc_id" in task["data"] and _is_content_id(doc_id) and document_id(text) != doc_id:
         return f"data.{routing.text_field} differs from the pushed document {doc_id} (its hash does not match)"
     return None
+
+
+def has_live_annotation(task) -> bool:
+    """A task holding an annotation that is not cancelled (what a newer copy needs to replace an older one)."""
+    annotations = task.get("annotations") if isinstance(task, dict) else None
+    return isinstance(annotations, list) and any(isinstance(a, dict) and a.get("was_cancelled") is not True
+                                                 for a in annotations)
 
 
 @dataclass
