@@ -13,9 +13,9 @@ from .core.atomic import atomic_write_text, write_jsonl
 from .core.model import Document
 from .core.schema import Schema
 from .core.version import __version__
-from .gold.adjudicate import resolve_all
 from .gold.annotation_files import read_annotation_file
 from .gold.build import GoldBuild, build_gold
+from .gold.decisions import resolve_all
 from .gold.exportfiles import export_files
 from .gold.reader import gold_documents
 from .predictions.sources import load_predictions
@@ -129,9 +129,9 @@ def main_job(schema: Schema, articles: str | Path, home: str | Path, port: int |
             "(report.json, summary.md, report.html):\n" + text_table(header, rows))
     else:
         say("[6/6] No gold set yet: nothing to score the baseline against")
-    say(f"\nAnnotators go to {conn.url}/projects/{pushed.project_id}/ (admin login in "
-        f"{Path(home) / 'credentials.json'}). When they are done, run this again to rebuild the gold set. "
-        "Stop the server with `annotate studio down`.")
+    say(f"\nAdd each annotator with `annotate users add EMAIL` (a reviewer with --role reviewer): everyone logs in "
+        f"as themselves at {conn.url}/user/login/ and annotates {conn.url}/projects/{pushed.project_id}/. "
+        "When they are done, run this again to rebuild the gold set. Stop the server with `annotate studio down`.")
     return built
 
 
@@ -144,13 +144,14 @@ def resolve_project_id(conn, title: str, project_id: int | None) -> int:
 
 
 def load_annotation_file(conn, schema: Schema, path: str | Path, annotator: str, project_id: int,
-                         ground_truth: bool = False, progress: Callable[[int], None] | None = None):
+                         ground_truth: bool = False, progress: Callable[[int], None] | None = None,
+                         replace: bool = False):
     """Annotations made elsewhere (predictions JSONL or a Label Studio export) -> annotations completed by
     `annotator` on the project's tasks. Returns (what was read, what was loaded)."""
 
     tasks = project_tasks(connect(conn), conn, project_id)
     read = read_annotation_file(path, [Document(t.doc_id, t.text) for t in tasks], schema)
-    loaded = load_annotations(conn, project_id, annotator, read.documents, ground_truth, progress)
+    loaded = load_annotations(conn, project_id, annotator, read.documents, ground_truth, progress, replace)
     return read, loaded
 
 

@@ -5,12 +5,18 @@
    side is a whole process that builds the same synthetic corpus (1,000,000 tokens; quick: 100,000), times its
    report alone and writes the numbers; the numbers must be identical (the benchmark stops otherwise). Target:
    ours takes at most 0.25 of seqeval's time.
-2. Informational: the document path of `annotate score` (character spans -> tokens cut at every boundary ->
+2. The whole `annotate score --conll FILE --json OUT` process (interpreter start, imports, reading and checking
+   the file, both modes, the report written) against a whole process that reads the same conlleval file with a
+   plain line loop and calls seqeval's `classification_report` in both modes; the numbers must be identical.
+   Target: ours takes at most 0.25 of seqeval's time.
+3. Informational: the document path of `annotate score` (character spans -> tokens cut at every boundary ->
    IOB2 layers -> both modes, triggers, arguments, error breakdown) on ~1,000,000 words in documents of ~330
    words, in tokens per second (`DocumentScorer`, one document at a time).
 
     python bench/run.py --only score
     python -m bench.bench_score ours|seqeval|documents TOKENS OUT.json   # one side, as the benchmark runs it
+    python -m bench.bench_score conll TOKENS FILE.conll                    # the conlleval file of row 2
+    python -m bench.bench_score seqeval-conll FILE.conll OUT.json          # row 2's reference side
 """
 
 from __future__ import annotations
@@ -123,6 +129,42 @@ def synthetic_documents(n_tokens: int, doc_tokens: int = 330, seed: int = 2026):
     return gold, preds, made
 
 
+def write_conll(tokens: int, path: Path) -> None:
+    """The corpus of row 1 as a conlleval file: token, gold tag, predicted tag; a blank line after each sentence."""
+    gold, pred = synthetic(tokens)
+    rng = random.Random(7)
+    with open(path, "w", encoding="utf-8") as f:
+        for gs, ps in zip(gold, pred):
+            f.writelines(f"{rng.choice(WORDS)} {g} {p}\n" for g, p in zip(gs, ps))
+            f.write("\n")
+
+
+def seqeval_conll(path: Path, out: Path) -> None:
+    """The reference side of row 2, whole: the conlleval file read with a plain loop (last two columns), then
+    seqeval's report in both modes."""
+    warnings.filterwarnings("ignore")
+    gold: list[list[str]] = []
+    pred: list[list[str]] = []
+    g: list[str] = []
+    p: list[str] = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            cols = line.split()
+            if not cols or cols[0] == "-DOCSTART-":
+                if g:
+                    gold.append(g)
+                    pred.append(p)
+                    g, p = [], []
+                continue
+            g.append(cols[-2])
+            p.append(cols[-1])
+    if g:
+        gold.append(g)
+        pred.append(p)
+    numbers = dict(zip(("default", "strict"), seqeval_reports(gold, pred)))
+    out.write_text(json.dumps({"numbers": numbers}, default=lambda x: x.item()), encoding="utf-8")
+
+
 def side(which: str, tokens: int, out: Path) -> None:
     """One side, run as its own process: build the corpus, time the work alone, write numbers and seconds."""
     warnings.filterwarnings("ignore")
@@ -163,6 +205,43 @@ def run(quick: bool, workdir: Path) -> list[Row]:
         raise SystemExit("score: entity_tables and seqeval's classification_report disagree on the same tag lists")
     share = mine["seconds"] / ref["seconds"]
     docs = got["documents"]
+    entity_row, documents_row = _rows(mine, ref, share, identical, measured, docs)
+    return [entity_row, _conll_row(tokens, python, workdir), documents_row]
+
+
+def _conll_row(tokens: int, python: str, workdir: Path) -> Row:
+    """Row 2: `annotate score --conll` and the seqeval script, each a whole process on the same file, best of 2
+    each, alternating."""
+    path = workdir / "scores.conll"
+    write_conll(tokens, path)
+    root = Path(__file__).resolve().parent.parent
+    ours_argv = [*annotate_cli(), "score", "--conll", str(path), "--json", str(workdir / "conll-report.json"),
+                 "--quarantine", str(workdir / "q.jsonl")]
+    ref_argv = [python, "-m", "bench.bench_score", "seqeval-conll", str(path), str(workdir / "conll-seqeval.json")]
+    ours_runs, ref_runs = [], []
+    for _ in range(2):
+        ref_runs.append(run_measured(ref_argv, cwd=root).check())
+        ours_runs.append(run_measured(ours_argv, cwd=root).check())
+    ours, ref = min(ours_runs, key=lambda m: m.seconds), min(ref_runs, key=lambda m: m.seconds)
+    report = json.loads((workdir / "conll-report.json").read_text(encoding="utf-8"))
+    theirs = json.loads((workdir / "conll-seqeval.json").read_text(encoding="utf-8"))["numbers"]
+    identical = all(same_numbers(report["entities"][mode], theirs[mode]) for mode in ("default", "strict"))
+    if not identical:
+        raise SystemExit("score: annotate score --conll and seqeval disagree on the same conlleval file")
+    share = ours.seconds / ref.seconds
+    return Row("score", f"whole process, annotate score --conll, {report['tokens']:,} tokens",
+               f"{ours.seconds:.2f} s", f"{ref.seconds:.2f} s (file read + seqeval classification_report x2)",
+               ref.seconds / ours.seconds, "<= 0.25 of seqeval's time", share <= 0.25,
+               [f"identical numbers: {identical}; ours takes {share:.3f} of seqeval's time (best of 2 each, "
+                f"alternating; runs ours {', '.join(f'{m.seconds:.2f}' for m in ours_runs)} s, seqeval "
+                f"{', '.join(f'{m.seconds:.2f}' for m in ref_runs)} s); peak RSS ours {ours.peak_rss_mb:.0f} MB, "
+                f"seqeval {ref.peak_rss_mb:.0f} MB",
+                f"ours: `python -m annotate.cli score --conll $DIR/scores.conll --json $DIR/conll-report.json`; "
+                f"seqeval: `python -m bench.bench_score seqeval-conll $DIR/scores.conll OUT.json` "
+                f"({path.stat().st_size / 1e6:.1f} MB file)"])
+
+
+def _rows(mine: dict, ref: dict, share: float, identical: bool, measured: dict, docs: dict) -> list[Row]:
     return [
         Row("score", f"entity report, {mine['tokens']:,} tokens (both modes, per type)",
             f"{mine['seconds']:.2f} s", f"{ref['seconds']:.2f} s (seqeval classification_report x2)",
@@ -178,4 +257,9 @@ def run(quick: bool, workdir: Path) -> list[Row]:
 
 
 if __name__ == "__main__":
-    side(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]))
+    if sys.argv[1] == "conll":
+        write_conll(int(sys.argv[2]), Path(sys.argv[3]))
+    elif sys.argv[1] == "seqeval-conll":
+        seqeval_conll(Path(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        side(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]))

@@ -80,3 +80,29 @@ def test_the_human_ceiling_is_the_scorer_metric_it_is_shown_beside():
                       "toolkit_version": "t"})
     assert f"arguments classification F1 {ceiling['arguments.classification.f1']:.3f}" in shown
     assert f"entities strict F1 {ceiling['entities.strict.micro.f1']:.3f}" in shown
+
+
+def test_a_realis_disagreement_shows_in_the_attribute_agreement():
+    ents = [at("مسرور بارزاني", "PER", "e1")]
+    amal = person("amal", ents, [meet([Argument("Entity", "e1")], realis="planned")])
+    bilal = person("bilal", ents, [meet([Argument("Entity", "e1")], realis="actual")])
+    r = agreement({"d": [amal, bilal]})
+    assert r["overall"]["triggers_classification_f1"] == pytest.approx(1.0)  # the trigger itself agrees
+    realis = r["overall"]["attributes"]["realis"]
+    assert (realis["compared"], realis["agreed"], realis["accuracy"]) == (1, 0, 0.0)
+    assert r["pairs"][0]["attributes"]["realis"]["agreed"] == 0
+    same = agreement({"d": [amal, person("bilal", ents, [meet([Argument("Entity", "e1")], realis="planned")])]})
+    assert same["overall"]["attributes"]["realis"]["accuracy"] == pytest.approx(1.0)
+    from annotate.gold.agreement import agreement_table
+
+    assert "attribute realis: 0/1 trigger(s) with the same value" in agreement_table(r)
+
+
+def test_status_shows_the_attribute_agreement_of_its_export():
+    from annotate.gold.status import project_status, status_table
+
+    ents = [at("مسرور بارزاني", "PER", "e1")]
+    report = agreement({"d": [person("amal", ents, [meet([Argument("Entity", "e1")], realis="planned")]),
+                              person("bilal", ents, [meet([Argument("Entity", "e1")], realis="actual")])]})
+    table = status_table([project_status(1, "round", [], report)])
+    assert "  attribute realis: 0/1 trigger(s) with the same value (accuracy 0.000" in table

@@ -4,7 +4,9 @@ the gold itself (perfect), the baseline extractor, and an extractor that writes 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import sys
 
 import pytest
@@ -28,7 +30,7 @@ def reports(tmp_path_factory):
     runs = {
         "perfect": ["--predictions", out / "gold.jsonl"],
         "baseline": ["--extractor", "annotate.baseline:extract"],
-        "silent": ["--extractor", f"{sys.executable} -c 'import sys; sys.stdin.read()'"],
+        "silent": ["--extractor", f"{sys.executable} -c 'import sys; sys.stdin.read()'", "--allow-empty-predictions"],
     }
     paths = {}
     for name, args in runs.items():
@@ -44,7 +46,7 @@ def test_leaderboard_ranks_and_bootstraps_against_the_best(reports, tmp_path):
                   tmp_path / "lb.md", "--html", tmp_path / "lb.html", "--json", tmp_path / "lb.json",
                   "--resamples", "500")
     assert result.exit_code == 0, result.output
-    assert result.output.strip().splitlines()[-1].startswith("Compared 3 report(s) on gold ca8a952f61db97ef")
+    assert result.output.strip().splitlines()[-1].startswith("Compared 3 report(s) on gold dd8627591ef749bb")
     board = json.loads((tmp_path / "lb.json").read_text())
     assert [r["name"] for r in board["systems"]] == ["perfect", "baseline", "silent"]
     assert board["metrics"] == ["entities.strict.micro.f1", "triggers.classification.f1",
@@ -63,7 +65,7 @@ def test_leaderboard_ranks_and_bootstraps_against_the_best(reports, tmp_path):
         assert silent["value"] == 0.0 and silent["delta"] == -1.0 and silent["significantly_worse"]
     md = (tmp_path / "lb.md").read_text()
     rows = [line for line in md.splitlines() if line.startswith("| ") and line[2].isdigit()]
-    assert [re.search(r"`(\w+)`", r).group(1) for r in rows] == ["perfect", "baseline", "silent"]
+    assert [r.split(" | ")[1] for r in rows] == ["perfect", "baseline", "silent"]
     assert "**1.000** (best)" in rows[0] and "▼" in rows[1]
     page = (tmp_path / "lb.html").read_text()
     assert "<svg" in page and page.count("<rect") >= 9 + 3  # 3 systems x 3 metrics (silent bars are 0 high)
@@ -79,7 +81,7 @@ def test_reports_of_another_gold_set_are_refused(reports, tmp_path):
     other_fp = json.loads((tmp_path / "other.json").read_text())["gold"]["fingerprint"]
     result = _run("compare", reports["baseline"], tmp_path / "other.json")
     assert result.exit_code == 1
-    assert "different gold sets" in result.output and "ca8a952f61db97ef" in result.output
+    assert "different gold sets" in result.output and "dd8627591ef749bb" in result.output
     assert other_fp in result.output and "Traceback" not in result.output
 
 
@@ -95,3 +97,41 @@ def test_inputs_that_are_not_comparable_reports(reports, tmp_path):
     assert result.exit_code == 1 and "made from CoNLL input" in result.output
     result = _run("compare", reports["baseline"])
     assert result.exit_code == 2 and "two or more" in result.output
+
+
+def _boxes(page, selector):
+    return [b for b in page.eval_on_selector_all(selector, "els => els.map(e => {const r = e.getBoundingClientRect();"
+                                                           " return [r.left, r.top, r.right, r.bottom];})")]
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_leaderboard_chart_labels_do_not_overlap(reports, chromium, tmp_path):
+    """The chart in a real browser: the metric names under the axis and the value labels over the bars never
+    overlap each other, and no value label crosses a whisker. With ANNOTATE_LEADERBOARD_SCREENSHOT=path the
+    screenshot is kept (the README's docs/leaderboard.png)."""
+    page_file = tmp_path / "lb.html"
+    res = _run("compare", reports["baseline"], reports["perfect"], reports["silent"], "--html", page_file,
+               "--resamples", "300")
+    assert res.exit_code == 0, res.output
+    page = chromium.new_page(viewport={"width": 1000, "height": 700})
+    page.goto(page_file.as_uri())
+    axis = _boxes(page, "svg text.axis-label")
+    values = _boxes(page, "svg text.value-label")
+    whiskers = _boxes(page, "svg line.whisker")
+    assert len(axis) == 3 and len(values) == 9 and whiskers
+    for group in (axis, values):
+        for i, a in enumerate(group):
+            for b in group[i + 1:]:
+                assert not _overlap(a, b), (a, b)
+    for v in values:
+        for w in whiskers:
+            assert not _overlap(v, w), (v, w)
+    shot = tmp_path / "leaderboard.png"
+    page.locator("svg").screenshot(path=str(shot))
+    page.close()
+    assert shot.stat().st_size > 5000
+    if os.environ.get("ANNOTATE_LEADERBOARD_SCREENSHOT"):
+        shutil.copyfile(shot, os.environ["ANNOTATE_LEADERBOARD_SCREENSHOT"])

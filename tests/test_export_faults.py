@@ -208,7 +208,9 @@ def test_disagreement_waits_for_adjudication_and_ground_truth_wins(tmp_path, sch
     r = run(tmp_path, [task], schema)
     assert r.counts["imported"] == 1 and len(r.documents[0].entities) == 1
     assert r.documents[0].metadata["gold_rule"] == "ground truth"
-    assert r.documents[0].provenance.annotators == ("bilal@annotate.test",)
+    # the ground truth's author is its reviewer; the annotators are those whose passes it settled
+    assert r.documents[0].provenance.annotators == ("amal@annotate.test",)
+    assert r.documents[0].provenance.reviewers == ("bilal@annotate.test",)
 
 
 def test_identical_annotations_merge_with_both_annotators(tmp_path, schema, doc):

@@ -41,8 +41,24 @@ def test_the_gold_set_rebuilds_exactly_from_the_committed_exports(rebuilt):
     assert info.fingerprint == committed["fingerprint"]  # recomputed from the committed rows
     assert len(docs) == len(list((GOLD / "articles").glob("*.txt"))) == 5
     assert {d.metadata["gold_rule"] for d in docs} == {"ground truth"}
+    # the two passes behind every document, and the reviewer who adjudicated them, in fields of their own
+    assert {d.provenance.annotators for d in docs} == {("annotator-a@annotate.local", "annotator-b@annotate.local")}
+    assert {d.provenance.reviewers for d in docs} == {("reviewer@annotate.local",)}
     assert (rebuilt.info.path / "README.md").read_text(encoding="utf-8") == \
         (GOLD / "dataset" / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_gold_set_names_the_guidelines_it_was_made_under(schema):
+    """Changing the guidelines without rebuilding the gold set fails here: the set must say which rules made it."""
+    committed = json.loads((GOLD / "dataset" / BUILD_FILE).read_text(encoding="utf-8"))
+    named = committed.get("guidelines") or {}
+    assert named.get("file") == "guidelines.md" and named.get("version") == schema.guidelines_version != ""
+    assert named.get("fingerprint") == schema.guidelines_fingerprint, (
+        "schemas/guidelines.md changed after the gold set was built: decide whether the gold set follows the "
+        "change, then rebuild it (`annotate import gold/annotations --articles gold/articles --about "
+        "gold/ABOUT.md -o gold/dataset`)")
+    card = (GOLD / "dataset" / "README.md").read_text(encoding="utf-8")
+    assert f"version {schema.guidelines_version}, content hash `{schema.guidelines_fingerprint}`" in card
 
 
 def test_the_gold_set_follows_the_checkable_guidelines(schema):

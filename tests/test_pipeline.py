@@ -31,6 +31,7 @@ def test_main_job_end_to_end_and_repeatable(studio, conn, schema, annotators, tm
     assert "5 task(s) imported, 0 already there, 0 prediction(s) rejected" in text
     assert "nothing written (no annotation in the project yet)" in text and "No gold set yet" in text
     assert f"{studio.url}/projects/" in text and conn.api_key not in text
+    assert "annotate users add EMAIL" in text and "admin login" not in text  # people log in as themselves
     client = connect(conn)
     project = next(p for p in client.projects.list() if p.title == title)
     server_tasks = list(client.tasks.list(project=project.id, fields="all"))

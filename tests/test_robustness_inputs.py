@@ -535,7 +535,7 @@ def test_push_names_a_bad_tasks_file_and_sends_nothing(tmp_path, content, reason
 
 
 @pytest.mark.parametrize("args, reason", [
-    (["--annotator", "a@x.org"], "give TASKS_FILE, --annotations FILE --annotator EMAIL, or both"),
+    (["--annotator", "a@x.org"], "give TASKS_FILE, --annotations FILE --annotator EMAIL, or --overlap N"),
     (["--annotations", "{file}"], "--annotations and --annotator go together"),
 ])
 def test_push_usage_errors(tmp_path, args, reason):

@@ -424,7 +424,7 @@ def test_a_bad_line_from_an_extractor_is_a_rejected_record_not_a_lost_run(gold_s
     assert_exit(res, 1, f"quarantined extractor `{command}` stdout line 2: not JSON (stdout line 2",
                 "FAIL: 1 prediction record(s) rejected as malformed")
     res = score("--gold", path, "--extractor", command, "--quarantine", tmp_path / "q.jsonl", "--allow-rejected",
-                "--json", "-")
+                "--allow-empty-predictions", "--json", "-")
     assert_exit(res, 0)
     assert json.loads(res.stdout)["documents"]["with_predictions"] == 1
 
@@ -434,15 +434,22 @@ def test_an_extractor_that_predicts_nothing_is_reported_as_such(gold_set, tmp_pa
     empty = write_records(tmp_path / "p.jsonl", [{"id": d.id, "entities": [], "events": []} for d in docs])
     res = score("--gold", path, "--predictions", empty, "--json", tmp_path / "r.json", "--markdown",
                 tmp_path / "r.md", "--html", tmp_path / "r.html")
-    assert_exit(res, 0, "NOTHING PREDICTED for any document",
-                "Warning: the predictions hold no entity and no event for any of the 2 document(s)")
+    # a CI gate must not go green on it: exit 1 after the reports are written, unless it is expected
+    assert_exit(res, 1, "NOTHING PREDICTED for any document",
+                "Warning: the predictions hold no entity and no event for any of the 2 document(s)",
+                "FAIL: the predictions hold no entity and no event for any document")
     r = json.loads((tmp_path / "r.json").read_text())
     assert r["predictions"]["empty"] is True
     assert "no entity and no event" in (tmp_path / "r.md").read_text()
     assert "no entity and no event" in (tmp_path / "r.html").read_text()
+    assert (tmp_path / "r.md").read_text().startswith("**❌ FAIL**: nothing predicted")
+    res = score("--gold", path, "--predictions", empty, "--allow-empty-predictions")
+    assert_exit(res, 0, "NOTHING PREDICTED for any document")
     extractor = f"{sys.executable} -c \"import sys; sys.stdin.read()\""  # writes nothing at all
     res = score("--gold", path, "--extractor", extractor)
-    assert_exit(res, 0, "Scored 0/2 document(s)", "NOTHING PREDICTED")
+    assert_exit(res, 1, "Scored 0/2 document(s)", "NOTHING PREDICTED")
+    res = score("--gold", path, "--predictions", "/dev/null")
+    assert_exit(res, 1, "Scored 0/2 document(s)", "NOTHING PREDICTED")
     full = write_records(tmp_path / "f.jsonl", [document_to_record(d) for d in docs])
     res = score("--gold", path, "--predictions", full)
     assert_exit(res, 0)
@@ -523,7 +530,7 @@ def test_timeout_and_exit_stop_children_that_hold_stdout(gold_set, tmp_path, beh
     pid_file = tmp_path / "child.pid"
     started = time.monotonic()
     res = score("--gold", path, "--extractor", f"{sys.executable} {script} {pid_file} {behaviour}",
-                "--timeout", "2", "--json", tmp_path / "r.json")
+                "--timeout", "2", "--json", tmp_path / "r.json", "--allow-empty-predictions")
     elapsed = time.monotonic() - started
     assert elapsed < 15, elapsed  # the child sleeps 60 s; waiting for it used to be the outcome
     if behaviour == "hang":

@@ -61,6 +61,11 @@ def score(*args):
     return CliRunner().invoke(main, ["score", *args])
 
 
+def score_empty(*args):
+    """Predictions that are empty on purpose: passing them needs --allow-empty-predictions."""
+    return score(*args, "--allow-empty-predictions")
+
+
 def test_perfect_predictions_and_stable_json_keys(gold_dir, gold_docs, tmp_path):
     preds = write_preds(tmp_path / "p.jsonl", gold_docs)
     res = score("--gold", str(gold_dir), "--predictions", str(preds), "--json", str(tmp_path / "r.json"),
@@ -76,7 +81,7 @@ def test_perfect_predictions_and_stable_json_keys(gold_dir, gold_docs, tmp_path)
     assert r["confidence"]["entities.strict.micro.f1"] == [1.0, 1.0]
     assert r["human_ceiling"]["entities_exact_f1"] == 0.91
     md = (tmp_path / "r.md").read_text()
-    assert "Human ceiling" in md and "| PER |" in md and r["gold"]["fingerprint"] in md
+    assert "Annotator ceiling" in md and "| PER |" in md and r["gold"]["fingerprint"] in md
     assert "<svg" in (tmp_path / "r.html").read_text()
 
 
@@ -117,18 +122,18 @@ def test_missing_extractor_program(gold_dir):
 
 def test_fail_under_exit_code_and_one_line_reason(gold_dir, gold_docs, tmp_path):
     empty = write_preds(tmp_path / "p.jsonl", [Document(d.id, d.text) for d in gold_docs])
-    res = score("--gold", str(gold_dir), "--predictions", str(empty), "--fail-under", "entities.strict.micro.f1=0.80",
-                "--fail-under", "triggers.classification.f1=0")
+    res = score_empty("--gold", str(gold_dir), "--predictions", str(empty), "--fail-under",
+                      "entities.strict.micro.f1=0.80", "--fail-under", "triggers.classification.f1=0")
     assert res.exit_code == 3
     fail_lines = [ln for ln in res.output.splitlines() if ln.startswith("FAIL")]
     assert fail_lines == ["FAIL: entities.strict.micro.f1 = 0.0000 < 0.8000"]
-    res = score("--gold", str(gold_dir), "--predictions", str(empty),
+    res = score_empty("--gold", str(gold_dir), "--predictions", str(empty),
                 "--fail-under", "entities.strict.per_type.PER.f1=0")
     assert res.exit_code == 0
-    res = score("--gold", str(gold_dir), "--predictions", str(empty),
+    res = score_empty("--gold", str(gold_dir), "--predictions", str(empty),
                 "--fail-under", "triggers.classification.per_type.Contact.Meet.f1=0.5")
     assert res.exit_code == 3 and "Contact.Meet" in res.output
-    res = score("--gold", str(gold_dir), "--predictions", str(empty), "--fail-under", "nonsense")
+    res = score_empty("--gold", str(gold_dir), "--predictions", str(empty), "--fail-under", "nonsense")
     assert res.exit_code == 2
 
 
@@ -142,7 +147,7 @@ def test_baseline_regression_exit_code(gold_dir, gold_docs, tmp_path):
     base = json.loads((tmp_path / "new.json").read_text())["baseline"]
     assert base["same_gold"] and base["metrics"]["entities.strict.micro.f1"]["delta"] == 0.0
     worse = write_preds(tmp_path / "worse.jsonl", [Document(d.id, d.text) for d in gold_docs])
-    res = score("--gold", str(gold_dir), "--predictions", str(worse), "--baseline", str(tmp_path / "old.json"))
+    res = score_empty("--gold", str(gold_dir), "--predictions", str(worse), "--baseline", str(tmp_path / "old.json"))
     assert res.exit_code == 4 and "significant regression" in res.output
 
 

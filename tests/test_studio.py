@@ -169,10 +169,10 @@ def test_agree_adjudicate_review_and_import_with_two_annotators(studio_env, sche
 
     res = runner.invoke(main, ["adjudicate", str(export), "--push", "-o", str(tmp_path / "dis.json")])
     assert res.exit_code == 0, res.output
-    assert "2 task(s) with two or more annotators: 1 fully agreed, 1 with 2 disagreement(s); 2 review" in res.output
-    disagreements = json.loads((tmp_path / "dis.json").read_text())
-    assert [d["kind"] for d in disagreements] == ["type", "type"]  # ORG by one side, GPE by the other
-    assert all("البيشمركة" in d["detail"] for d in disagreements)
+    assert "2 task(s) with two or more annotators: 1 fully agreed, 1 with 1 disagreement(s); 2 review" in res.output
+    (disagreement,) = json.loads((tmp_path / "dis.json").read_text())  # one question: ORG or GPE
+    assert disagreement["kind"] == "type" and "البيشمركة" in disagreement["disagreement"]
+    assert sorted(v.split()[0] for k, v in disagreement["options"].items() if k != "neither") == ["GPE", "ORG"]
 
     # the reviewer keeps ORG, drops the conflicting GPE region, and stars the review as ground truth
     review = next(a for a in client.annotations.list(id=disputed_task.id) if a.completed_by not in (amal.id, bilal.id))
@@ -192,6 +192,7 @@ def test_agree_adjudicate_review_and_import_with_two_annotators(studio_env, sche
     disputed = next(d for d in gold if d.id == disputed_task.data["doc_id"])
     assert sorted(e.type for e in disputed.entities) == ["ORG", "PER"]
     assert disputed.metadata["gold_rule"] == "ground truth"
+    assert disputed.provenance.annotators == (amal.email, bilal.email) and len(disputed.provenance.reviewers) == 1
     assert info.agreement["tasks"] == 2
 
 

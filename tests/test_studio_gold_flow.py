@@ -69,22 +69,41 @@ def test_two_passes_a_reviewer_and_the_gold_set(studio_env, schema, bundled_docu
     reviewer = ["--reviewer", "rana@annotate.test"]
     res = runner.invoke(main, ["adjudicate", str(export), "--log", str(log), "--push", *reviewer])
     assert res.exit_code == 0, res.output
-    assert "2 with 6 disagreement(s); 2 review annotation(s) pushed" in res.output, res.output
+    # per document: داعش ORG or GPE (one entry, both options side by side) and realis
+    assert "2 with 4 disagreement(s); 2 review annotation(s) pushed" in res.output, res.output
     res = runner.invoke(main, ["adjudicate", str(export), "--push", *reviewer])
     assert "0 review annotation(s) pushed, 2 already there" in res.output, res.output
 
     res = runner.invoke(main, ["adjudicate", str(export), "--log", str(log), "--resolve", *reviewer])
     assert res.exit_code == 1 and "no decision for" in res.output and "nothing was pushed" in res.output
+    # the same, read from the server by project instead of an export file
+    res = runner.invoke(main, ["adjudicate", "--project-id", str(report.project_id), "--log",
+                               str(tmp_path / "by-project.yaml")])
+    assert res.exit_code == 0 and f"Project {report.project_id} on " in res.output, res.output
+    assert yaml.safe_load((tmp_path / "by-project.yaml").read_text(encoding="utf-8")) == \
+        yaml.safe_load(log.read_text(encoding="utf-8"))
+    res = runner.invoke(main, ["status", "--project", title, "--json", str(tmp_path / "s.json")])
+    (before,) = json.loads((tmp_path / "s.json").read_text())["projects"]
+    assert (before["round"], before["in_review"], before["resolved"]) == ("adjudicating", 2, 0), res.output
 
     entries = yaml.safe_load(log.read_text(encoding="utf-8"))
-    assert {e["kind"] for e in entries} == {"type", "attribute"}
+    assert sorted(e["kind"] for e in entries) == ["attribute", "attribute", "type", "type"]
     for e in entries:  # the reviewer keeps ORG for داعش and realis actual
-        e["decision"] = "actual" if e["kind"] == "attribute" else ("keep" if "ORG" in e["item"] else "drop")
+        if e["kind"] == "attribute":
+            e["decision"] = "actual"
+        else:
+            e["decision"] = next(k for k, v in e["options"].items() if v.startswith("ORG"))
         e["reason"] = "guidelines 4, ORG: militant groups"
     log.write_text(yaml.safe_dump(entries, allow_unicode=True), encoding="utf-8")
     res = runner.invoke(main, ["adjudicate", str(export), "--log", str(log), "--resolve", *reviewer])
     assert res.exit_code == 0, res.output
     assert "2 task(s) resolved" in res.output and "2 review annotation(s) updated, 0 created" in res.output
+    # after --resolve the round is done: every task annotated, no CONFLICT note left
+    res = runner.invoke(main, ["status", "--project", title, "--json", str(tmp_path / "s.json")])
+    (after,) = json.loads((tmp_path / "s.json").read_text())["projects"]
+    assert (after["round"], after["in_review"], after["resolved"], after["annotated"], after["tasks"]) == \
+        ("done", 0, 2, 2, 2), res.output
+    assert f"({title}): done. 2 task(s): 2 annotated (0 to adjudicate, 0 in review, 2 resolved)" in res.output
 
     export2 = pull_export(studio_env, tmp_path / "ann", title).path
     res = runner.invoke(main, ["import", str(export2), "-o", str(tmp_path / "gold")])
@@ -93,7 +112,8 @@ def test_two_passes_a_reviewer_and_the_gold_set(studio_env, schema, bundled_docu
     for doc in gold:
         assert sorted(e.type for e in doc.entities) == ["ORG", "PER"]
         assert doc.events[0].attributes == {"realis": "actual"}
-        assert doc.provenance.annotators == ("rana@annotate.test",)
+        assert doc.provenance.annotators == ("pass-a@annotate.test", "pass-b@annotate.test")
+        assert doc.provenance.reviewers == ("rana@annotate.test",)
         assert doc.metadata["gold_rule"] == "ground truth"
     # agreement compares the two passes only: the reviewer's ground truth is not a third pass
     assert info.agreement["tasks"] == 2 and len(info.agreement["pairs"]) == 1

@@ -40,7 +40,7 @@ def test_status_counts_projects_annotators_and_agreement(conn, schema, tasks, an
         client.annotations.create(id=task.id, result=result, completed_by=user.id, lead_time=lead, **extra)
 
     # task 1: both agree; task 2: they differ on the type; task 3: amal only; task 4: bilal skips it;
-    # task 5: nobody. A ground-truth review on task 2 puts it in review.
+    # task 5: nobody. A ground-truth review (no CONFLICT note) on task 2 resolves it.
     word1 = text1.split()[0]
     word2 = next(w for w in text2.split() if len(w) > 3)
     annotate(t1, amal, [_entity(text1, word1, "ORG")], 10.0)
@@ -63,7 +63,8 @@ def test_status_counts_projects_annotators_and_agreement(conn, schema, tasks, an
     status = json.loads((tmp_path / "s.json").read_text())
     (project,) = status["projects"]
     assert (project["id"], project["tasks"], project["annotated"], project["skipped"], project["in_review"],
-            project["not_started"]) == (project_id, 5, 3, 1, 1, 1)
+            project["resolved"], project["not_started"], project["round"]) == (project_id, 5, 3, 1, 0, 1, 1,
+                                                                               "annotating")
     people = {a["annotator"]: a for a in project["annotators"]}
     assert people[amal.email]["tasks_done"] == 3 and people[amal.email]["median_lead_time"] == 20.0
     assert people[amal.email]["with_agreement"] == 2
@@ -79,7 +80,8 @@ def test_status_counts_projects_annotators_and_agreement(conn, schema, tasks, an
     assert project["agreement"]["tasks"] == 2
     assert project["agreement"]["overall"]["entities_exact_f1"] == pytest.approx(0.5)
     out = result.output
-    assert f"{title}): 5 task(s): 3 annotated, 1 skipped, 1 in review, 1 not started" in out
+    assert f"{title}): annotating. 5 task(s): 3 annotated (0 to adjudicate, 0 in review, 1 resolved), 1 skipped, " \
+        "1 not started" in out
     assert "2/3 (67%)" in out and "20.0 s" in out
     assert out.strip().splitlines()[-1].startswith("1 project on ")
 

@@ -7,9 +7,28 @@ from annotate.predictions.records import PredictionError, annotations_from_recor
 TEXT = "وصل الكاظمي إلى بغداد. وقال الكاظمي في بغداد"
 
 
-def test_occurrences_count_every_position_including_inside_words():
-    assert occurrences("ببب", "بب") == [0, 1]
+def test_occurrences_count_words_and_every_position_only_when_asked():
+    assert occurrences("سسس", "سس") == []
+    assert occurrences("ببب", "بب") == [1]  # ب is a proclitic: بب after it is a word
+    assert occurrences("ببب", "بب", inside_word=True) == [0, 1]
     assert occurrences(TEXT, "الكاظمي") == [4, 28]
+
+
+def test_a_surface_span_is_not_found_inside_a_longer_word():
+    # the trap found by hand: the 2nd الأردن resolved inside الأردني, overlapping a NORP, without a word
+    text = "زار الأردن وفدٌ أردني، وقال السفير الأردني إن الأردن يرحب"
+    with pytest.raises(SurfaceSpanError, match="occurs 2 time\\(s\\) as a word.*1 time\\(s\\) inside a longer word"):
+        resolve_span(text, {"text": "الأردن", "occurrence": 3}, "entities[0]")
+    assert resolve_span(text, {"text": "الأردن", "occurrence": 2}, "e") == (text.rindex("الأردن"),
+                                                                            text.rindex("الأردن") + 6)
+    inside = resolve_span(text, {"text": "الأردن", "occurrence": 2, "inside_word": True}, "e")
+    assert text[inside[0]:inside[1] + 1] == "الأردني"
+    assert surface_of(text, *inside) == {"text": "الأردن", "occurrence": 2, "inside_word": True}
+    # proclitics (و ف ب ل ك) before a word leave it a word: the guidelines keep them outside the span
+    assert occurrences("وبغداد ولبغداد فبغداد", "بغداد") == [1, 9, 16]
+    assert occurrences("البغدادي", "بغداد") == []
+    with pytest.raises(SurfaceSpanError, match="'inside_word' must be true or false"):
+        resolve_span(text, {"text": "الأردن", "inside_word": "yes"}, "e")
 
 
 def test_surface_spans_resolve_to_offsets_and_back():

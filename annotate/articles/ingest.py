@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from ..core.jsonl import lone_surrogate, parse_line, raw_lines
+from ..core.jsonl import lone_surrogate, non_finite, parse_line, raw_lines
 from ..core.model import Document, Provenance, Rejected, document_id
 from ..core.schema import SCHEMAS_DIR
 
@@ -181,7 +181,7 @@ def expand_inputs(paths: Iterable[str | Path]) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in (".txt", ".jsonl"))
+            out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in (".txt", ".jsonl"))
         else:
             out.append(p)
     return out
@@ -218,6 +218,8 @@ class IngestStream:
         self.dropped_lines = 0
         # id -> index of the file << 32 | line number: one int, enough to name the first of two duplicates
         self._seen: dict[str, int] = {}
+        self._texts: dict[str, int] = {}  # content id -> the same, for documents given their own id
+        self.warnings: list[str] = []  # the same text under two ids: both kept, said once per later copy
 
     def _source(self, file_index: int, lineno: int) -> str:
         path = self.files[file_index]
@@ -231,7 +233,12 @@ class IngestStream:
             if not path.exists():
                 yield ("rejected", index, 0, "no such file")
                 continue
-            if path.suffix == ".jsonl":
+            if path.suffix.lower() == ".json":
+                # read as text it would become one article made of raw JSON
+                yield ("rejected", index, 0, "a .json file is not read as articles: give plain-text files (.txt) or "
+                       "JSON Lines, one {\"id\", \"text\"} object per line (.jsonl)")
+                continue
+            if path.suffix.lower() == ".jsonl":
                 try:
                     for lineno, _, chunk in raw_lines(path):
                         yield ("line", index, lineno, chunk)
@@ -268,17 +275,27 @@ class IngestStream:
                 yield value
                 continue
             doc: Document = value
+            # one int per id: the text's hash above where the id was first seen (file index, line)
+            text_hash = hash(doc.text) & _HASH_MASK
             first = self._seen.get(doc.id)
             if first is not None:
                 source = self._source(index, lineno)
-                yield Rejected(source, f"duplicate of {self._source(first >> 32, first & 0xFFFFFFFF)} (same text, "
-                               f"id {doc.id})", record)
+                where = self._source(first >> 32 & 0xFFFFFFFF, first & 0xFFFFFFFF)
+                same = "same text" if first >> 64 == text_hash else "same id, different text"
+                yield Rejected(source, f"duplicate of {where} ({same}, id {doc.id})", record)
                 continue
-            self._seen[doc.id] = index << 32 | lineno
+            self._seen[doc.id] = text_hash << 64 | index << 32 | lineno
+            content = document_id(doc.text) if record is not None and "id" in record else doc.id
+            same = self._texts.setdefault(content, index << 32 | lineno)
+            if same != index << 32 | lineno:
+                self.warnings.append(f"{self._source(index, lineno)}: the same text as "
+                                     f"{self._source(same >> 32, same & 0xFFFFFFFF)} under another id ({doc.id}); "
+                                     "both are kept: annotators would label it twice")
             self.dropped_lines += len(doc.metadata.get("boilerplate_dropped", []))
             yield doc
 
 
+_HASH_MASK = (1 << 64) - 1
 BLOCK = 2048  # records per block handed to the worker processes
 
 
@@ -325,6 +342,8 @@ def _clean(item: tuple, rules: BoilerplateRules | None, files: list[Path]) -> tu
         doc = _jsonl_document(line.value, line.source, rules)
     except ValueError as exc:
         record = line.value if isinstance(line.value, dict) else {"value": line.value}
+        if non_finite(record):  # kept as its text: a bare NaN would make the quarantine file itself not JSON
+            record = {"line": line.raw}
         return "rejected", index, lineno, size, Rejected(line.source, str(exc), record), None
     return "doc", index, lineno, size, doc, line.value
 
@@ -338,4 +357,7 @@ def _jsonl_document(record, source: str, rules: BoilerplateRules | None) -> Docu
                                or not str(doc_id).strip()):
         raise ValueError(f"field 'id' must be a non-empty string or an integer, got {doc_id!r}")
     meta = {k: v for k, v in record.items() if k not in ("text", "id")}
+    bad = non_finite(meta)
+    if bad:
+        raise ValueError(bad)
     return make_document(record["text"], source, rules, meta, None if doc_id is None else str(doc_id))

@@ -11,6 +11,7 @@ follow the articles'; an extractor is run on batches of `EXTRACTOR_BATCH` docume
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.atomic import current_umask, json_line
+from ..core.atomic import current_umask, json_line, write_failed
 from ..core.model import Document, Rejected
 from ..core.schema import Schema
 from ..core.violations import schema_violations
@@ -34,12 +35,23 @@ class TaskWriter:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.jsonl = self.path.suffix == ".jsonl"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        if self.path.is_dir():
+            raise write_failed(self.path, IsADirectoryError(errno.EISDIR, "is a folder", str(self.path)))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        except OSError as exc:
+            raise write_failed(self.path, exc) from None
         self.file = os.fdopen(fd, "w", encoding="utf-8")
         self.count = 0
 
     def add(self, task: dict) -> None:
+        try:
+            self._add(task)
+        except OSError as exc:  # a full disk shows when a buffer is flushed
+            raise write_failed(self.path, exc) from None
+
+    def _add(self, task: dict) -> None:
         if self.jsonl:
             self.file.write(json_line(task))
         else:
@@ -50,16 +62,23 @@ class TaskWriter:
         self.count += 1
 
     def commit(self) -> None:
-        if not self.jsonl:
-            self.file.write("\n]\n" if self.count else "[]\n")
-        self.file.flush()
-        os.fsync(self.file.fileno())
-        self.file.close()
-        os.chmod(self.tmp, 0o666 & ~current_umask())
-        os.replace(self.tmp, self.path)
+        try:
+            if not self.jsonl:
+                self.file.write("\n]\n" if self.count else "[]\n")
+            self.file.flush()
+            os.fsync(self.file.fileno())
+            self.file.close()
+            os.chmod(self.tmp, 0o666 & ~current_umask())
+            os.replace(self.tmp, self.path)
+        except OSError as exc:
+            self.abort()
+            raise write_failed(self.path, exc) from None
 
     def abort(self) -> None:
-        self.file.close()
+        try:
+            self.file.close()
+        except OSError:
+            pass  # the buffer could not be flushed (a full disk): the temporary file goes anyway
         Path(self.tmp).unlink(missing_ok=True)
 
 
@@ -72,6 +91,7 @@ class StreamedTasks:
     dropped_lines: int = 0
     article_rejects: list[Rejected] = field(default_factory=list)
     prediction_rejects: list[Rejected] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # kept articles worth a look (the same text twice)
 
     @property
     def rejected(self) -> list[Rejected]:
@@ -180,6 +200,6 @@ def stream_tasks(articles, output: str | Path, schema: Schema, strip: bool = Tru
     else:
         writer.abort()
     run.tasks = writer.count
-    run.inputs, run.dropped_lines = stream.inputs, stream.dropped_lines
+    run.inputs, run.dropped_lines, run.warnings = stream.inputs, stream.dropped_lines, stream.warnings
     run.prediction_rejects = joined.ordered()
     return run

@@ -11,20 +11,56 @@ from pathlib import Path
 import click
 
 from ..core.schema import describe
-from .common import EXIT_ERROR, quarantine_note, schema_from, schema_option
+from .common import EXIT_ERROR, progressbar, quarantine_note, require_studio, schema_from, schema_option
 
 
 @click.command("schema")
 @schema_option
-def schema_cmd(schema_path):
-    """Print a readable summary of the schema: entity types, event types, roles, attributes.
+@click.option("--from-config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="Make a schema from another project's Label Studio labeling config (XML): its Labels controls "
+              "(a control named like 'trigger' or 'event' holds triggers), Relations, per-region and document "
+              "Choices.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="With --from-config: write the schema "
+              "YAML here (default: stdout).")
+def schema_cmd(schema_path, config_path, output):
+    """Print a readable summary of the schema: entity types, event types, roles, attributes; or make a schema
+    YAML from a Label Studio labeling config.
 
     \b
     Example:
       annotate schema
       annotate schema --schema my-schema.yaml
+      annotate schema --from-config their-config.xml -o their-schema.yaml
+      annotate import their-export.json --schema their-schema.yaml -o their-gold
     """
-    click.echo(describe(schema_from(schema_path)))
+    if not config_path:
+        if output:
+            raise click.UsageError("-o goes with --from-config")
+        click.echo(describe(schema_from(schema_path)))
+        return
+    if schema_path:
+        raise click.UsageError("give --schema or --from-config, not both")
+    from ..core.atomic import atomic_write_text
+    from ..core.schema import SchemaError, parse_schema, schema_to_yaml
+    from ..studio.labelconfig import schema_from_config
+
+    try:
+        schema = schema_from_config(Path(config_path).read_text(encoding="utf-8"), Path(config_path).stem)
+        text = schema_to_yaml(schema, f"Made by `annotate schema --from-config {Path(config_path).name}`.")
+        parse_schema(text, source=output or "<stdout>")  # what is written must load as it is
+    except (ValueError, OSError) as exc:  # ConfigError, SchemaError, UnicodeDecodeError
+        kind = "cannot make a loadable schema" if isinstance(exc, SchemaError) else "cannot read it"
+        raise click.ClickException(f"--from-config {config_path}: {kind}: {exc}") from None
+    if output:
+        atomic_write_text(output, text)
+    else:
+        click.echo(text, nl=False)
+    events = f"{len(schema.event_types)} event type(s)" if schema.event_types else "no event type (NER only)"
+    click.echo(f"Schema {schema.name} ({schema.fingerprint}) from {config_path}: {len(schema.entity_types)} entity "
+               f"type(s) under {', '.join(schema.controls.entity)}, {events}, {len(schema.attributes)} per-region "
+               f"choice(s), {len(schema.relations) + len(schema.role_names)} relation label(s), "
+               f"{len(schema.document_choices)} document choice(s)" + (f"; written to {output}" if output else ""),
+               err=True)
 
 
 @click.command("config")
@@ -37,6 +73,7 @@ def config_cmd(schema_path, output):
     Example:
       annotate config > config.xml
     """
+    require_studio("annotate config (the config is validated by the SDK)")
     from label_studio_sdk.label_interface import LabelInterface
 
     from ..core.atomic import atomic_write_text
@@ -51,7 +88,9 @@ def config_cmd(schema_path, output):
         click.echo(xml, nl=False)
     click.echo(f"Labeling config for schema {schema.name} ({schema.fingerprint}): {len(schema.entity_types)} entity "
                f"labels, {len(schema.event_types)} trigger labels, {len(schema.role_names)} roles, "
-               f"{len(schema.attributes)} attribute(s); validated by LabelInterface"
+               f"{len(schema.attributes)} attribute(s)"
+               + (f", {len(schema.relations)} relation label(s)" if schema.relations else "")
+               + "; validated by LabelInterface"
                + (f"; written to {output}" if output else ""), err=True)
 
 
@@ -88,11 +127,14 @@ def tasks_cmd(articles, output, predictions_path, extractor, model_version, keep
 
     from ..articles.ingest import expand_inputs
     from ..articles.taskstream import stream_tasks
+    from ..core.atomic import OutputWriteError
     from ..predictions.extractor import ExtractorError
 
     if predictions_path and extractor:
         raise click.UsageError("give --predictions or --extractor, not both")
     source = ("predictions", predictions_path) if predictions_path else ("extractor", extractor) if extractor else None
+    if source:
+        require_studio("annotate tasks --predictions/--extractor (pre-annotations are validated by the SDK)")
     schema = schema_from(schema_path)
     # the bar advances by bytes of input (known before reading), and says how many documents a second
     total = sum(p.stat().st_size for p in expand_inputs(articles) if p.is_file() and p.suffix == ".jsonl")
@@ -110,15 +152,14 @@ def tasks_cmd(articles, output, predictions_path, extractor, model_version, keep
             click.echo(f"{doc.metadata['source']}: dropped {len(dropped)} boilerplate line(s): {shown}", err=True)
 
     try:
-        with click.progressbar(length=max(1, total + files), label="Reading articles", file=sys.stderr,
-                               item_show_func=rate) as bar:
+        with progressbar(max(1, total + files), "Reading articles", item_show_func=rate) as bar:
             def progress(n_files: int, n_bytes: int, n_docs: int) -> None:
                 docs[0] += n_docs
                 bar.update(n_bytes + (n_files if files else 0), current_item=docs[0])
 
             made = stream_tasks(articles, output, schema, not keep_boilerplate, source, model_version, num_proc,
                                 progress, echo_dropped)
-    except ExtractorError as exc:
+    except (ExtractorError, OutputWriteError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"{exc.filename or output}: {exc.strerror or exc}") from None
@@ -127,6 +168,10 @@ def tasks_cmd(articles, output, predictions_path, extractor, model_version, keep
     written = f"{made.tasks} task(s) written to {output}" if made.tasks else f"no task, so {output} was left as it was"
     summary = (f"{made.inputs} article input(s): {written}, {len(made.article_rejects)} article(s) quarantined{note}; "
                f"{made.dropped_lines} boilerplate line(s) dropped")
+    for warning in made.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if made.warnings:
+        summary += f"; {len(made.warnings)} warning(s): the same text under another id"
     if source:
         summary += (f"; {made.with_predictions} task(s) with predictions, "
                     f"{len(made.prediction_rejects)} prediction(s) quarantined")

@@ -31,6 +31,7 @@ def export_cmd(gold, fmt, output, split):
       annotate export gold/dataset --format brat -o gold-brat/
       annotate export gold/dataset --format jsonl -o gold.jsonl
     """
+    from ..core.atomic import OutputWriteError
     from ..gold.layout import GoldReadError
     from ..gold.reader import gold_documents
 
@@ -56,7 +57,7 @@ def export_cmd(gold, fmt, output, split):
             from ..formats.jsonl import write_jsonl
             report = write_jsonl(docs, output)
     except (OSError, ValueError) as exc:
-        raise click.ClickException(f"{output}: {exc}") from None
+        raise click.ClickException(str(exc) if isinstance(exc, OutputWriteError) else f"{output}: {exc}") from None
     for line in report.not_held:
         click.echo(f"  not held by {fmt}: {line}", err=True)
     written = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in report.written.items())

@@ -4,73 +4,24 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import click
 
 from ..core.atomic import atomic_write_json
-from ..studio.config import TEXT_MISMATCH_POLICIES
+from ..studio.config import EDGE_WHITESPACE_POLICIES, TEXT_MISMATCH_POLICIES
 from .common import (
     EXIT_ERROR,
+    TaskRate,
     config_option,
     plural,
+    require_studio,
     routing_from,
     schema_from,
     schema_option,
     skip_unreadable_option,
     studio_call,
 )
-
-
-class TaskRate:
-    """Progress of a streamed import: tasks read and documents per second, redrawn at most twice a second
-    (the total is not known before the exports are read through)."""
-
-    def __init__(self, label: str):
-        self.label = label
-        self.done = 0
-        self.read_for: float | None = None  # seconds the reading took, once the rows are being written
-
-    def __enter__(self) -> TaskRate:
-
-        self.started = self.shown = time.perf_counter()
-        return self
-
-    def update(self, n: int) -> None:
-
-        self.done += n
-        now = time.perf_counter()
-        if now - self.shown >= 0.5:
-            self.shown = now
-            self._show(now, "\r")
-
-    def _show(self, now: float, end: str) -> None:
-        rate = self.done / max(now - self.started, 1e-9)
-        click.echo(f"{end}{self.label}: {self.done} tasks, {rate:,.0f} docs/s", err=True, nl=False)
-
-    def rows_written(self, written: int, total: int) -> None:
-        """The second phase of a build: the rows written in id order, after every task was read. The reading
-        line is closed first with its own rate (the writing is not counted in it)."""
-
-        now = time.perf_counter()
-        if self.read_for is None:
-            self.read_for = now - self.started
-            if self.done:
-                self._show(now, "\r")
-                click.echo("", err=True)
-            self.shown = 0.0
-        if written == total or now - self.shown >= 0.5:
-            self.shown = now
-            click.echo(f"\rWriting the gold set: {written:,}/{total:,} rows", err=True, nl=False)
-
-    def __exit__(self, *exc) -> None:
-
-        if self.read_for is not None:
-            click.echo("", err=True)
-        elif self.done:
-            self._show(time.perf_counter(), "\r")
-            click.echo("", err=True)
 
 
 def _read_exports(exports, routing):
@@ -95,8 +46,8 @@ def _unreadable_count(result) -> str:
 
 @click.command("import")
 @click.argument("exports", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("-o", "--output", default="gold/dataset", show_default=True, type=click.Path(file_okay=False),
-              help="Gold dataset folder (replaced atomically).")
+@click.option("-o", "--output", default="dataset", show_default=True, type=click.Path(file_okay=False),
+              help="Gold dataset folder (replaced atomically; this repository's gold set: -o gold/dataset).")
 @click.option("--split", "split_spec", default=None, help="Deterministic splits by document id, "
               "e.g. train=0.8,test=0.2 (default: one 'test' split).")
 @click.option("--articles", multiple=True, type=click.Path(exists=True),
@@ -108,6 +59,9 @@ def _unreadable_count(result) -> str:
 @click.option("--on-text-mismatch", type=click.Choice(TEXT_MISMATCH_POLICIES), default="offsets",
               show_default=True, help="A region whose value.text differs from the text at its offsets: keep it "
               "(the offsets win; a warning, recorded in build.json) or quarantine its task.")
+@click.option("--on-edge-whitespace", type=click.Choice(EDGE_WHITESPACE_POLICIES), default="quarantine",
+              show_default=True, help="A span that starts or ends on whitespace (' Jane Smith'): quarantine its "
+              "task, or trim the edge inward (each trimmed span listed in build.json).")
 @click.option("--about", "about_path", type=click.Path(exists=True, dir_okay=False),
               help="Markdown for the dataset card: who annotated, sources, licence, known limits.")
 @click.option("--num-proc", type=click.IntRange(min=1), default=None,
@@ -116,7 +70,7 @@ def _unreadable_count(result) -> str:
 @schema_option
 @config_option
 def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, skip_unreadable, on_text_mismatch,
-               about_path, num_proc, schema_path, config_path):
+               on_edge_whitespace, about_path, num_proc, schema_path, config_path):
     """Read Label Studio exports into the gold dataset (parquet + dataset card), accounting for every task.
 
     Every task is imported, quarantined (with its reason) or skipped (no usable annotation), and the three
@@ -129,6 +83,7 @@ def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, s
     Example:
       annotate import gold/annotations --articles gold/articles --about gold/ABOUT.md -o gold/dataset
       annotate import other-export.json --config other-config.xml -o /tmp/other-gold
+      annotate import other-export.json --schema other.yaml --on-edge-whitespace trim -o /tmp/other-gold
     """
     import gc
 
@@ -141,14 +96,14 @@ def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, s
     gc.set_threshold(50_000, 20, 100)
     try:
         _import_build(exports, output, split_spec, articles, quarantine, allow_empty, skip_unreadable,
-                      on_text_mismatch, about_path, num_proc, schema_path, config_path)
+                      on_text_mismatch, about_path, num_proc, schema_path, config_path, on_edge_whitespace)
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
 
 
 def _import_build(exports, output, split_spec, articles, quarantine, allow_empty, skip_unreadable, on_text_mismatch,
-                  about_path, num_proc, schema_path, config_path):
+                  about_path, num_proc, schema_path, config_path, on_edge_whitespace="quarantine"):
     from ..gold.build import build_gold
     from ..gold.exportfiles import export_files
     from ..gold.layout import DatasetBuildError
@@ -167,7 +122,7 @@ def _import_build(exports, output, split_spec, articles, quarantine, allow_empty
         with TaskRate("Reading exports") as rate:
             built = build_gold(files, routing, output, split_spec, reference, allow_empty, quarantine, rate.update,
                                skip_unreadable, on_text_mismatch, about, num_proc=num_proc,
-                               write_progress=rate.rows_written)
+                               write_progress=rate.rows_written, on_edge_whitespace=on_edge_whitespace)
     except (DatasetBuildError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     result = built.result
@@ -194,6 +149,21 @@ def _import_build(exports, output, split_spec, articles, quarantine, allow_empty
     splits = ", ".join(f"{k}: {v}" for k, v in info.build["splits"].items())
     click.echo(f"Gold dataset written to {output} ({splits}; fingerprint {info.fingerprint}, schema "
                f"{routing.schema.name} {info.schema_fingerprint})")
+
+
+def _read_project(title, project_id, routing):
+    """A fresh snapshot export of a project on the server, read as `_read_exports` reads files."""
+    import tempfile
+
+    from ..studio.client import pull_export
+    from ..studio.connection import load_connection
+
+    conn = studio_call(load_connection)
+    with tempfile.TemporaryDirectory(prefix="annotate-adjudicate-") as tmp:
+        pulled = studio_call(pull_export, conn, tmp, title, project_id)
+        click.echo(f"Project {pulled.project_id} on {conn.url}: {pulled.tasks} task(s), {pulled.annotations} "
+                   "annotation(s) exported", err=True)
+        return _read_exports([pulled.path], routing)
 
 
 @click.command("agree")
@@ -231,7 +201,9 @@ def agree_cmd(exports, json_path, skip_unreadable, schema_path, config_path):
 
 
 @click.command("adjudicate")
-@click.argument("exports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("exports", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--project", "title", help="Adjudicate the project with this title on the server, not EXPORT files.")
+@click.option("--project-id", type=int, help="Adjudicate this project (by id) on the server instead of EXPORT files.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write disagreements as JSON.")
 @click.option("--push", is_flag=True, help="Push a review annotation per task to Label Studio (conflicts marked; "
               "tasks without conflicts go in as ground truth).")
@@ -244,26 +216,43 @@ def agree_cmd(exports, json_path, skip_unreadable, schema_path, config_path):
               "the --reviewer's ground truth.")
 @schema_option
 @config_option
-def adjudicate_cmd(exports, output, push, reviewer, log_path, resolve, schema_path, config_path):
+def adjudicate_cmd(exports, title, project_id, output, push, reviewer, log_path, resolve, schema_path, config_path):
     """Merge what annotators agree on and list each disagreement (boundary, type, missing, role, attribute).
 
     With --push, each multiply-annotated task gets a review annotation in Label Studio holding the agreed
     items and every disputed one marked CONFLICT in its region note. Resolve them in the UI and mark the
     annotation as ground truth; `annotate import` then takes it as the gold. Or record a decision per
-    disagreement in the --log file (keep or drop; the value for an attribute; plus `add` entries for what
-    every annotator missed) and run again with --resolve.
+    disagreement in the --log file (one entry per disagreement with the options side by side: A, B, ... or
+    neither, the arguments on the disputed spans following it; the value for an attribute; plus `add` entries
+    for what every annotator missed) and run again with --resolve.
+
+    Instead of EXPORT files, --project TITLE or --project-id N reads a fresh snapshot export of that project
+    from the server (the export `annotate pull` would write, kept in a temporary folder).
 
     \b
     Example:
       annotate adjudicate gold/annotations/export-project1-*.json -o disagreements.json --push
+      annotate adjudicate --project-id 3 --log round2.yaml --push --reviewer rana@example.org
       annotate adjudicate EXPORT --log gold/adjudication.yaml             # write the log to decide in
       annotate adjudicate EXPORT --log gold/adjudication.yaml --resolve --reviewer rana@example.org
     """
-    from ..gold.adjudicate import DecisionError, adjudicate, log_entries, read_log, write_log
+    from ..gold.adjudicate import DecisionError, adjudicate, read_log, write_log
+    from ..gold.decisions import log_entries, points_of, undecided
 
     if resolve and not (log_path and reviewer):
         raise click.UsageError("--resolve needs --log FILE and --reviewer EMAIL")
-    result = _read_exports(exports, routing_from(schema_path, config_path))
+    if exports and (title or project_id is not None):
+        raise click.UsageError("give EXPORT files or --project/--project-id, not both")
+    if not exports and not (title or project_id is not None):
+        raise click.UsageError("give EXPORT files, or --project TITLE / --project-id N to read the project from "
+                               "the server")
+    if push or resolve or not exports:
+        require_studio("annotate adjudicate --push/--resolve/--project")
+    routing = routing_from(schema_path, config_path)
+    if exports:
+        result = _read_exports(exports, routing)
+    else:
+        result = _read_project(title, project_id, routing)
     for q in result.quarantined[:10]:
         click.echo(f"  quarantined {q.reason[:300]}", err=True)
     try:
@@ -287,18 +276,25 @@ def adjudicate_cmd(exports, output, push, reviewer, log_path, resolve, schema_pa
                    f"updated, {done.created} created. Pull again and import to rebuild the gold set.")
         return
     adjudications = adjudicate(result.annotations)
+    points = points_of(adjudications)
     records = []
-    for adj in adjudications:
-        for d in adj.disagreements:
-            click.echo(f"[{d.doc_id}] {d.kind:<9} {d.detail}\n    {d.context}")
-            records.append(d.to_json())
+    for p in points:
+        if p.attribute is not None:
+            click.echo(f"[{p.doc_id}] {p.kind:<9} {p.attribute.detail}\n    {p.context}")
+            records.append({"doc": p.doc_id, "item": p.key, "kind": p.kind, "values": p.attribute.values,
+                            "context": p.context})
+            continue
+        options = "; ".join(f"{o.label}: {o.text}" for o in p.options)
+        follows = f" ({plural(len(p.followers), 'argument')} follow)" if p.followers else ""
+        click.echo(f"[{p.doc_id}] {p.kind:<9} {p.key}: {options}; or neither{follows}\n    {p.context}")
+        records.append(p.to_json())
     if output:
         atomic_write_json(output, records)
     if log_path:
         entries = log_entries(adjudications, entries)
         write_log(log_path, entries)
-        open_items = sum(1 for e in entries if "item" in e and e.get("decision") in (None, ""))
-        click.echo(f"Decision log {log_path}: {len(entries)} entr(y/ies), {open_items} still undecided", err=True)
+        click.echo(f"Decision log {log_path}: {len(entries)} entr(y/ies), {undecided(entries)} still undecided",
+                   err=True)
     pushed = ""
     if push and adjudications:
         from ..pipeline import push_reviews_for
@@ -320,9 +316,10 @@ def adjudicate_cmd(exports, output, push, reviewer, log_path, resolve, schema_pa
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for each project's export.")
 @schema_option
 def status_cmd(titles, project_ids, json_out, timeout, schema_path):
-    """Who has done what on the Label Studio server: per project, tasks total, annotated, skipped and in review;
-    per annotator, tasks done, median lead time and the share of their tasks that has an agreement figure
-    (another annotator did it too); and the current pairwise agreement, computed as `annotate agree` does.
+    """Who has done what on the Label Studio server: per project, where the round stands (not started,
+    annotating, adjudicating, done) and tasks total, annotated (to adjudicate, in review, resolved), skipped and
+    not started; per annotator, tasks done, median lead time and the share of their tasks that has an agreement
+    figure (another annotator did it too); and the current pairwise agreement, computed as `annotate agree` does.
 
     One snapshot export per project, never a request per task.
 
@@ -334,6 +331,7 @@ def status_cmd(titles, project_ids, json_out, timeout, schema_path):
     from ..gold.status import server_status, status_table, to_json
     from ..studio.connection import load_connection
 
+    require_studio("annotate status")
     schema = schema_from(schema_path)
     conn = studio_call(load_connection)
     statuses = studio_call(server_status, conn, schema, list(project_ids), list(titles), timeout)
@@ -344,5 +342,7 @@ def status_cmd(titles, project_ids, json_out, timeout, schema_path):
     people = {a.annotator for s in statuses for a in s.annotators}
     click.echo(f"{plural(len(statuses), 'project')} on {conn.url}: {sum(s.tasks for s in statuses)} task(s), "
                f"{sum(s.annotated for s in statuses)} annotated, {sum(s.skipped for s in statuses)} skipped, "
-               f"{sum(s.in_review for s in statuses)} in review; {len(people)} annotator(s)"
+               f"{sum(s.in_review for s in statuses)} in review, {sum(s.resolved for s in statuses)} resolved; "
+               f"{len(people)} annotator(s); "
+               + (", ".join(f"{s.id}: {s.round}" for s in statuses) or "no project")
                + (f"; written to {json_out}" if json_out else ""))

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import click
 
-from .common import database_option, home_option, port_option, project_option, schema_from, studio_call
+from .common import (
+    database_option,
+    home_option,
+    port_option,
+    project_option,
+    require_studio,
+    schema_from,
+    studio_call,
+)
 
 
 @click.command("main")
@@ -37,6 +45,8 @@ def main_cmd(articles, home, port, database_url, gold_dir, ann_dir, reports_dir,
     from ..studio.client import DEFAULT_PROJECT
     from ..studio.database import database_from
 
+    require_studio("annotate main", "label_studio")
+    require_studio("annotate main")
     database = studio_call(database_from, database_url)
     studio_call(main_job, schema_from(None), articles, home, port, gold_dir, ann_dir, title or DEFAULT_PROJECT,
                  click.echo, reports_dir, about_path, database=database)

@@ -14,8 +14,10 @@ from .common import (
     database_option,
     home_option,
     port_option,
+    progressbar,
     project_option,
     quarantine_note,
+    require_studio,
     schema_from,
     schema_option,
     studio_call,
@@ -59,6 +61,7 @@ def studio_up(home, port, database_url, timeout):
     from ..studio.database import database_from, describe
     from ..studio.server import LocalStudio
 
+    require_studio("annotate studio up", "label_studio")
     database = studio_call(database_from, database_url)
     studio = LocalStudio(home, port, database)
     click.echo(f"Starting Label Studio on {studio.url} with {describe(database)} (first start runs database "
@@ -144,19 +147,27 @@ def studio_status(home, port):
 @click.option("--annotator", default=None, help="With --annotations: the email of the user the annotations "
               "belong to (created when missing).")
 @click.option("--ground-truth", is_flag=True, help="With --annotations: mark the loaded annotations as ground truth.")
+@click.option("--replace", is_flag=True, help="With --annotations: replace --annotator's earlier annotation on each "
+              "task of the file that is not under review yet (by default such a task gets nothing new).")
 @click.option("--quarantine", type=click.Path(dir_okay=False), default=None,
               help="Where rejected annotation records go (default: ANNOTATIONS with .quarantine.jsonl).")
 @click.option("--show-instructions/--no-show-instructions", default=None,
               help="Open the guidelines on every task (a project setting; off when the project is created, and the "
                    "Instructions button always shows them). Given on an existing project, it changes the setting.")
+@click.option("--overlap", type=click.IntRange(min=1), default=None,
+              help="How many annotators each task needs (Label Studio's maximum_annotations: the label stream offers "
+                   "a task to other members until that many have submitted it). Works on an existing project too.")
+@click.option("--overlap-percent", type=click.IntRange(0, 100), default=100, show_default=True,
+              help="With --overlap: the share of tasks that get that overlap (the others need one annotator).")
 @schema_option
 def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_bytes, annotations_path, annotator,
-             ground_truth, quarantine, show_instructions, schema_path):
+             ground_truth, replace, quarantine, show_instructions, overlap, overlap_percent, schema_path):
     """Create the project (config and guidelines from the schema) and import tasks not already in it; and/or
     load annotations made elsewhere as a named annotator's work.
 
     Documents already in the project (same data.doc_id) are skipped, so a push can be repeated or resumed.
-    Loading annotations is idempotent too: a task the annotator has annotated already gets nothing new.
+    Loading annotations is idempotent too: a task the annotator has annotated already gets nothing new, unless
+    --replace (a corrected file) updates their annotation there; a task under review keeps what it has.
     The server and key come from LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY, else the file named by
     ANNOTATE_STUDIO_CONFIG, else connection.json in ANNOTATE_STUDIO_HOME, else the server `annotate studio up`
     started from this folder (.studio/connection.json, or the --home it recorded in .studio/home.json).
@@ -166,12 +177,14 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_byt
       annotate tasks gold/articles -o tasks.json && annotate push tasks.json
       annotate push --annotations pass-a.jsonl --annotator amal@example.org
       annotate push tasks.json --show-instructions     # open the guidelines on every task
+      annotate push tasks.json --overlap 2             # two annotators on every task (agreement on a real round)
     """
     from ..studio.client import DEFAULT_PROJECT, ProjectLookup, push_tasks
     from ..studio.connection import ConnectionConfigError, load_connection
 
-    if not tasks_file and not annotations_path:
-        raise click.UsageError("give TASKS_FILE, --annotations FILE --annotator EMAIL, or both")
+    require_studio("annotate push")
+    if not tasks_file and not annotations_path and not overlap:
+        raise click.UsageError("give TASKS_FILE, --annotations FILE --annotator EMAIL, or --overlap N")
     if bool(annotations_path) != bool(annotator):
         raise click.UsageError("--annotations and --annotator go together")
     if show_instructions is not None and not tasks_file:
@@ -208,18 +221,29 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_byt
                    f"once ({report.duplicates_removed} extra copy(ies) removed). "
                    f"Annotate at {conn.url}/projects/{report.project_id}/")
         project_id = report.project_id
+    if overlap:
+        from ..pipeline import resolve_project_id
+        from ..studio.overlap import set_overlap
+
+        project_id = studio_call(resolve_project_id, conn, title, project_id)
+        kept = studio_call(set_overlap, conn, project_id, overlap, overlap_percent)
+        click.echo(f"Project {project_id}: each task needs {kept.annotators} annotator(s) "
+                   f"({kept.percent}% of the tasks; the others need one). `annotate status` shows progress.")
     if annotations_path:
         from ..pipeline import load_annotation_file, resolve_project_id
 
         project_id = studio_call(resolve_project_id, conn, title, project_id)
-        with click.progressbar(length=0, label=f"Loading annotations of {annotator}", file=sys.stderr) as bar:
+        with progressbar(0, f"Loading annotations of {annotator}") as bar:
             read, loaded = studio_call(load_annotation_file, conn, schema, annotations_path, annotator, project_id,
-                                        ground_truth, progress=bar.update)
+                                        ground_truth, progress=bar.update, replace=replace)
         qpath = Path(quarantine) if quarantine else Path(annotations_path).with_suffix(".quarantine.jsonl")
         note = quarantine_note(qpath, read.rejected)
+        if loaded.user_created:
+            click.echo(f"{annotator} has no password yet: `annotate users add {annotator} --reset` gives one.")
         click.echo(f"{annotations_path} ({read.format}): {read.records} record(s): {loaded.created} annotation(s) "
                    f"created for {annotator}{' (new user)' if loaded.user_created else ''}, "
-                   f"{loaded.already_present} already there, {len(read.rejected)} quarantined{note}, "
+                   + (f"{loaded.replaced} replaced, {loaded.already_present} kept (under review), " if replace else
+                      f"{loaded.already_present} already there, ") + f"{len(read.rejected)} quarantined{note}, "
                    f"{len(read.empty)} with nothing to load; project {project_id}")
     return report
 
@@ -247,8 +271,7 @@ class _ImportProgress:
     def plan(self, to_import: int, already_there: int) -> None:
         if already_there:
             click.echo(f"{already_there} task(s) already in the project: skipped", err=True)
-        self.bar = click.progressbar(length=to_import, label="Importing tasks", file=sys.stderr, show_pos=True,
-                                     item_show_func=lambda rate: rate)
+        self.bar = progressbar(to_import, "Importing tasks", show_pos=True, item_show_func=lambda rate: rate)
         self.bar.__enter__()
         self.started = time.perf_counter()
 
@@ -290,28 +313,36 @@ def _read_tasks_file(path) -> tuple[list[dict], bytes | None]:
         if not isinstance(tasks, list):
             raise click.ClickException(f"{path}: expected a JSON list of tasks, got {type(tasks).__name__}")
         where = [f"{path}: task {i}" for i in range(len(tasks))]
+    from ..core.jsonl import non_finite
+
     for t, name in zip(tasks, where):
         data = t.get("data") if isinstance(t, dict) else None
         if not isinstance(data, dict) or "doc_id" not in data or not isinstance(data.get("text"), str):
             raise click.ClickException(f"{name} needs data.text and data.doc_id (build tasks with "
                                        "`annotate tasks`); nothing was pushed")
+        bad = non_finite(t)
+        if bad:  # Label Studio refuses it, after the project was made: refuse it here first
+            raise click.ClickException(f"{name}: {bad}; nothing was pushed")
     return tasks, content
 
 
 @click.command("pull")
 @project_option
 @click.option("--project-id", type=int, help="Project id (instead of the title).")
-@click.option("-o", "--out-dir", default="gold/annotations", show_default=True, type=click.Path(file_okay=False))
+@click.option("-o", "--out-dir", default="annotations", show_default=True, type=click.Path(file_okay=False),
+              help="Folder of exports (this repository's committed round: -o gold/annotations).")
 def pull_cmd(title, project_id, out_dir):
     """Export the project's annotations (snapshot export) into OUT_DIR, never overwriting an earlier export.
 
     \b
     Example:
-      annotate pull                       # -> gold/annotations/export-project1-<time>-<hash>.json
+      annotate pull                       # -> annotations/export-project1-<time>-<hash>.json
+      annotate pull -o gold/annotations   # the bundled gold set's exports, in this repository
     """
     from ..studio.client import DEFAULT_PROJECT, pull_export
     from ..studio.connection import load_connection
 
+    require_studio("annotate pull")
     conn = studio_call(load_connection)
     report = studio_call(pull_export, conn, out_dir, title or DEFAULT_PROJECT, project_id)
     what = "wrote" if report.new_file else "unchanged since"

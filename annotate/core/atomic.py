@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -10,6 +11,40 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+
+class OutputWriteError(OSError):
+    """An output that could not be written (a parent that is a file, a read-only or full file system), as one
+    line naming the path; the previous file or folder is left as it was. An OSError, so handlers of OSError
+    still catch it; the command line prints its message alone."""
+
+    def __init__(self, path: str | Path, cause: OSError):
+        super().__init__(cause.errno, cause.strerror, str(path))
+        why = _WHY.get(cause.errno, cause.strerror or str(cause))
+        where = f" ({cause.filename})" if cause.filename and str(cause.filename) != str(path) else ""
+        self.message = f"cannot write {path}: {why}{where}; the previous one, if any, is left as it was"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+_WHY = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EEXIST: "a file is in the way of a folder it needs",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EISDIR: "it is a folder",
+    errno.ENAMETOOLONG: "the name is too long",
+}
+# Errors that can only come from writing: inside `atomic_directory` other errors may be an input's.
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+
+def write_failed(path: str | Path, exc: OSError) -> OutputWriteError:
+    return exc if isinstance(exc, OutputWriteError) else OutputWriteError(path, exc)
 
 
 def current_umask() -> int:
@@ -29,8 +64,13 @@ def atomic_write_pieces(path: str | Path, pieces: Iterable[str], mode: int | Non
     """`atomic_write_text` for text made as it is written (a report streamed piece by piece, a spooled file
     copied over): all of it ends up at `path`, or none, and the previous file stays until then."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if path.is_dir():
+        raise OutputWriteError(path, IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path)))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise write_failed(path, exc) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.writelines(pieces)
@@ -38,6 +78,12 @@ def atomic_write_pieces(path: str | Path, pieces: Iterable[str], mode: int | Non
             os.fsync(fh.fileno())
         os.chmod(tmp, mode if mode is not None else 0o666 & ~current_umask())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        # an OSError of the pieces themselves (a spooled input that cannot be read) is not the output's
+        if exc.errno in _WRITE_ERRNOS or exc.filename in (None, tmp, str(path)):
+            raise write_failed(path, exc) from None
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -85,7 +131,12 @@ def replace_quarantine(path: str | Path, records: list) -> QuarantineFile:
         write_jsonl(path, records)
         return QuarantineFile(path, len(records))
     existed = path.exists()
-    path.unlink(missing_ok=True)
+    try:
+        path.unlink(missing_ok=True)
+    except NotADirectoryError:
+        existed = False  # a parent is a file: there is no stale quarantine file to remove
+    except OSError as exc:
+        raise write_failed(path, exc) from None
     return QuarantineFile(path, 0, existed)
 
 
@@ -98,21 +149,36 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
     previous one back. Temporary folders left by a killed run are removed by the next one.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    recover_directory(target)
-    remove_stale_temporaries(target)
-    # The pid in the name tells a later run whether the folder's owner is still alive.
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-{os.getpid()}-", dir=target.parent))
-    os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it 0700; the data set holds no secret
+    if target.exists() and not target.is_dir():
+        raise OutputWriteError(target, NotADirectoryError(errno.ENOTDIR, "a file is in the way", str(target)))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        recover_directory(target)
+        remove_stale_temporaries(target)
+        # The pid in the name tells a later run whether the folder's owner is still alive.
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-{os.getpid()}-", dir=target.parent))
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it 0700; the data set holds no secret
+    except OSError as exc:
+        raise write_failed(target, exc) from None
     try:
         yield tmp
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if exc.errno in _WRITE_ERRNOS:
+            raise write_failed(target, exc) from None
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     previous = previous_directory(target)
-    if target.exists():
-        os.replace(target, previous)
-    os.replace(tmp, target)
+    try:
+        if target.exists():
+            os.replace(target, previous)
+        os.replace(tmp, target)
+    except OSError as exc:
+        recover_directory(target)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise write_failed(target, exc) from None
     shutil.rmtree(previous, ignore_errors=True)
 
 

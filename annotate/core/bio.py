@@ -33,7 +33,77 @@ def aligned_tokens(text: str, spans: Iterable[tuple[int, int]]) -> list[Token]:
 
 def assign_layers(spans: Sequence[TypedSpan]) -> list[int]:
     """Layer index per span: each layer free of overlaps, and a span always sits in a deeper layer than every
-    span that contains it, so layer 0 holds only outermost spans even when other spans cross."""
+    span that contains it, so layer 0 holds only outermost spans even when other spans cross.
+
+    Spans are placed in order of (start, longest first, type); each goes into the first layer at or below its
+    floor (one deeper than the deepest span containing it) whose last span has ended. O(n log n): a placed span
+    that still reaches past the current start is the last one of its layer, so the containers of a span are the
+    layers whose last end reaches its end, and two segment trees over the layers' last ends answer both
+    questions (deepest such layer; first free layer at or below the floor) in O(log n)."""
+    if any(e <= s for s, e, _ in spans):
+        return _assign_layers_quadratic(spans)  # empty or reversed spans: the containment argument needs s < e
+    order = sorted(range(len(spans)), key=lambda i: (spans[i][0], -spans[i][1], spans[i][2]))
+    size = 1
+    while size < max(1, len(spans)):
+        size *= 2
+    inf = float("inf")
+    low = [inf] * (2 * size)  # min of the layers' last ends; a layer not yet opened is never free
+    high = [-inf] * (2 * size)  # max of the same; a layer not yet opened contains nothing
+    layers = [0] * len(spans)
+    opened = 0
+    group: tuple[int, int] | None = None
+    floor = 0
+    for i in order:
+        start, end, _ = spans[i]
+        if (start, end) != group:
+            # Copies of one span do not contain each other: the floor is the one of the group's first copy.
+            group = (start, end)
+            floor = 1 + _deepest_at_least(high, size, end) if high[1] >= end else 0
+        layer = _first_at_most(low, size, floor, start) if floor < opened else -1
+        if layer < 0:
+            layer = opened
+            opened += 1
+        layers[i] = layer
+        _set(low, high, size, layer, end)
+    return layers
+
+
+def _deepest_at_least(high: list, size: int, value: int) -> int:
+    """The highest layer whose last end is >= value (the root's max is known to be)."""
+    k = 1
+    while k < size:
+        k = 2 * k + 1 if high[2 * k + 1] >= value else 2 * k
+    return k - size
+
+
+def _first_at_most(low: list, size: int, lo: int, value: int) -> int:
+    """The lowest layer >= lo whose last end is <= value, or -1."""
+    k = lo + size
+    while low[k] > value:
+        while k & 1:  # a right child: climb until there is a subtree to the right
+            k >>= 1
+        if k == 0:
+            return -1
+        k += 1
+        if k & (k - 1) == 0:  # wrapped to the leftmost node of a level: nothing further right
+            return -1
+    while k < size:
+        k = 2 * k if low[2 * k] <= value else 2 * k + 1
+    return k - size
+
+
+def _set(low: list, high: list, size: int, layer: int, end: int) -> None:
+    k = layer + size
+    low[k] = high[k] = end
+    k >>= 1
+    while k:
+        low[k] = min(low[2 * k], low[2 * k + 1])
+        high[k] = max(high[2 * k], high[2 * k + 1])
+        k >>= 1
+
+
+def _assign_layers_quadratic(spans: Sequence[TypedSpan]) -> list[int]:
+    """The direct rule, for spans that are empty or reversed (never valid in a Document)."""
     order = sorted(range(len(spans)), key=lambda i: (spans[i][0], -spans[i][1], spans[i][2]))
     layer_ends: list[int] = []
     layers = [0] * len(spans)

@@ -43,6 +43,11 @@ def tag_problem(label: str, suffix: bool = False) -> str | None:
     if other.match(label):
         return (f"tag {label!r} looks {'prefix' if suffix else 'suffix'}-style "
                 f"({'B-ORG' if suffix else 'ORG-B'}); {'leave out' if suffix else 'pass'} --suffix")
+    if label in _LETTERS:
+        # seqeval reads a bare prefix as an entity of type "_"; refused here so that a column of bare tags
+        # (chunking output, a lost type column) cannot pass as one entity type
+        return (f"tag {label!r} has no type; seqeval would score it as an entity of type '_', this scorer "
+                "refuses it: give every tag a type (e.g. B-MISC) or O")
     layout = "TYPE-P" if suffix else "P-TYPE"
     return f"tag {label!r} is not O or {layout} with P one of {', '.join(_LETTERS)}"
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -66,12 +67,37 @@ def parse_line(source: str, chunk: bytes) -> JsonlLine:
         return JsonlLine(source, error=f"not UTF-8 (byte {exc.start + 1} of the line is "
                                        f"{chunk[exc.start:exc.start + 1]!r})",
                          raw=chunk.decode("utf-8", "backslashreplace"))
+    depth = nesting_depth(line)
+    if depth > MAX_NESTING:  # measured before parsing: json.loads recurses once per level
+        return JsonlLine(source, error=f"nested {depth} levels deep (at most {MAX_NESTING} are read)", raw=line)
     try:
         value = json.loads(line)
     except json.JSONDecodeError as exc:
         return JsonlLine(source, error=f"not valid JSON: {exc.msg} at column {exc.colno}", raw=line)
     problem = lone_surrogate(value)
     return JsonlLine(source, None if problem else value, problem, line)
+
+
+# A record of this toolkit nests 5 levels (events[].arguments[] inside a line); the bound keeps the parser and
+# every walk over a value (lone_surrogate) far from Python's recursion limit.
+MAX_NESTING = 100
+_BRACKET_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def nesting_depth(line: str) -> int:
+    """How deep the arrays and objects of a JSON text nest (brackets inside strings not counted). Costs two
+    str.count calls when the line has few brackets, which is every line a toolkit writes."""
+    if line.count("[") + line.count("{") <= MAX_NESTING:
+        return 0
+    depth = deepest = 0
+    for m in _BRACKET_OR_STRING.finditer(line):
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth -= 1
+    return deepest
 
 
 def lone_surrogate(value, field: str = "") -> str | None:
@@ -94,4 +120,19 @@ def lone_surrogate(value, field: str = "") -> str | None:
             found = lone_surrogate(item, f"{field}[{i}]")
             if found:
                 return found
+    return None
+
+
+def non_finite(value, field: str = "") -> str | None:
+    """Where a JSON value holds NaN or Infinity, if anywhere. Python's json reads and writes them bare, but
+    they are not JSON: Label Studio (and every strict reader) refuses the file they end up in."""
+    stack = [(field, value)]
+    while stack:  # iterative: a deeply nested record must not overflow the stack here
+        where, item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return f"field {where or 'value'!r} is {json.dumps(item)}, which JSON cannot hold (use null or a string)"
+        if isinstance(item, dict):
+            stack.extend((f"{where}.{k}" if where else str(k), v) for k, v in reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend((f"{where}[{i}]", v) for i, v in reversed(list(enumerate(item))))
     return None

@@ -12,6 +12,10 @@ import hashlib
 from dataclasses import dataclass, field
 
 TATWEEL = "\u0640"
+# Spans (entities + event triggers) one document may hold. A news article has a few hundred; tens of thousands
+# are a broken export or extractor, and every span can open one more BIO layer (a layer is a row of tags per
+# token), so such a record is refused by name instead of filling memory.
+MAX_SPANS_PER_DOCUMENT = 10_000
 
 
 def document_id(text: str) -> str:
@@ -90,10 +94,11 @@ class Event:
 
 @dataclass(frozen=True)
 class Provenance:
-    annotators: tuple[str, ...] = ()
+    annotators: tuple[str, ...] = ()  # everyone whose annotation is behind the document (adjudicated passes too)
     annotation_ids: tuple[str, ...] = ()
     source: str = ""  # file or export the document came from
     source_sha256: str = ""
+    reviewers: tuple[str, ...] = ()  # who adjudicated it (the author of the ground-truth review), if anyone
 
 
 class FrozenDict(dict):
@@ -134,6 +139,9 @@ class Document:
 
     def validate(self) -> None:
         """Check spans and references; raise SpanError naming the document and the offending item."""
+        if len(self.entities) + len(self.events) > MAX_SPANS_PER_DOCUMENT:
+            raise SpanError(f"document {self.id}: {len(self.entities)} entities and {len(self.events)} events, "
+                            f"more than the {MAX_SPANS_PER_DOCUMENT:,} spans one document may hold")
         ids: set[str] = set()
         for ent in self.entities:
             if ent.id in ids:

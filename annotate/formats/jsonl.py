@@ -12,8 +12,17 @@ from ..predictions.records import document_to_record
 from . import ExportReport, counts, metadata_note
 
 
+def _record(doc: Document) -> dict:
+    """The predictions record with the text, and the document choices (`doc_labels`) when there are any: the
+    scorer and `read_predictions` pass over them."""
+    record = document_to_record(doc, with_text=True)
+    if doc.metadata.get("doc_labels"):
+        record["doc_labels"] = dict(doc.metadata["doc_labels"])
+    return record
+
+
 def write_jsonl(docs: list[Document], out: str | Path) -> ExportReport:
-    lines = [json.dumps(document_to_record(d, with_text=True), ensure_ascii=False) + "\n" for d in docs]
+    lines = [json.dumps(_record(d), ensure_ascii=False) + "\n" for d in docs]
     atomic_write_text(out, "".join(lines))
     return ExportReport("jsonl", Path(out), len(docs), counts(docs),
                         metadata_note(docs, "the predictions format has no field for them"))

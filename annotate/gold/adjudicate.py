@@ -7,10 +7,10 @@ agreed; any other item is a disagreement with a stable key (`item_key`).
 Two ways to resolve:
 - In Label Studio: `review_result` holds every agreed item plus every disputed one, each disputed region
   carrying a `CONFLICT (...)` note; the reviewer edits it in the UI and marks it as ground truth.
-- By a decision log (`gold/adjudication.yaml`): one entry per disagreement with `decision` (keep or drop; the
-  value for an attribute) and `reason`, plus `add` entries for what every annotator missed. `resolve_task`
-  turns the annotations and the decisions into the resolved Document, which the reviewer's account pushes as
-  ground truth. The log is the record of who decided what and why.
+- By a decision log (`gold/adjudication.yaml`, see `decisions`): one entry per disagreement with the options
+  side by side, a `decision` and a `reason`, plus `add` entries for what every annotator missed. `resolve_task`
+  turns the annotations and the item decisions into the resolved Document, which the reviewer's account pushes
+  as ground truth. The log is the record of who decided what and why.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ class Disagreement:
     key: str = ""  # stable item key, what a decision in the log refers to
     values: dict[str, str] = field(default_factory=dict)  # attribute disagreements: annotator -> value
     item: tuple = ()  # the compared item itself (see `Items`)
+    marked_by: tuple[str, ...] = ()  # the annotators who have the item (spans and arguments)
 
     def to_json(self) -> dict:
         return self.__dict__.copy()
@@ -55,6 +56,7 @@ class Adjudication:
     annotators: list[str]
     result: list[dict]  # Label Studio result for the review annotation
     disagreements: list[Disagreement] = field(default_factory=list)
+    text: str = ""  # the document's text, which the decision log quotes
 
     @property
     def clean(self) -> bool:
@@ -78,22 +80,22 @@ class Items:
                    frozenset(argument_keys(doc, LINK)), attrs)
 
 
-def _quote(text: str, key: SpanKey) -> str:
+def quote(text: str, key: SpanKey) -> str:
     return f"{key[2]} [{key[0]}, {key[1]}) «{text[key[0]:key[1]]}»"
 
 
 def item_key(text: str, what: str, item) -> str:
     """The one readable, stable name of an item: what a decision in the log is matched by."""
     if what in ("entity", "trigger"):
-        return f"{what} {_quote(text, item)}"
+        return f"{what} {quote(text, item)}"
     if what == "argument":
         tkey, ekey, role = item
-        return f"argument {role}: {_quote(text, tkey)} -> {_quote(text, ekey)}"
+        return f"argument {role}: {quote(text, tkey)} -> {quote(text, ekey)}"
     tkey, name = item
-    return f"attribute {name} of {_quote(text, tkey)}"
+    return f"attribute {name} of {quote(text, tkey)}"
 
 
-def _context(text: str, start: int, end: int) -> str:
+def context_of(text: str, start: int, end: int) -> str:
     left = text[max(0, start - CONTEXT):start].replace("\n", " ")
     right = text[end:end + CONTEXT].replace("\n", " ")
     return f"…{left}[{text[start:end]}]{right}…"
@@ -132,9 +134,10 @@ def compare(docs: list[Document]) -> tuple[list[str], Items, list[Disagreement]]
         for key in disputed:
             have, lack = who(key, sets)
             others = {x for p, s in zip(people, sets) if p in lack for x in s}
-            detail = f"{what} {_quote(text, key)}: marked by {', '.join(have)}; not by {', '.join(lack)}"
+            detail = f"{what} {quote(text, key)}: marked by {', '.join(have)}; not by {', '.join(lack)}"
             out.append(Disagreement(doc_id, _classify(key, others), what, detail, key[0], key[1],
-                                    _context(text, key[0], key[1]), item_key(text, what, key), item=key))
+                                    context_of(text, key[0], key[1]), item_key(text, what, key), item=key,
+                                    marked_by=tuple(have)))
     arg_sets = [i.arguments for i in items]
     agreed_args, disputed = split(arg_sets)
     for arg in disputed:
@@ -144,7 +147,8 @@ def compare(docs: list[Document]) -> tuple[list[str], Items, list[Disagreement]]
         detail = (f"argument {role} of {tkey[2]} «{text[tkey[0]:tkey[1]]}» -> «{text[ekey[0]:ekey[1]]}»: "
                   f"by {', '.join(have)}; not by {', '.join(lack)}")
         out.append(Disagreement(doc_id, "role" if other_roles else "missing", "argument", detail, ekey[0], ekey[1],
-                                _context(text, ekey[0], ekey[1]), item_key(text, "argument", arg), item=arg))
+                                context_of(text, ekey[0], ekey[1]), item_key(text, "argument", arg), item=arg,
+                                marked_by=tuple(have)))
     agreed_attrs: dict[tuple[SpanKey, str], str] = {}
     for tkey, name in sorted({k for i in items for k in i.attributes}):
         # only people who marked this trigger have a say on its attributes (a missing trigger is its own
@@ -157,7 +161,7 @@ def compare(docs: list[Document]) -> tuple[list[str], Items, list[Disagreement]]
         detail = f"{name} of {tkey[2]} «{text[tkey[0]:tkey[1]]}»: " + \
                  ", ".join(f"{p}={v if v is not None else '(none)'}" for p, v in voters)
         out.append(Disagreement(doc_id, "attribute", "trigger", detail, tkey[0], tkey[1],
-                                _context(text, tkey[0], tkey[1]), item_key(text, "attribute", (tkey, name)),
+                                context_of(text, tkey[0], tkey[1]), item_key(text, "attribute", (tkey, name)),
                                 {p: v for p, v in voters if v is not None}, item=(tkey, name)))
     agreed = Items(agreed_spans["entity"], agreed_spans["trigger"], agreed_args, agreed_attrs)
     return people, agreed, out
@@ -192,7 +196,7 @@ def adjudicate_task(docs: list[Document]) -> Adjudication:
             if d:
                 notes[ids[key]] = f"{CONFLICT_MARK} ({d.kind}): {d.detail}"
     union = Document(docs[0].id, text, entities, events)
-    return Adjudication(docs[0].id, people, results_for(union, notes), disagreements)
+    return Adjudication(docs[0].id, people, results_for(union, notes), disagreements, text)
 
 
 def adjudicate(annotations: dict[str, list[Document]]) -> list[Adjudication]:
@@ -211,9 +215,13 @@ class DecisionError(ValueError):
     pass
 
 
-def resolve_task(docs: list[Document], decisions: dict[str, dict], additions: list[dict]) -> Document:
+def resolve_task(docs: list[Document], decisions: dict[str, dict], additions: list[dict],
+                 names: dict[str, str | None] | None = None) -> Document:
     """The resolved annotation of one document: agreed items, disputed items whose decision is `keep`, the
-    attribute values decided, then the additions and removals. Raises DecisionError naming every undecided item."""
+    attribute values decided, then the additions and removals. Raises DecisionError naming every undecided item
+    (by `names`, item key -> the decision point it belongs to, when given; each name once; None: reported
+    already)."""
+    names = names or {}
     _people, agreed, disagreements = compare(docs)
     text, doc_id = docs[0].text, docs[0].id
     ents, trigs, args = set(agreed.entities), set(agreed.triggers), set(agreed.arguments)
@@ -224,7 +232,10 @@ def resolve_task(docs: list[Document], decisions: dict[str, dict], additions: li
         dec = decisions.get(d.key)
         value = (dec or {}).get("decision")
         if value in (None, ""):
-            problems.append(f"no decision for {d.key}")
+            name = names.get(d.key, d.key)
+            problem = f"no decision for {name}"
+            if name is not None and problem not in problems:
+                problems.append(problem)
             continue
         by_key[d.key] = value
     for d in disagreements:
@@ -244,7 +255,7 @@ def resolve_task(docs: list[Document], decisions: dict[str, dict], additions: li
             problems.append(f"{verb} #{k + 1}: {exc}")
     for tkey, ekey, role in sorted(args):
         if tkey not in trigs or ekey not in ents:
-            problems.append(f"argument {role}: {_quote(text, tkey)} -> {_quote(text, ekey)} is kept but its "
+            problems.append(f"argument {role}: {quote(text, tkey)} -> {quote(text, ekey)} is kept but its "
                             f"{'trigger' if tkey not in trigs else 'entity'} is dropped")
     if problems:
         raise DecisionError(f"document {doc_id}: " + "; ".join(problems))
@@ -293,63 +304,18 @@ def _apply_change(text, change: dict, verb: str, ents: set, trigs: set, args: se
             del attrs[k]
 
 
-# --- the decision log: one entry per disagreement, decisions kept across runs ---------------------------------
-
-
-def log_entries(adjudications: list[Adjudication], previous: list[dict]) -> list[dict]:
-    """Log entries for every disagreement, carrying over the decision and reason already recorded for the same
-    item, and every `add` entry of the previous log."""
-    before = {(e.get("doc"), e.get("item")): e for e in previous if "item" in e}
-    out = []
-    for adj in adjudications:
-        for d in adj.disagreements:
-            old = before.get((d.doc_id, d.key), {})
-            entry = {"doc": d.doc_id, "item": d.key, "kind": d.kind, "detail": d.detail, "context": d.context}
-            if d.values:
-                entry["values"] = d.values
-            entry["decision"] = old.get("decision")
-            entry["reason"] = old.get("reason")
-            entry.update({k: v for k, v in old.items() if k not in entry})  # e.g. who decided
-            out.append(entry)
-    out += [e for e in previous if "add" in e or "remove" in e]
-    return out
-
-
-def decisions_by_document(entries: list[dict]) -> tuple[dict[str, dict[str, dict]], dict[str, list[dict]]]:
-    """(doc -> item key -> entry, doc -> additions and removals) from log entries."""
-    decisions: dict[str, dict[str, dict]] = {}
-    additions: dict[str, list[dict]] = {}
-    for e in entries:
-        if "add" in e or "remove" in e:
-            additions.setdefault(str(e.get("doc")), []).append(e)
-        elif "item" in e:
-            decisions.setdefault(str(e.get("doc")), {})[e["item"]] = e
-    return decisions, additions
-
-
-def resolve_all(annotations: dict[str, list[Document]], entries: list[dict]) -> dict[str, Document]:
-    """The resolved Document of every document with two or more annotators; DecisionError lists every problem
-    of every document at once, so the reviewer fixes the log in one pass."""
-    decisions, additions = decisions_by_document(entries)
-    out, problems = {}, []
-    for doc_id, docs in sorted(annotations.items()):
-        people = latest_per_annotator(docs)
-        if len(people) < 2:
-            continue
-        try:
-            out[doc_id] = resolve_task(list(people.values()), decisions.get(doc_id, {}), additions.get(doc_id, []))
-        except DecisionError as exc:
-            problems.append(str(exc))
-    if problems:
-        raise DecisionError("\n".join(problems))
-    return out
+# --- the decision log file (what it holds: `decisions`) -----------------------------------------------------
 
 
 LOG_HEADER = """\
 # Adjudication decision log (`annotate adjudicate EXPORT --log FILE`).
-# One entry per disagreement between the annotation passes. Fill in `decision` and `reason`:
-#   entity / trigger / argument items: keep | drop
-#   attribute items: the value to keep (e.g. actual)
+# One entry per disagreement between the annotation passes, with the options side by side. Fill in `decision`
+# and `reason`:
+#   a `disagreement:` entry: the option to keep (A, B, ...), a list of them ([A, B]), or neither. The arguments
+#     under `follows` hang on the disputed spans and go with the decision (kept when their trigger and entity
+#     are kept); `override: {ARGUMENT: keep | drop}` decides one of them otherwise.
+#   an `item: attribute ...` entry: the value to keep (e.g. actual)
+#   (older logs decide item by item, `item:` with keep | drop; they are read as they are)
 # Entries with `add:` (entity | trigger | argument) add what every annotator missed, and entries with `remove:`
 # take out an item every annotator made (a shared mistake); spans by surface text and
 # occurrence, e.g. {doc: ID, add: entity, type: PER, text: "كارل هاريس", occurrence: 2, reason: ...}.

@@ -127,6 +127,35 @@ def _summary(a_docs: list[Document], b_docs: list[Document]) -> dict:
     }
 
 
+UNSET = "(unset)"  # an attribute one annotator left without a value, compared like any other value
+
+
+def _attribute_values(a_docs: list[Document], b_docs: list[Document]) -> dict[str, tuple[list[str], list[str]]]:
+    """Per attribute name, the two annotators' values on each trigger span both marked (whatever type each gave
+    it: a type disagreement is counted by the trigger figures, not here)."""
+    out: dict[str, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
+    for da, db in zip(a_docs, b_docs):
+        b_events = {(v.trigger.start, v.trigger.end): v for v in db.events}
+        for va in da.events:
+            vb = b_events.get((va.trigger.start, va.trigger.end))
+            if vb is None:
+                continue
+            for name in sorted(set(va.attributes) | set(vb.attributes)):
+                out[name][0].append(va.attributes.get(name, UNSET))
+                out[name][1].append(vb.attributes.get(name, UNSET))
+    return out
+
+
+def attribute_agreement(values: dict[str, tuple[list[str], list[str]]]) -> dict:
+    """Per attribute (realis ...): triggers compared, values agreed, their share and Cohen's kappa."""
+    out = {}
+    for name, (a, b) in sorted(values.items()):
+        agreed = sum(x == y for x, y in zip(a, b))
+        out[name] = {"compared": len(a), "agreed": agreed, "accuracy": ratio(agreed, len(a)) if a else None,
+                     "kappa": cohen_kappa(a, b)}
+    return out
+
+
 def agreement(annotations: dict[str, list[Document]]) -> dict:
     """Agreement over every task with two or more annotators: per pair, and pooled over all pairs in
     `overall` (its `metrics` are the human ceiling, keyed as in a score report)."""
@@ -153,11 +182,16 @@ def agreement(annotations: dict[str, list[Document]]) -> dict:
     pairs = []
     pooled_a: list[Document] = []
     pooled_b: list[Document] = []
+    pooled_values: dict[str, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
     for (a, b), (a_docs, b_docs) in sorted(pairs_docs.items()):
         summary = _summary(a_docs, b_docs)
         summary.pop("score")
+        values = _attribute_values(a_docs, b_docs)
+        for name, (va, vb) in values.items():
+            pooled_values[name][0].extend(va)
+            pooled_values[name][1].extend(vb)
         pairs.append({"a": a, "b": b, "tasks": len(a_docs), **summary,
-                      "token_kappa": cohen_kappa(*kappa_labels[(a, b)])})
+                      "token_kappa": cohen_kappa(*kappa_labels[(a, b)]), "attributes": attribute_agreement(values)})
         # pooled over pairs: a document id per pair, so the same article compared twice counts twice
         pooled_a += [replace(d, id=f"{a}~{b}/{d.id}") for d in a_docs]
         pooled_b += [replace(d, id=f"{a}~{b}/{d.id}") for d in b_docs]
@@ -176,6 +210,7 @@ def agreement(annotations: dict[str, list[Document]]) -> dict:
             "token_kappa": cohen_kappa(all_a, all_b),
             "krippendorff_alpha": krippendorff_alpha_nominal(alpha_units),
             "metrics": {key: _lookup(pooled["score"], key) for key in CEILING_METRICS},
+            "attributes": attribute_agreement(pooled_values),
         }
         out["per_label"] = {"entities_exact": pooled["entities"]["exact"]["per_label"],
                             "entities_overlap": pooled["entities"]["overlap"]["per_label"],
@@ -214,4 +249,14 @@ def agreement_table(report: dict) -> str:
         lines.append(f"{'trigger ' + label:<34} {fmt(row['f1']):>8} {'':>10} {row['support']:>8}")
     for role, row in report["per_label"].get("arguments_classification", {}).items():
         lines.append(f"{'argument ' + role:<34} {fmt(row['f1']):>8} {'':>10} {row['support']:>8}")
+    lines += attribute_lines(o.get("attributes", {}))
     return "\n".join(lines)
+
+
+def attribute_lines(attributes: dict, indent: str = "") -> list[str]:
+    """One line per attribute: values agreed on the triggers both annotators marked, and kappa."""
+    def fmt(x):
+        return "n/a" if x is None else f"{x:.3f}"
+
+    return [f"{indent}attribute {name}: {row['agreed']}/{row['compared']} trigger(s) with the same value "
+            f"(accuracy {fmt(row['accuracy'])}, kappa {fmt(row['kappa'])})" for name, row in attributes.items()]

@@ -63,3 +63,30 @@ def read_annotation_file(path: str | Path, documents: list[Document], schema: Sc
     out.rejected += result.quarantined
     out.empty = [s.reason for s in result.skipped]
     return out
+
+
+@dataclass
+class FileCheck:
+    read: AnnotationFile
+    warnings: list[str] = field(default_factory=list)  # "<document id>: <what>", loaded but worth a look
+
+
+def check_annotation_file(path: str | Path, documents: list[Document], schema: Schema) -> FileCheck:
+    """Read the file as `push --annotations` would, without a server: what would be loaded, what would be
+    quarantined and why, plus warnings on what would load: spans that sit inside a longer word (a surface span
+    with "inside_word", or offsets) and the guideline checks (`core.conformance.guideline_problems`)."""
+    from ..core.conformance import guideline_problems
+    from ..core.surface import enclosing_word, is_word
+
+    read = read_annotation_file(path, documents, schema)
+    warnings = []
+    for doc_id, doc in sorted(read.documents.items()):
+        spans = [(f"entity {e.id} ({e.type})", e.start, e.end) for e in doc.entities]
+        spans += [(f"trigger of event {v.id} ({v.type})", v.trigger.start, v.trigger.end) for v in doc.events]
+        for what, start, end in spans:
+            if not is_word(doc.text, start, end):
+                word_start, word_end = enclosing_word(doc.text, start, end)
+                warnings.append(f"{doc_id}: {what} {doc.text[start:end]!r} [{start}, {end}) sits inside the word "
+                                f"{doc.text[word_start:word_end]!r}")
+        warnings += [f"{doc_id}: {p}" for p in guideline_problems(doc, schema)]
+    return FileCheck(read, warnings)

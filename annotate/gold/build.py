@@ -9,9 +9,9 @@ listed as unreadable. Every record of the three lists is a `Rejected`.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,8 +19,17 @@ from pathlib import Path
 
 from ..core.atomic import QuarantineFile, atomic_directory, atomic_write_pieces, json_line, replace_quarantine
 from ..core.model import Document, Rejected
-from ..studio.config import TEXT_MISMATCH_POLICIES, Routing
-from ..studio.export import ExportError, document_key, is_review, task_annotations, task_fault
+from ..studio.config import EDGE_WHITESPACE_POLICIES, TEXT_MISMATCH_POLICIES, Routing
+from ..studio.export import (
+    DocumentKeys,
+    ExportError,
+    MinFormatTask,
+    has_live_annotation,
+    is_review,
+    task_annotations,
+    task_fault,
+)
+from ..studio.fastjson import from_worker, to_worker
 from ..studio.stream import (
     ExportStream,
     StreamRestart,
@@ -61,6 +70,7 @@ class _Settings:
     on_text_mismatch: str
     keep_all_annotations: bool  # import_exports: every task's annotations; a build: only multi-annotator ones
     encode: Callable[[Document], object] | None  # a build: gold Document -> what the writer takes
+    on_edge_whitespace: str = "quarantine"
 
 
 @dataclass
@@ -72,13 +82,27 @@ class _Outcome:
     annotations: list[Document] | None = None
     gold: Document | None = None  # import_exports
     encoded: object = None  # a build: the writer's form of the gold document
+    record: object = None  # what the quarantine keeps instead of the task (the text of one too deep to write)
+
+
+# A task that decodes but nests deep enough to exhaust the stack later (in a worker, or writing it out): a fault of
+# that task, not a RecursionError of the run.
+TOO_DEEP = "nested too deeply to read (lists or objects hundreds of levels deep)"
 
 
 def _read_task(task, key: str | None, path: str, digest: str, raw: str | None, cfg: _Settings) -> _Outcome:
+    try:
+        return _read_task_unchecked(task, key, path, digest, raw, cfg)
+    except RecursionError:
+        return _Outcome("fault", TOO_DEEP, record=raw or None)
+
+
+def _read_task_unchecked(task, key: str | None, path: str, digest: str, raw: str | None, cfg: _Settings
+                         ) -> _Outcome:
     fault = task_fault(task, cfg.routing, cfg.reference_texts, raw)
     if fault:
         return _Outcome("fault", fault)
-    read = task_annotations(task, key, path, digest, cfg.routing, cfg.on_text_mismatch)
+    read = task_annotations(task, key, path, digest, cfg.routing, cfg.on_text_mismatch, cfg.on_edge_whitespace)
     out = _Outcome("empty", read.empty, read.warnings)
     if read.empty:
         return out
@@ -117,6 +141,9 @@ def _available_cpus() -> int:
 def _worker_init(cfg: _Settings) -> None:
     global _WORKER
     _WORKER = cfg
+    # A worker decodes a task's text again below the pool's own frames: the same headroom as the reader that
+    # decoded it first, so a deeply nested task is read (or refused) the same way for every --num-proc.
+    sys.setrecursionlimit(sys.getrecursionlimit() + 100)
 
 
 def _worker_chunk(jobs: list[tuple]) -> tuple[list[_Outcome], str | None]:
@@ -124,8 +151,7 @@ def _worker_chunk(jobs: list[tuple]) -> tuple[list[_Outcome], str | None]:
     build, the worker writes the chunk's rows as one Arrow record batch to a spill file of the writer (see
     `DocumentEncoder.batch`) and sends back its name; each outcome keeps its row's position in that batch."""
 
-    outcomes = [_read_task(json.loads(raw), key, path, digest, raw if exact else None, _WORKER)
-                for raw, exact, key, path, digest in jobs]
+    outcomes = [_worker_task(raw, exact, key, path, digest) for raw, exact, key, path, digest in jobs]
     encoded = [o.encoded for o in outcomes if o.encoded is not None]
     if not encoded or not hasattr(_WORKER.encode, "batch"):
         return outcomes, None
@@ -134,6 +160,14 @@ def _worker_chunk(jobs: list[tuple]) -> tuple[list[_Outcome], str | None]:
         enc.row = None  # in the batch file now (its fingerprint JSON travels with the outcome)
         enc.batch_row = k
     return outcomes, batch
+
+
+def _worker_task(raw: bytes, exact: bool, key, path: str, digest: str) -> _Outcome:
+    try:
+        task, text = from_worker(raw, exact)  # a worker's stack is deeper than the reader's: this may fail
+    except RecursionError:
+        return _Outcome("fault", TOO_DEEP, record=raw.decode("utf-8", "replace"))
+    return _read_task(task, key, path, digest, text, _WORKER)
 
 
 class _Restart(Exception):
@@ -177,24 +211,32 @@ class _Importer:
 
     def scan(self) -> dict[str, int]:
         """Several files: which file each document is taken from (the last one it has annotations in). Also
-        finds unreadable files before any task is used. A copy without any annotation never supersedes an
-        annotated one: a fresh project pulled beside the committed exports must not erase the gold it has
-        not seen."""
+        finds unreadable files before any task is used. A copy without a live annotation (none, or only
+        cancelled ones) never supersedes an annotated one: a fresh project pulled beside the committed exports
+        must not erase the gold it has not seen. A JSON_MIN copy never supersedes a full export's annotated
+        copy: it has no event arguments and no attributes, so the gold would lose them."""
         last_file: dict[str, int] = {}
         annotated: set[str] = set()
+        full: set[str] = set()  # documents annotated in a full export (not JSON_MIN)
         for k, path in enumerate(self.files):
             if path in self.unreadable:
                 continue
+            keys = DocumentKeys(self.routing)
             try:
                 for t in self._stream(path):
-                    key = document_key(t.task, self.routing)
+                    key = keys(t.task)
                     if key is None:
                         continue
-                    has_annotations = bool(t.task.get("annotations"))
+                    has_annotations = has_live_annotation(t.task)
+                    minimal = isinstance(t.task, MinFormatTask)
+                    if minimal and key in full:
+                        continue  # JSON_MIN lacks relations and choices: the full copy stays (README)
                     if has_annotations or key not in annotated:
                         last_file[key] = k
                     if has_annotations:
                         annotated.add(key)
+                        if not minimal:
+                            full.add(key)
             except StreamRestart:
                 self.whole.add(path)
                 return self.scan()
@@ -250,14 +292,25 @@ class _Importer:
 
     def _file(self, k, path, digest, stream, last_file) -> None:
         chunk: list = []
+        keys = DocumentKeys(self.routing)
         for t in stream:
-            key = document_key(t.task, self.routing)
+            key = keys(t.task)
             where = getattr(t, "where", None) or f"{path}#{t.index}"
             decided = None
             if getattr(t, "error", None):
                 decided = _Outcome("fault", t.error)
             elif key is not None and last_file is not None and last_file[key] != k:
-                decided = _Outcome("superseded", f"superseded by the newer export {self.files[last_file[key]]}")
+                newer = self.files[last_file[key]]
+                if isinstance(t.task, MinFormatTask) and last_file[key] < k and has_live_annotation(t.task):
+                    decided = _Outcome("superseded", f"a JSON_MIN copy (no event arguments or attributes) of a "
+                                                     f"document annotated in the full export {newer}, which is kept",
+                                       [f"a JSON_MIN copy did not replace the full export {newer}; export JSON "
+                                        "to take newer work"])
+                elif last_file[key] < k:  # this copy has no live annotation: the older annotated one is kept
+                    decided = _Outcome("superseded", f"no annotation that is not cancelled; the annotated copy "
+                                                     f"in {newer} is kept")
+                else:
+                    decided = _Outcome("superseded", f"superseded by the newer export {newer}")
             chunk.append((t, key, where, getattr(t, "path", path), getattr(t, "digest", digest), decided))
             if len(chunk) >= self.CHUNK:
                 self._submit(chunk)
@@ -278,9 +331,15 @@ class _Importer:
                 self.progress(len(chunk))
             return
 
-        jobs = [(t.raw if t.raw is not None else json.dumps(t.task), t.raw is not None, key, p, d)
-                for t, key, _, p, d, decided in chunk if decided is None]
-        self.inflight.append((chunk, self.pool.apply_async(_worker_chunk, (jobs,))))
+        jobs, ready = [], []
+        for t, key, where, p, d, decided in chunk:
+            if decided is None:
+                try:
+                    jobs.append((to_worker(t.raw, t.task), t.raw is not None, key, p, d))
+                except RecursionError:
+                    decided = _Outcome("fault", TOO_DEEP)
+            ready.append((t, key, where, p, d, decided))
+        self.inflight.append((ready, self.pool.apply_async(_worker_chunk, (jobs,))))
         while len(self.inflight) > 2 * self.num_proc:
             self._complete(*self.inflight.popleft())
 
@@ -302,26 +361,36 @@ class _Importer:
         label = f"task {task_id} ({where})"
 
         def quarantine(reason: str) -> None:
-            rejected = Rejected(where, f"{label}: {reason}", task, task_id=task_id)
+            rejected = Rejected(where, f"{label}: {reason}", task if o.record is None else o.record, task_id=task_id)
             if self.spool:
-                self.spool.write(json_line(rejected.to_json()))
+                try:
+                    line = json_line(rejected.to_json())
+                except RecursionError:  # kept as a note: the task itself is in the export file, at `where`
+                    rejected.record = f"(nested too deeply to write here; it is {where})"
+                    line = json_line(rejected.to_json())
+                self.spool.write(line)
                 rejected = Rejected(where, rejected.reason, task_id=task_id)
             result.quarantined.append(rejected)
 
         if o.kind == "superseded":
             result.skipped.append(Rejected(where, f"{label}: {o.reason}", task_id=task_id))
+            result.warnings += [f"{label}: {w}" for w in o.warnings]
             return
         if o.kind == "fault":
             quarantine(o.reason)
+            return
+        if o.kind == "empty":
+            # A copy with nothing to import is skipped whether or not the document was read before, and never
+            # makes a later annotated copy a duplicate (concurrent pushes leave such pairs in one export).
+            result.warnings += [f"{label} {w}" for w in o.warnings]
+            again = f" (document {key} is also in {self.seen[key]})" if key in self.seen else ""
+            result.skipped.append(Rejected(where, f"{label}: {o.reason}{again}", task_id=task_id))
             return
         if key in self.seen:
             quarantine(f"duplicate task: document {key} was already read from {self.seen[key]}")
             return
         self.seen[key] = where
         result.warnings += [f"{label} {w}" for w in o.warnings]
-        if o.kind == "empty":
-            result.skipped.append(Rejected(where, f"{label}: {o.reason}", task_id=task_id))
-            return
         if o.annotations is not None:
             result.annotations[key] = o.annotations
         if o.kind == "annotation-fault":
@@ -340,10 +409,12 @@ class _Importer:
 
 def _import(paths: Iterable[str | Path], routing: Routing, reference_texts, progress, on_text_mismatch,
             num_proc: int = 1, encode=None, on_gold=None, on_restart=None, on_rows=None,
-            spool: Path | None = None) -> ImportResult:
+            spool: Path | None = None, on_edge_whitespace: str = "quarantine") -> ImportResult:
     if on_text_mismatch not in TEXT_MISMATCH_POLICIES:
         raise ValueError(f"on_text_mismatch must be one of {TEXT_MISMATCH_POLICIES}, not {on_text_mismatch!r}")
-    cfg = _Settings(routing, reference_texts, on_text_mismatch, encode is None, encode)
+    if on_edge_whitespace not in EDGE_WHITESPACE_POLICIES:
+        raise ValueError(f"on_edge_whitespace must be one of {EDGE_WHITESPACE_POLICIES}, not {on_edge_whitespace!r}")
+    cfg = _Settings(routing, reference_texts, on_text_mismatch, encode is None, encode, on_edge_whitespace)
     files = [str(p) for p in paths]
     whole: set[str] = set()
     unreadable: dict[str, str] = {}
@@ -366,16 +437,20 @@ def _import(paths: Iterable[str | Path], routing: Routing, reference_texts, prog
 def import_exports(paths: Iterable[str | Path], routing: Routing,
                    reference_texts: dict[str, str] | None = None,
                    progress: Callable[[int], None] | None = None,
-                   on_text_mismatch: str = "offsets", num_proc: int = 1) -> ImportResult:
+                   on_text_mismatch: str = "offsets", num_proc: int = 1,
+                   on_edge_whitespace: str = "quarantine") -> ImportResult:
     """Read exports into gold Documents. `reference_texts` (doc id -> pushed text) catches edited tasks;
     `on_text_mismatch` is what a value.text that disagrees with its offsets does (TEXT_MISMATCH_POLICIES).
 
     Several exports of one project taken over time overlap: a document found in more than one file is taken
     from the last file it appears in with annotations (pass files oldest first; `export_files` orders
     `annotate pull` files that way) and its other copies are skipped as superseded. The same document twice in
-    one file is a duplicate task. `progress` is called with the number of tasks read since its last call.
+    one file is a duplicate task (two tasks with the same text and no data.doc_id are two documents, see
+    `DocumentKeys`). `progress` is called with the number of tasks read since its last call.
+    `on_edge_whitespace` (EDGE_WHITESPACE_POLICIES): "trim" moves a span edge on whitespace inward, with a warning.
     """
-    return _import(paths, routing, reference_texts, progress, on_text_mismatch, num_proc)
+    return _import(paths, routing, reference_texts, progress, on_text_mismatch, num_proc,
+                   on_edge_whitespace=on_edge_whitespace)
 
 
 @dataclass
@@ -401,7 +476,8 @@ def build_gold(exports: Iterable[str | Path], routing: Routing, output: str | Pa
                progress: Callable[[int], None] | None = None, skip_unreadable: bool = False,
                on_text_mismatch: str = "offsets", about: str | None = None, num_proc: int = 1,
                batch_size: int = 1000, sort_window: int = 5000,
-               write_progress: Callable[[int, int], None] | None = None) -> GoldBuild:
+               write_progress: Callable[[int, int], None] | None = None,
+               on_edge_whitespace: str = "quarantine") -> GoldBuild:
     """Read exports, quarantine what is faulty, and (re)write the gold set with its agreement figures;
     `about` (curators' Markdown) goes into the dataset card.
 
@@ -423,7 +499,8 @@ def build_gold(exports: Iterable[str | Path], routing: Routing, output: str | Pa
             spool = tmp / ".quarantined.jsonl"
             result = _import(exports, routing, reference_texts, progress, on_text_mismatch, num_proc,
                              encode=writer.encoder, on_gold=lambda o: writer.add_encoded(o.encoded),
-                             on_restart=writer.reset, on_rows=writer.add_rows, spool=spool)
+                             on_restart=writer.reset, on_rows=writer.add_rows, spool=spool,
+                             on_edge_whitespace=on_edge_whitespace)
             quarantine = _write_quarantine(qpath, [r.to_json() for r in result.unreadable], spool)
             if result.unreadable and not skip_unreadable:
                 names = ", ".join(u.source for u in result.unreadable)
@@ -437,6 +514,9 @@ def build_gold(exports: Iterable[str | Path], routing: Routing, output: str | Pa
                      "exports": {Path(k).name: v for k, v in result.sources.items()},
                      "unreadable_exports": [u.reason for u in result.unreadable],
                      "on_text_mismatch": on_text_mismatch, "warnings": result.warnings}
+            if on_edge_whitespace != "quarantine":  # said only when asked for: older build.json files stay as they were
+                notes["on_edge_whitespace"] = on_edge_whitespace
+                notes["trimmed_spans"] = [w for w in result.warnings if "(--on-edge-whitespace trim)" in w]
             info = writer.finish(notes, _agreement(result.annotations), about, write_progress)
     except _NotWritten as refused:
         return refused.build

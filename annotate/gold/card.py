@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..core.schema import Schema
 from .layout import parquet_name
@@ -19,6 +19,11 @@ class CardStats:
     events: Counter
     roles: Counter
     annotators: Counter
+    reviewers: Counter = field(default_factory=Counter)
+
+
+def _people(counts: Counter) -> str:
+    return ", ".join(f"{a} ({n})" for a, n in sorted(counts.items())) or "none"
 
 
 def dataset_card(stats: CardStats, schema: Schema, build: dict, agreement: dict | None,
@@ -34,10 +39,14 @@ def dataset_card(stats: CardStats, schema: Schema, build: dict, agreement: dict 
               "Arabic news articles annotated with entities (nested allowed) and events (typed triggers, "
               "attributes, role-labelled arguments).", "",
               f"- Schema: `{schema.name}` v{schema.version}, fingerprint `{schema.fingerprint}`",
+              *([f"- Guidelines: `{g['file']}` version {g['version'] or 'unversioned'}, "
+                 f"content hash `{g['fingerprint']}`"] if (g := build.get("guidelines") or {}).get("fingerprint")
+                else []),
               f"- Gold content fingerprint: `{build['fingerprint']}`",
               f"- Built by annotate {build['toolkit_version']}",
               f"- Documents: {stats.documents} ({', '.join(f'{k}: {v}' for k, v in stats.splits.items())})",
-              f"- Gold annotation by: {', '.join(f'{a} ({n})' for a, n in sorted(annotators.items())) or 'none'}"]
+              f"- Annotated by (documents): {_people(annotators)}",
+              f"- Adjudicated by (documents): {_people(stats.reviewers)}"]
     if agreement and agreement.get("pairs"):
         passes = sorted({p[k] for p in agreement["pairs"] for k in ("a", "b")})
         lines.append(f"- Independent passes compared for agreement: {', '.join(passes)}")
@@ -48,7 +57,10 @@ def dataset_card(stats: CardStats, schema: Schema, build: dict, agreement: dict 
         lines += [f"## {title}", "", "| label | count |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in sorted(counter.items())] or ["| (none) | 0 |"]
         lines.append("")
-    lines += ["## Inter-annotator agreement", ""]
+    lines += ["## Agreement between the annotators' passes", "",
+              "Computed by `annotate agree` from the exports the set was built from. Whether it is an "
+              "inter-annotator agreement depends on who made the passes and how independently: see the notes "
+              "above.", ""]
     if agreement and agreement.get("pairs"):
         overall = agreement.get("overall", {})
         for key in ("entities_exact_f1", "entities_overlap_f1", "triggers_classification_f1",
@@ -75,7 +87,9 @@ def dataset_card(stats: CardStats, schema: Schema, build: dict, agreement: dict 
     lines += ["", "## How it was built", "",
               "Label Studio exports were read with `annotate import`; each task's gold annotation was chosen by "
               "the rule in the toolkit README (ground truth first, then a single annotation, then identical "
-              "annotations; disagreements wait for adjudication). Tokens are cut at every annotation boundary; "
+              "annotations; disagreements wait for adjudication). `annotators` lists everyone whose annotation is "
+              "behind a document (for an adjudicated one, the annotators whose passes were adjudicated) and "
+              "`reviewers` who adjudicated it. Tokens are cut at every annotation boundary; "
               "`ner_tags` is the outermost IOB2 layer and `ner_layers` holds every layer, so nested entities "
               "survive. Offsets are Python code points into `text`.", ""]
     for key in ("imported", "quarantined", "skipped", "exports"):

@@ -3,7 +3,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import replace
+
 from ..core.model import Document, Provenance
+from ..studio.export import is_review
+
+
+def _unique(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(names))
 
 
 def annotation_signature(doc: Document) -> tuple:
@@ -31,7 +39,13 @@ def choose_gold(candidates: list[tuple[dict, Document]]) -> tuple[Document | Non
     ground = [(a, d) for a, d in candidates if a.get("ground_truth")]
     if ground:
         ground.sort(key=lambda ad: str(ad[0].get("updated_at") or ad[0].get("created_at") or ""))
-        return chosen(ground[-1][1], "ground truth")
+        gold = ground[-1][1]
+        # the people whose passes the ground truth settled are its annotators; its author reviewed them
+        passes = _unique(x for a, d in candidates if not is_review(a) for x in d.provenance.annotators)
+        if passes:
+            gold = gold.relabelled(provenance=replace(gold.provenance, annotators=passes,
+                                                      reviewers=gold.provenance.annotators))
+        return chosen(gold, "ground truth")
     if len(candidates) == 1:
         return chosen(candidates[0][1], "single annotation")
     signatures = {annotation_signature(d) for _, d in candidates}

@@ -20,11 +20,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 from datasets import Features
 
 from ..core.atomic import recover_directory
 from ..core.model import Document
-from .layout import AGREEMENT_FILE, BUILD_FILE, GoldInfo, GoldReadError, _json_object
+from ..core.schema import Schema
+from .layout import AGREEMENT_FILE, BUILD_FILE, GoldInfo, GoldReadError, _json_object, parquet_name
 from .rows import FINGERPRINT_COLUMNS, row_fingerprint_json, row_to_document
 
 BATCH_ROWS = 256  # rows turned into Python objects at a time (a file's own record batches may be larger)
@@ -44,6 +46,7 @@ class GoldSet:
         if not isinstance(self.build.get("schema_definition"), dict):
             raise GoldReadError(f"{self.path / BUILD_FILE}: field 'schema_definition' is missing; rebuild the gold "
                                 "set with `annotate import`")
+        _check_build(self.path / BUILD_FILE, self.build)
         self.agreement = _json_object(self.path / AGREEMENT_FILE) if (self.path / AGREEMENT_FILE).exists() else None
         self.splits: dict[str, list[Path]] = {}
         self.names: dict[str, tuple[list[str], list[str]]] = {}  # split -> (entity type names, event type names)
@@ -58,7 +61,37 @@ class GoldSet:
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise GoldReadError(f"{folder / 'dataset_info.json'}: cannot be read (features: {exc}); rebuild "
                                     "the gold set with `annotate import`") from None
+            built = self.build.get("splits")
+            if not files and not (isinstance(built, dict) and built.get(split) == 0):  # `--allow-empty` writes none
+                raise GoldReadError(f"{folder / 'state.json'}: lists no data file (field '_data_files' is empty); "
+                                    "rebuild the gold set with `annotate import`")
             self.splits[split], self.names[split] = files, names
+        if not self.splits:
+            raise GoldReadError(f"{self.path / 'dataset_dict.json'}: lists no split; rebuild the gold set with "
+                                "`annotate import`")
+        built = self.build.get("splits")
+        if isinstance(built, dict) and set(built) != set(self.splits):
+            raise GoldReadError(f"{self.path / BUILD_FILE}: lists the split(s) {', '.join(built) or 'none'} but the "
+                                f"data holds {', '.join(self.splits)}; rebuild the gold set with `annotate import`")
+        self._check_parquet()
+
+    def _check_parquet(self) -> None:
+        """The parquet copy of each split (what the Hub and other tools read) must be whole and hold the split's
+        rows. Rows are read from the Arrow copy, whose content the fingerprint verifies; the parquet footer is
+        read here (a truncated or missing file fails), not its pages, which would double every read."""
+        digest, counts = self.build.get("files_digest"), self.build.get("splits")
+        if not isinstance(digest, str) or not isinstance(counts, dict):
+            return  # a set from before build.json named them: nothing to compare with
+        for split in self.splits:
+            file = self.path / parquet_name(split, digest)
+            try:
+                rows = pq.ParquetFile(file).metadata.num_rows
+            except (pa.ArrowException, OSError, ValueError) as exc:
+                raise GoldReadError(f"{file}: cannot be read ({exc}); rebuild the gold set with `annotate import`"
+                                    ) from None
+            if rows != counts.get(split):
+                raise GoldReadError(f"{file}: holds {rows} row(s) but {BUILD_FILE} says split {split} has "
+                                    f"{counts.get(split)}; rebuild the gold set with `annotate import`")
 
     def _object(self, file: Path) -> dict:
         try:
@@ -130,7 +163,14 @@ class GoldSet:
         """`rows.content_fingerprint` of every row of every split, computed as a stream (once: the rows
         are read for it, and only the four columns it hashes)."""
         if self._fingerprint is None:
-            self._fingerprint = self._content_fingerprint()
+            found = self._content_fingerprint()
+            recorded = self.build.get("fingerprint")
+            if isinstance(recorded, str) and recorded != found:
+                files = ", ".join(str(f) for files in self.splits.values() for f in files)
+                raise GoldReadError(f"{files}: the rows' fingerprint {found} is not the {recorded} that "
+                                    f"{self.path / BUILD_FILE} recorded: the data changed after the build (a damaged "
+                                    "or edited file); rebuild the gold set with `annotate import`")
+            self._fingerprint = found
         return self._fingerprint
 
     def _content_fingerprint(self) -> str:
@@ -178,6 +218,20 @@ class GoldSet:
 
 class _Unsorted(Exception):
     pass
+
+
+def _check_build(file: Path, build: dict) -> None:
+    """The fields of build.json a reader relies on, by type: a hand-edited file is named, not a traceback."""
+    try:
+        Schema.from_dict(build["schema_definition"])
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise GoldReadError(f"{file}: field 'schema_definition' cannot be read ({type(exc).__name__}: {exc}; "
+                            "'entity_types' and 'event_types' are objects); rebuild the gold set with "
+                            "`annotate import`") from None
+    for key, kind in (("fingerprint", str), ("files_digest", str), ("splits", dict)):
+        if key in build and not isinstance(build[key], kind):
+            raise GoldReadError(f"{file}: field {key!r} must be {'a string' if kind is str else 'an object'}; "
+                                "rebuild the gold set with `annotate import`")
 
 
 def gold_documents(path: str | Path, split: str | None = None) -> tuple[list[Document], GoldInfo]:

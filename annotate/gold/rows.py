@@ -29,6 +29,9 @@ def features(schema: Schema) -> Features:
     ner = ClassLabel(names=bio_labels(schema.entity_types))
     trig = ClassLabel(names=bio_labels(schema.event_types))
     string, i32 = Value("string"), Value("int32")
+    # document choices (a topic, a sentiment: kept, never scored), a column only when the schema has them, so
+    # gold sets of schemas without them keep their files as they were
+    doc_labels = {"doc_labels": List({"name": string, "value": string})} if schema.document_choices else {}
     return Features({
         "id": string,
         "text": string,
@@ -47,10 +50,12 @@ def features(schema: Schema) -> Features:
                         "attributes": List({"name": string, "value": string}),
                         "arguments": List({"role": string, "entity": string})}),
         "annotators": List(string),
+        "reviewers": List(string),
         "annotation_ids": List(string),
         "export_source": string,
         "export_sha256": string,
         "metadata": string,  # JSON: headline, date, source, dropped boilerplate, gold rule
+        **doc_labels,
     })
 
 
@@ -71,6 +76,7 @@ class RowEncoder:
         self.event_index = {t: i for i, t in enumerate(self.event_types)}
         if max(len(self.entity_types), len(self.event_types)) > 127:
             raise DatasetBuildError("more than 127 types of one kind: tags no longer fit in a byte")
+        self.doc_labels = bool(schema.document_choices)
         self.ner_chunks = _chunk_pattern(len(self.entity_types))
         self.trig_chunks = _chunk_pattern(len(self.event_types))
 
@@ -105,7 +111,7 @@ class RowEncoder:
         starts, ends = token_bounds(text, cuts)
         ner = self._layers(starts, ends, ent_spans, self.entity_index, self.entity_types, self.ner_chunks, doc.id)
         trig = self._layers(starts, ends, trig_spans, self.event_index, self.event_types, self.trig_chunks, doc.id)
-        return {
+        row = {
             "id": doc.id,
             "text": text,
             "tokens": list(map(text.__getitem__, map(slice, starts, ends))),
@@ -124,11 +130,16 @@ class RowEncoder:
                         "arguments": [{"role": a.role, "entity": a.entity} for a in v.arguments]}
                        for v in doc.events],
             "annotators": list(doc.provenance.annotators),
+            "reviewers": list(doc.provenance.reviewers),
             "annotation_ids": list(doc.provenance.annotation_ids),
             "export_source": doc.provenance.source,
             "export_sha256": doc.provenance.source_sha256,
             "metadata": json.dumps(doc.metadata, ensure_ascii=False, sort_keys=True, default=str),
         }
+        if self.doc_labels:  # the column mirrors metadata["doc_labels"], which the row decoder reads back
+            row["doc_labels"] = [{"name": k, "value": x} for k, v in sorted(doc.metadata.get("doc_labels", {}).items())
+                                 for x in v]
+        return row
 
 
 def _chunk_pattern(n_types: int) -> re.Pattern:
@@ -176,7 +187,7 @@ def row_to_document(row: dict, entity_names: list[str], event_names: list[str]) 
                     tuple(Argument(a["role"], a["entity"]) for a in v["arguments"])) for v in row["events"]]
     return Document(row["id"], row["text"], entities, events, json.loads(row["metadata"] or "{}"),
                     Provenance(tuple(row["annotators"]), tuple(row["annotation_ids"]), row["export_source"],
-                               row["export_sha256"]))
+                               row["export_sha256"], tuple(row.get("reviewers") or ())))  # none in older sets
 
 
 def parse_splits(spec: str | None) -> list[tuple[str, float]]:
@@ -229,6 +240,7 @@ class EncodedDocument:
     event_types: list[str]
     roles: list[str]
     annotators: list[str]
+    reviewers: list[str]
     batch_row: int | None = None  # when the row travels in a worker's record batch: its position there
 
 
@@ -248,7 +260,8 @@ class DocumentEncoder:
         fp = row_fingerprint_json(row)
         return EncodedDocument(doc.id, split_of(doc.id, self.splits), row, fp, row_size(row, fp),
                                [e.type for e in doc.entities], [v.type for v in doc.events],
-                               [a.role for v in doc.events for a in v.arguments], list(doc.provenance.annotators))
+                               [a.role for v in doc.events for a in v.arguments], list(doc.provenance.annotators),
+                               list(doc.provenance.reviewers))
 
     def batch(self, encoded: list[EncodedDocument]) -> str:
         """Rows as one record batch of the writer's spill schema, written by the worker process that built them

@@ -14,13 +14,15 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..core.model import Document
 from ..core.schema import Schema
 from ..studio.client import StudioError, call, connect, pull_export
 from ..studio.config import Routing, labeling_config, routing_from_config
 from ..studio.connection import Connection
-from ..studio.export import annotator_name, is_review
-from .agreement import agreement
+from ..studio.export import annotator_name, has_conflict_note, is_review
+from .agreement import agreement, attribute_lines, latest_per_annotator
 from .build import import_exports
+from .choose import annotation_signature
 
 
 @dataclass
@@ -44,11 +46,29 @@ class ProjectStatus:
     tasks: int
     annotated: int  # at least one completed annotation (a review included)
     skipped: int  # annotations only cancelled ones: every person who opened the task skipped it
-    in_review: int  # a ground-truth or CONFLICT-marked review annotation on it
+    in_review: int  # a review still carrying CONFLICT notes (a merge, or a ground truth), and no resolved one
     not_started: int
     annotators: list[AnnotatorStatus] = field(default_factory=list)
     agreement: dict = field(default_factory=dict)
     quarantined: int = 0  # tasks the import rejected (faulty annotations): left out of the agreement
+    resolved: int = 0  # a ground-truth annotation with no CONFLICT note left
+    to_adjudicate: int = 0  # annotators disagree, and no review is on the task yet
+    overlap: int = 1  # annotators each task needs (the project's maximum_annotations, set by `push --overlap`)
+    at_overlap: int = 0  # tasks with that many people's completed annotations (reviews not counted)
+    overlap_percent: int = 100  # the share of tasks that need `overlap` (the others need one annotator)
+
+    @property
+    def round(self) -> str:
+        """Where the round stands: not started, annotating (tasks left to annotate, or skipped by everyone),
+        adjudicating (every task annotated; disagreements or CONFLICT notes left), done (every task annotated
+        and every disagreement resolved)."""
+        if self.annotated == 0:
+            return "not started"
+        if self.not_started or self.skipped:
+            return "annotating"
+        if self.in_review or self.to_adjudicate:
+            return "adjudicating"
+        return "done"
 
 
 def _lead_time(annotation: dict) -> float | None:
@@ -56,10 +76,20 @@ def _lead_time(annotation: dict) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def is_resolved(annotation: dict) -> bool:
+    """A ground-truth annotation whose regions carry no CONFLICT note: the task's adjudicated result."""
+    result = annotation.get("result")
+    return annotation.get("ground_truth") is True and not (isinstance(result, list)
+                                                           and any(has_conflict_note(r) for r in result))
+
+
 def project_status(project_id: int, title: str, export: list[dict], agreement_report: dict,
-                   quarantined: int = 0) -> ProjectStatus:
-    """Counts from a raw snapshot export (a list of tasks with all their annotations) and its agreement."""
-    annotated = skipped = in_review = 0
+                   quarantined: int = 0, disagreeing: set | frozenset = frozenset(),
+                   overlap: int = 1) -> ProjectStatus:
+    """Counts from a raw snapshot export (a list of tasks with all their annotations) and its agreement.
+    `disagreeing`: the ids of the tasks whose annotators' annotations differ; `overlap`: the annotators each
+    task needs."""
+    annotated = skipped = in_review = resolved = to_adjudicate = 0
     done: dict[str, set] = {}
     cancelled: dict[str, set] = {}
     reviews: dict[str, int] = {}
@@ -73,8 +103,12 @@ def project_status(project_id: int, title: str, export: list[dict], agreement_re
             annotated += 1
         elif anns:
             skipped += 1
-        if any(is_review(a) for a in completed):
+        if any(is_resolved(a) for a in completed):
+            resolved += 1
+        elif any(is_review(a) for a in completed):
             in_review += 1
+        elif key in disagreeing:
+            to_adjudicate += 1
         for a in anns:
             who = annotator_name(a)
             if a.get("was_cancelled"):
@@ -93,8 +127,20 @@ def project_status(project_id: int, title: str, export: list[dict], agreement_re
         annotators.append(AnnotatorStatus(
             who, len(mine), len(cancelled.get(who, set()) - mine), reviews.get(who, 0),
             statistics.median(leads[who]) if leads.get(who) else None, len(mine & shared)))
+    at_overlap = sum(len(people_on_task.get(t.get("id"), ())) >= overlap for t in export)
     return ProjectStatus(project_id, title, len(export), annotated, skipped, in_review,
-                         len(export) - annotated - skipped, annotators, agreement_report, quarantined)
+                         len(export) - annotated - skipped, annotators, agreement_report, quarantined, resolved,
+                         to_adjudicate, overlap, at_overlap)
+
+
+def disagreeing_tasks(annotations: dict[str, list[Document]]) -> set:
+    """The task ids of the documents whose annotators (their latest passes) made different annotations."""
+    out = set()
+    for docs in annotations.values():
+        people = latest_per_annotator(docs)
+        if len(people) >= 2 and len({annotation_signature(d) for d in people.values()}) > 1:
+            out.add(docs[0].metadata.get("task_id"))
+    return out
 
 
 def _routing(project, schema: Schema) -> Routing:
@@ -127,7 +173,9 @@ def server_status(conn: Connection, schema: Schema, project_ids: list[int] | Non
                                   f"({exc})") from None
             result = import_exports([pulled.path], routing)
         out.append(project_status(project.id, project.title, export, agreement(result.annotations),
-                                  result.counts["quarantined"]))
+                                  result.counts["quarantined"], disagreeing_tasks(result.annotations),
+                                  getattr(project, "maximum_annotations", 1) or 1))
+        out[-1].overlap_percent = getattr(project, "overlap_cohort_percentage", 100) or 0
     return out
 
 
@@ -137,6 +185,7 @@ def to_json(statuses: list[ProjectStatus], url: str) -> dict:
         d = asdict(s)
         for a, row in zip(s.annotators, d["annotators"]):
             row["agreement_share"] = a.agreement_share
+        d["round"] = s.round
         projects.append(d)
     return {"server": url, "projects": projects}
 
@@ -148,9 +197,14 @@ def _fmt(x: float | None, spec: str = ".3f") -> str:
 def status_table(statuses: list[ProjectStatus]) -> str:
     lines: list[str] = []
     for s in statuses:
-        lines += [f"Project {s.id} ({s.title}): {s.tasks} task(s): {s.annotated} annotated, {s.skipped} skipped, "
-                  f"{s.in_review} in review, {s.not_started} not started"
+        lines += [f"Project {s.id} ({s.title}): {s.round}. {s.tasks} task(s): {s.annotated} annotated "
+                  f"({s.to_adjudicate} to adjudicate, {s.in_review} in review, {s.resolved} resolved), "
+                  f"{s.skipped} skipped, {s.not_started} not started"
                   + (f"; {s.quarantined} quarantined by the import" if s.quarantined else "")]
+        lines.append(f"  overlap {s.overlap}: {s.at_overlap}/{s.tasks} task(s) done by {s.overlap} annotator(s)"
+                     + ("" if s.overlap > 1 else " (no overlap set: `annotate push --overlap N`)")
+                     + (f" ({s.overlap_percent}% of the tasks need {s.overlap}, the others one)"
+                        if s.overlap > 1 and s.overlap_percent < 100 else ""))
         if s.annotators:
             width = max(12, *(len(a.annotator) for a in s.annotators))
             lines.append(f"  {'annotator':<{width}} {'tasks':>6} {'skipped':>7} {'reviews':>7} "
@@ -166,6 +220,7 @@ def status_table(statuses: list[ProjectStatus]) -> str:
             lines.append(f"  agreement over {ag['tasks']} task(s): entities exact F1 {_fmt(o['entities_exact_f1'])}, "
                          f"triggers {_fmt(o['triggers_classification_f1'])}, arguments "
                          f"{_fmt(o['arguments_classification_f1'])}, token kappa {_fmt(o['token_kappa'])}")
+            lines += attribute_lines(o.get("attributes", {}), "  ")
             for p in ag["pairs"]:
                 lines.append(f"    {p['a']} ~ {p['b']}: {p['tasks']} task(s), entities "
                              f"{_fmt(p['entities']['exact']['micro']['f1'])}, triggers "

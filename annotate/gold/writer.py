@@ -105,6 +105,7 @@ class GoldWriter:
         self.events: Counter = Counter()
         self.roles: Counter = Counter()
         self.annotators: Counter = Counter()
+        self.reviewers: Counter = Counter()
 
     def add(self, doc: Document) -> None:
         self.add_encoded(self.encoder(doc))
@@ -121,6 +122,7 @@ class GoldWriter:
         self.events.update(enc.event_types)
         self.roles.update(enc.roles)
         self.annotators.update(enc.annotators)
+        self.reviewers.update(enc.reviewers)
         if enc.batch_row is None:
             self._buffer.append(enc)
             if len(self._buffer) >= self.batch_size:
@@ -328,6 +330,7 @@ class GoldWriter:
             "schema_version": schema.version,
             "schema_fingerprint": schema.fingerprint,
             "schema_definition": schema.to_dict(),
+            "guidelines": schema.guidelines_record(),
             "fingerprint": fingerprint,
             "splits": counts,
             "split_spec": dict(self.splits),
@@ -339,7 +342,8 @@ class GoldWriter:
         if agreement is not None:
             (tmp / AGREEMENT_FILE).write_text(json.dumps(agreement, ensure_ascii=False, indent=2) + "\n",
                                               encoding="utf-8")
-        stats = CardStats(sum(counts.values()), counts, self.entities, self.events, self.roles, self.annotators)
+        stats = CardStats(sum(counts.values()), counts, self.entities, self.events, self.roles, self.annotators,
+                          self.reviewers)
         (tmp / "README.md").write_text(dataset_card(stats, schema, build, agreement, about), encoding="utf-8")
         return GoldInfo(Path(tmp), fingerprint, schema.fingerprint, build, agreement)
 

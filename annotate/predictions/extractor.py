@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from ..core.jsonl import MAX_NESTING, nesting_depth
 from ..core.model import Document, Rejected, SpanError
 
 
@@ -89,13 +90,15 @@ def run_command(command: str, documents: list[Document], timeout: float = 600.0,
     command alone leaves the pipe open and the read waiting for that child; at the timeout, and once the
     command itself has exited, the whole group is killed instead."""
     argv = extractor_argv(command)
-    stdin_data = documents_jsonl(documents)
+    stdin_data = documents_jsonl(documents).encode("utf-8")
     try:
+        # bytes, not text: a stdout line that is not UTF-8 is one bad record, decoded (and quarantined) on its
+        # own, not an exception that kills the reading thread and loses every later line
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, encoding="utf-8", start_new_session=True)
+                                start_new_session=True)
     except OSError as exc:
         raise ExtractorError(f"extractor {argv[0]!r} could not be started: {exc.strerror or exc}") from None
-    lines: list[str] = []
+    lines: list[bytes] = []
     errors: list[str] = []
 
     def feed() -> None:
@@ -112,7 +115,7 @@ def run_command(command: str, documents: list[Document], timeout: float = 600.0,
                 progress(1)
 
     def drain_stderr() -> None:
-        errors.append(proc.stderr.read())
+        errors.append(proc.stderr.read().decode("utf-8", errors="replace"))
 
     threads = [threading.Thread(target=f, daemon=True) for f in (feed, read_stdout, drain_stderr)]
     for th in threads:
@@ -138,10 +141,21 @@ def run_command(command: str, documents: list[Document], timeout: float = 600.0,
                              + (f"; its stderr ends with: {stderr_tail}" if stderr_tail else ""))
     records: list[tuple[str, object]] = []
     rejected: list[Rejected] = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
+    for n, raw in enumerate(lines, 1):
+        if not raw.strip():
             continue
         where = f"extractor `{command}` stdout line {n}"
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            rejected.append(Rejected(where, f"not UTF-8 (stdout line {n}, byte {exc.start + 1})",
+                                     {"line": raw.decode("utf-8", errors="replace").rstrip("\n")}))
+            continue
+        depth = nesting_depth(line)
+        if depth > MAX_NESTING:  # json.loads would recurse once per level
+            rejected.append(Rejected(where, f"nested {depth} levels deep (at most {MAX_NESTING} are read)",
+                                     {"line": line.rstrip("\n")[:1000]}))
+            continue
         try:
             records.append((where, json.loads(line)))
         except json.JSONDecodeError as exc:
@@ -162,6 +176,9 @@ def call_function(spec: str, documents: list[Document]) -> list[tuple[str, objec
     bare = [Document(d.id, d.text, metadata=dict(d.metadata)) for d in documents]
     try:
         records = list(func(bare))
+    except SystemExit as exc:  # sys.exit() in someone else's code must not end the run without a report
+        raise ExtractorError(f"--extractor {spec} called sys.exit({exc.code!r}) instead of returning "
+                             "predictions") from None
     except Exception as exc:  # the extractor is someone else's code: report, do not crash
         raise ExtractorError(f"--extractor {spec} raised {type(exc).__name__}: {exc}") from None
     return [(f"{spec} record {k}", r) for k, r in enumerate(records, 1)]

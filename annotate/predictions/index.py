@@ -23,7 +23,7 @@ from ..core.jsonl import parse_line, raw_lines, read_line_at
 from ..core.model import Document, Rejected
 from ..core.schema import Schema
 from ..studio.config import Routing
-from ..studio.export import annotation_to_document, annotator_name
+from ..studio.export import DocumentKeys, annotation_to_document, annotator_name
 from ..studio.stream import ExportStream, StreamRestart
 from .records import PredictionError, prediction_from_record
 
@@ -158,6 +158,7 @@ class LabelStudioIndex(_ScratchIndex):
 
     def _read(self, ids, texts, routing, annotator, model_version, whole: bool) -> None:
 
+        keys = DocumentKeys(routing)  # the ids an import gives these tasks (a repeated text: `<id>-<task id>`)
         for raw in ExportStream(self.path, whole=whole):
             k, t = raw.index, raw.task
             if raw.error or not isinstance(t, dict) or not isinstance(t.get("data") or {}, dict):
@@ -166,11 +167,12 @@ class LabelStudioIndex(_ScratchIndex):
                 continue
             data = t.get("data") or {}
             where = f"{self.path} task {t.get('id', '?')}"
-            text = data.get("text")
+            text = data.get(routing.text_field)
             key = _text_key(text) if isinstance(text, str) else None
             doc_id = str(data.get("doc_id"))
+            imported_as = keys(t)
             if doc_id not in ids:
-                doc_id = texts.get(key)
+                doc_id = imported_as if imported_as in ids else texts.get(key)
             if doc_id is None:
                 self.not_scored += 1
                 continue
@@ -179,7 +181,7 @@ class LabelStudioIndex(_ScratchIndex):
                 continue
             if annotator:
                 items = [a for a in t.get("annotations") or [] if isinstance(a, dict)
-                         and annotator_name(a) == annotator and not a.get("was_cancelled")]
+                         and annotator_name(a) == annotator and a.get("was_cancelled") is not True]
             else:
                 items = [p for p in t.get("predictions") or [] if isinstance(p, dict)
                          and (model_version is None or p.get("model_version") == model_version)]

@@ -33,10 +33,9 @@ def annotations_from_record(record: dict, doc: Document) -> Document:
             raise PredictionError("fields 'entities' and 'events' must be lists")
         entities = []
         for i, e in enumerate(raw_entities):
-            if "type" not in e:
-                raise PredictionError(f"entities[{i}]: field 'type' is missing")
+            etype = _label(e, "type", f"entities[{i}]")
             start, end = resolve_span(doc.text, e, f"entities[{i}]")
-            entities.append(Entity(str(e.get("id", f"e{i + 1}")), start, end, str(e["type"])))
+            entities.append(Entity(str(e.get("id", f"e{i + 1}")), start, end, etype))
         events = []
         for i, v in enumerate(raw_events):
             trig = v.get("trigger")
@@ -44,23 +43,34 @@ def annotations_from_record(record: dict, doc: Document) -> Document:
                 raise PredictionError(f"events[{i}]: field 'trigger' must be {{'start', 'end'}} or "
                                       "{'text', 'occurrence'}")
             start, end = resolve_span(doc.text, trig, f"events[{i}].trigger")
-            if "type" not in v:
-                raise PredictionError(f"events[{i}]: field 'type' is missing")
+            vtype = _label(v, "type", f"events[{i}]")
             args = []
             for j, a in enumerate(v.get("arguments") or []):
                 if "role" not in a or "entity" not in a:
                     raise PredictionError(f"events[{i}].arguments[{j}]: needs 'role' and 'entity'")
-                args.append(Argument(str(a["role"]), str(a["entity"])))
+                where = f"events[{i}].arguments[{j}]"
+                args.append(Argument(_label(a, "role", where), _label(a, "entity", where)))
             attrs = v.get("attributes") or {}
             if not isinstance(attrs, dict):
                 raise PredictionError(f"events[{i}]: field 'attributes' must be an object")
-            events.append(Event(str(v.get("id", f"v{i + 1}")), str(v["type"]), Span(start, end),
+            events.append(Event(str(v.get("id", f"v{i + 1}")), vtype, Span(start, end),
                                 {str(k): str(x) for k, x in attrs.items()}, tuple(args)))
         return replace(doc, entities=entities, events=events)
     except (SpanError, SurfaceSpanError) as exc:
         raise PredictionError(str(exc)) from exc
     except (TypeError, AttributeError) as exc:
         raise PredictionError(f"malformed record: {exc}") from exc
+
+
+def _label(record: dict, name: str, where: str) -> str:
+    """A type, role or entity reference: a missing or null one makes the record malformed (it is not a label
+    the schema lacks, which would be the extractor's schema violation)."""
+    value = record[name] if name in record else None
+    if value is None:
+        raise PredictionError(f"{where}: field '{name}' is " + ("null" if name in record else "missing"))
+    if isinstance(value, (dict, list, bool)):
+        raise PredictionError(f"{where}: field '{name}' must be a string, got {type(value).__name__}")
+    return str(value)
 
 
 def document_to_record(doc: Document, with_text: bool = False) -> dict:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..core.jsonl import lone_surrogate
 from ..core.model import Document, Rejected
 from ..core.schema import Schema
 from ..core.violations import Violation, schema_violations
@@ -62,14 +63,20 @@ def from_label_studio(path: str | Path, gold: list[Document], schema: Schema, an
     return checked
 
 
-def _check_records(records: list[tuple[str, object]], gold: list[Document], schema: Schema, source: str,
-                   rejected: list[Rejected]) -> Predictions:
-    """(where, record) pairs from an extractor, each record a predictions JSONL object or a Document."""
+def from_records(records: list[tuple[str, object]], gold: list[Document], schema: Schema, source: str,
+                 rejected: list[Rejected] | None = None) -> Predictions:
+    """(where, record) pairs from an extractor (or the Python API), each record a predictions JSONL object or a
+    Document."""
+    rejected = [] if rejected is None else rejected
     by_id = {g.id: g for g in gold}
     out: dict[str, Document] = {}
     for where, rec in records:
         if isinstance(rec, Document):
             rec = document_to_record(rec)
+        surrogate = lone_surrogate(rec)  # as a predictions file's line is checked: no UTF-8 report could carry it
+        if surrogate:
+            rejected.append(Rejected(where, surrogate, {"value": ascii(rec)[:200]}))
+            continue
         try:
             pred = prediction_from_record(rec, by_id, out, None)
         except PredictionError as exc:
@@ -89,13 +96,13 @@ def restricted(preds: Predictions, ids: set[str]) -> Predictions:
 def from_command(command: str, gold: list[Document], schema: Schema, timeout: float = 600.0,
                  progress: Callable[[int], None] | None = None) -> Predictions:
     out = run_command(command, gold, timeout, progress)
-    checked = _check_records(out.records, gold, schema, f"extractor `{command}`", out.rejected)
+    checked = from_records(out.records, gold, schema, f"extractor `{command}`", out.rejected)
     checked.warnings += out.warnings
     return checked
 
 
 def from_callable(spec: str, gold: list[Document], schema: Schema) -> Predictions:
-    return _check_records(call_function(spec, gold), gold, schema, spec, [])
+    return from_records(call_function(spec, gold), gold, schema, spec, [])
 
 
 def from_extractor(spec: str, gold: list[Document], schema: Schema, timeout: float = 600.0,

@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .gate import per_document_problem
+from .mdtext import md_escape
 from .report import lookup
 from .scorer import HEADLINES, paired_bootstrap
 
@@ -55,13 +57,48 @@ def read_system(path: str | Path) -> System:
         raise CompareError(f"{path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     if not isinstance(data, dict) or not isinstance(data.get("entities"), dict) or "gold" not in data:
         raise CompareError(f"{path}: not a report of `annotate score --json` (no 'entities' and 'gold')")
+    if not isinstance(data["gold"], dict):
+        raise CompareError(f"{path}: gold is {type(data['gold']).__name__}, not an object with a fingerprint")
+    if not isinstance(data["gold"].get("fingerprint", ""), str):
+        raise CompareError(f"{path}: gold.fingerprint is {data['gold']['fingerprint']!r}, not a string")
     if not data["gold"].get("fingerprint"):
         raise CompareError(f"{path}: made from CoNLL input, so it names no gold fingerprint; only reports scored "
                            "with --gold can be compared")
     if not isinstance(data.get("per_document"), dict) or not data["per_document"]:
         raise CompareError(f"{path}: holds no per_document counts, which the paired bootstrap needs; score again "
                            "with this version of annotate")
+    problem = per_document_problem(data["per_document"])
+    if problem:
+        raise CompareError(f"{path}: {problem}")
+    _check_headlines(data, path)
     return System(path.stem, str(path), data)
+
+
+def _check_headlines(data: dict, path: Path) -> None:
+    """Each headline value a number (or null: not applicable), at least one of them there, and each interval
+    two numbers: a string F1 would otherwise be ranked as 0 and a string interval crash the chart."""
+    present = 0
+    for key in HEADLINES:
+        try:
+            v = lookup(data, key)
+        except KeyError:
+            continue
+        if v is not None and not _is_number(v):
+            raise CompareError(f"{path}: {key} is {v!r}, not a number")
+        present += v is not None
+    if not present:
+        raise CompareError(f"{path}: no headline metric ({', '.join(HEADLINES)}) holds a number")
+    confidence = data.get("confidence", {})
+    if not isinstance(confidence, dict):
+        raise CompareError(f"{path}: confidence is {type(confidence).__name__}, not an object")
+    for key in HEADLINES:
+        ci = confidence.get(key)
+        if ci is not None and not (isinstance(ci, list) and len(ci) == 2 and all(_is_number(x) for x in ci)):
+            raise CompareError(f"{path}: confidence.{key} is {ci!r}, not two numbers [low, high]")
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and x == x
 
 
 def check_comparable(systems: list[System]) -> None:
@@ -142,12 +179,12 @@ def _cell(c: dict) -> str:
 
 def markdown(board: dict) -> str:
     head = ["rank", "system", *(METRIC_NAMES.get(k, k) for k in board["metrics"])]
-    lines = [f"## Leaderboard: {len(board['systems'])} system(s) on gold {board['gold']['fingerprint']} "
-             f"({board['documents']} document(s))", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for n, r in enumerate(board["systems"], 1):
-        lines.append("| " + " | ".join([str(n), f"`{r['name']}`", *(_cell(r["metrics"][k]) for k in board["metrics"])])
-                     + " |")
+    lines = [f"## Leaderboard: {len(board['systems'])} system(s) on gold {md_escape(board['gold']['fingerprint'])} "
+             f"({board['documents']} document(s))", ""]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for n, r in enumerate(board["systems"], 1):  # the name is data (a file name): escaped; the cells are ours
+        lines.append("| " + " | ".join([str(n), md_escape(r["name"]), *(_cell(r["metrics"][k]) for k in
+                                                                          board["metrics"])]) + " |")
     lines += ["", "In brackets: the difference from the best system on that metric and its 95% interval (paired "
               f"bootstrap over documents, {board['resamples']} resamples); ▼ marks a system significantly worse "
               "than the best (the whole interval below 0)."]
@@ -177,42 +214,54 @@ def text_table(board: dict) -> str:
 
 
 def _chart(board: dict) -> str:
-    """Grouped bars: one group per metric, one bar per system, whiskers at each system's own 95% interval."""
+    """Grouped bars: one group per metric, one bar per system, whiskers at each system's own 95% interval.
+
+    A group is at least as wide as its metric's name (so the axis labels never run together), and a bar's
+    value is written above both the bar and the top of its whisker (so the two never cross)."""
     colours = ("#2a9d8f", "#e76f51", "#457b9d", "#e9c46a", "#8338ec", "#6d597a", "#f4a261", "#588157")
     systems, metrics = board["systems"], board["metrics"]
-    bar, gap, height, top = 26, 30, 220, 20
-    group = bar * len(systems) + gap
-    width = max(60 + group * len(metrics) + 20, 60 + 180 * min(4, len(systems)))
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{top + height + 60}" role="img" '
-           'aria-label="F1 per system and metric">']
+    bar, gap, height, top, left = 30, 40, 220, 30, 60
+    names = [METRIC_NAMES.get(k, k) for k in metrics]
+    label_width = max((len(n) for n in names), default=0) * 7.5  # 13px sans-serif: about 7.5px a character
+    group = max(bar * len(systems), label_width) + gap
+    width = max(left + group * len(metrics) + 20, left + 180 * min(4, len(systems)))
+    legend_rows = (len(systems) + 3) // 4
+    total_height = top + height + 44 + 16 * legend_rows
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{total_height}" role="img" '
+           'aria-label="F1 per system and metric" font-family="sans-serif">']
     for tick in (0, 0.25, 0.5, 0.75, 1.0):
         y = top + height * (1 - tick)
-        out.append(f'<line x1="50" x2="{width - 10}" y1="{y}" y2="{y}" stroke="#ddd"/>'
+        out.append(f'<line x1="50" x2="{width - 10:.0f}" y1="{y}" y2="{y}" stroke="#ddd"/>'
                    f'<text x="44" y="{y + 4}" font-size="11" text-anchor="end">{tick:.2f}</text>')
-    for m, key in enumerate(metrics):
-        x0 = 60 + m * group
-        out.append(f'<text x="{x0 + bar * len(systems) / 2}" y="{top + height + 18}" font-size="13" '
-                   f'text-anchor="middle">{html.escape(METRIC_NAMES.get(key, key))}</text>')
+    for m, (key, name) in enumerate(zip(metrics, names)):
+        x0 = left + m * group
+        bars_x0 = x0 + (group - gap - bar * len(systems)) / 2  # the bars centred under the label
+        out.append(f'<text class="axis-label" x="{x0 + (group - gap) / 2:.1f}" y="{top + height + 18}" '
+                   f'font-size="13" text-anchor="middle">{html.escape(name)}</text>')
         for i, r in enumerate(systems):
             c = r["metrics"][key]
             if c["value"] is None:
                 continue
-            x, h = x0 + i * bar, height * c["value"]
-            out.append(f'<rect x="{x + 2}" y="{top + height - h:.1f}" width="{bar - 4}" height="{h:.1f}" '
+            x, h = bars_x0 + i * bar, height * c["value"]
+            label_y = top + height - h - 4
+            out.append(f'<rect x="{x + 3:.1f}" y="{top + height - h:.1f}" width="{bar - 6}" height="{h:.1f}" '
                        f'fill="{colours[i % len(colours)]}"><title>{html.escape(r["name"])}: '
                        f'{c["value"]:.3f}</title></rect>')
             ci = r["confidence"].get(key)
             if ci:
                 y1, y2 = top + height * (1 - ci[0]), top + height * (1 - ci[1])
                 xm = x + bar / 2
-                out.append(f'<line x1="{xm}" x2="{xm}" y1="{y1:.1f}" y2="{y2:.1f}" stroke="#222"/>')
-            out.append(f'<text x="{x + bar / 2}" y="{top + height - h - 4:.1f}" font-size="10" '
+                out.append(f'<line class="whisker" x1="{xm:.1f}" x2="{xm:.1f}" y1="{y1:.1f}" y2="{y2:.1f}" '
+                           f'stroke="#222"/><line class="whisker" x1="{xm - 4:.1f}" x2="{xm + 4:.1f}" '
+                           f'y1="{y2:.1f}" y2="{y2:.1f}" stroke="#222"/>')
+                label_y = min(label_y, y2 - 4)
+            out.append(f'<text class="value-label" x="{x + bar / 2:.1f}" y="{label_y:.1f}" font-size="10" '
                        f'text-anchor="middle">{c["value"]:.2f}</text>')
     for i, r in enumerate(systems):
-        x = 60 + (i % 4) * 180
-        y = top + height + 36 + (i // 4) * 16
+        x = left + (i % 4) * 180
+        y = top + height + 40 + (i // 4) * 16
         out.append(f'<rect x="{x}" y="{y - 10}" width="12" height="12" fill="{colours[i % len(colours)]}"/>'
-                   f'<text x="{x + 16}" y="{y}" font-size="12">{html.escape(r["name"])}</text>')
+                   f'<text class="legend" x="{x + 16}" y="{y}" font-size="12">{html.escape(r["name"])}</text>')
     out.append("</svg>")
     return "".join(out)
 

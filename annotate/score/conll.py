@@ -7,9 +7,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
+from operator import eq
 from pathlib import Path
 
 from ..core.chunks import ALLOWED_PREFIXES, SCHEMES, detect_scheme, prefix_of, tag_problem
+from .conllblocks import ENTITY_TAG, read_sentences
 
 
 class ConllError(ValueError):
@@ -58,7 +61,7 @@ def read_conll_rows(path: str | Path) -> list[list[Row]]:
     current: list[Row] = []
     for lineno, line in enumerate(text.split("\n"), 1):
         cols = [c for c in _COLUMN_SEPARATOR.split(line) if c]
-        if not cols or cols[0] == "-DOCSTART-":
+        if not cols or (cols[0] == "-DOCSTART-" and _document_break(cols, path, lineno)):
             if current:
                 sentences.append(current)
                 current = []
@@ -68,6 +71,23 @@ def read_conll_rows(path: str | Path) -> list[list[Row]]:
         current.append((lineno, cols))
     if current:
         sentences.append(current)
+    return sentences
+
+
+def _document_break(cols: list[str], path, lineno: int) -> bool:
+    """A -DOCSTART- line is a document break only with no entity tag on it (`-DOCSTART- -X- -X- O`, or the
+    document id `annotate export` writes): one with tags would otherwise vanish from the counts, so it is
+    named instead."""
+    tags = [c for c in cols[1:] if ENTITY_TAG.match(c)]  # other columns: -X-, O, or a document id
+    if tags:
+        raise ConllError(f"{path}:{lineno}: a -DOCSTART- line with the tag(s) {', '.join(tags)}: a document break "
+                         "carries no entity tag (if it is a token, it cannot be scored under that name)")
+    return True
+
+
+def _some_rows(path, sentences: list) -> list:
+    if not sentences:
+        raise ConllError(f"{path}: no token rows (only blank lines or -DOCSTART- breaks): nothing to score")
     return sentences
 
 
@@ -94,13 +114,14 @@ def _check_scheme(cells: Iterable[Cell], fmt: TagFormat, scheme: str) -> None:
                                  f"name the scheme with --scheme ({'|'.join(SCHEMES)})")
 
 
-def _resolve_scheme(fmt: TagFormat, gold: list[Cell], pred: list[Cell]) -> tuple[str, str]:
-    """(scheme, where it came from). Detected from the gold tags like seqeval's strict mode (from the
-    predictions only when gold holds no entity at all); an undetectable mix is an error, not a guess."""
+def _resolve_scheme(fmt: TagFormat, gold: set[str], pred: set[str]) -> tuple[str, str]:
+    """(scheme, where it came from), from each side's distinct tags. Detected from the gold tags like seqeval's
+    strict mode (from the predictions only when gold holds no entity at all); an undetectable mix is an error,
+    not a guess."""
     if fmt.scheme:
         return fmt.scheme, "--scheme"
-    for side, cells in (("gold", gold), ("predicted", pred)):
-        tags = {tag for _, tag in cells} - {"O"}
+    for side, distinct in (("gold", gold), ("predicted", pred)):
+        tags = distinct - {"O"}
         if tags:
             found = detect_scheme(tags, fmt.suffix)
             if found is None:
@@ -120,14 +141,58 @@ def _cells(path: str | Path, sentences: list[list[Row]], columns: slice) -> Iter
 
 def _validated(fmt: TagFormat, gold: list[Cell], pred: list[Cell]) -> tuple[str, str]:
     _check_layout(gold + pred, fmt.suffix)
-    scheme, source = _resolve_scheme(fmt, gold, pred)
+    scheme, source = _resolve_scheme(fmt, {tag for _, tag in gold}, {tag for _, tag in pred})
     _check_scheme(gold + pred, fmt, scheme)
     return scheme, source
 
 
+def _valid_as_read(fmt: TagFormat, gold: set[str], pred: set[str]) -> tuple[str, str] | None:
+    """(scheme, where it came from) when every distinct tag of either side passes the checks of `_validated`;
+    None when one does not, for the exact reader to find the first cell holding it and name its line."""
+    tags = gold | pred
+    if any(tag_problem(tag, fmt.suffix) for tag in tags):
+        return None
+    scheme, source = _resolve_scheme(fmt, gold, pred)  # its errors name no line: raised the same either way
+    allowed = ALLOWED_PREFIXES[scheme]
+    if any(prefix_of(tag, fmt.suffix) not in allowed for tag in tags):
+        return None
+    return scheme, source
+
+
+def _distinct(seqs: list[list[str]]) -> set[str]:
+    return set(chain.from_iterable(seqs))
+
+
+def _fast_conlleval(path: str | Path, fmt: TagFormat) -> TagSequences | None:
+    """`conlleval_sequences` of a well-formed file from the block reader; None for anything to report."""
+    sentences = read_sentences(path)
+    if sentences is None:
+        return None
+    _some_rows(path, sentences)
+    gold: list[list[str]] = []
+    pred: list[list[str]] = []
+    for sentence in sentences:
+        pair = sentence.last_two()
+        if pair is None:
+            return None
+        gold.append(pair[0])
+        pred.append(pair[1])
+    resolved = _valid_as_read(fmt, _distinct(gold), _distinct(pred))
+    if resolved is None:
+        return None
+    correct = sum(sum(map(eq, gs, ps)) for gs, ps in zip(gold, pred))
+    return TagSequences(gold, pred, None, None, sum(map(len, gold)), correct, *resolved, fmt.suffix)
+
+
 def conlleval_sequences(path: str | Path, fmt: TagFormat = TagFormat()) -> TagSequences:
-    """A conlleval file: the last two columns are the gold and the predicted tag."""
-    sentences = read_conll_rows(path)
+    """A conlleval file: the last two columns are the gold and the predicted tag. Read in blocks; a file with
+    a fault is read again line by line, for the error to name its file and line."""
+    fast = _fast_conlleval(path, fmt)
+    return fast if fast is not None else _exact_conlleval(path, fmt)
+
+
+def _exact_conlleval(path: str | Path, fmt: TagFormat) -> TagSequences:
+    sentences = _some_rows(path, read_conll_rows(path))
     for s in sentences:
         for lineno, row in s:
             if len(row) < 3:
@@ -146,10 +211,54 @@ def _token_agrees(gold_tags: list[str], pred_tags: list[str]) -> bool:
     return sorted(t for t in gold_tags if t != "O") == sorted(t for t in pred_tags if t != "O")
 
 
+def _agreeing_tokens(gold: list[list[str]], pred: list[list[str]]) -> int:
+    """Tokens of one sentence whose tag layers agree (`_token_agrees`); columns as `Sentence.padded` gives them."""
+    if len(gold) == len(pred) == 2:  # one layer each: the same tag, O included
+        return sum(map(eq, gold[1], pred[1]))
+    return sum(_token_agrees(list(g), list(p)) for g, p in zip(zip(*gold[1:]), zip(*pred[1:])))
+
+
+def _fast_layered(gold_path: str | Path, pred_path: str | Path, fmt: TagFormat) -> TagSequences | None:
+    """`layered_sequences` of two well-formed, aligned files from the block reader; None for anything to
+    report."""
+    gold, pred = read_sentences(gold_path), read_sentences(pred_path)
+    if gold is None or pred is None:
+        return None
+    _some_rows(gold_path, gold)
+    _some_rows(pred_path, pred)
+    if len(gold) != len(pred):
+        return None
+    pairs = []
+    for gs, ps in zip(gold, pred):
+        gcols, pcols = gs.padded(), ps.padded()
+        if gcols is None or pcols is None or gcols[0] != pcols[0]:  # also unequal lengths
+            return None
+        pairs.append((gcols, pcols))
+    gold_tags = set().union(*(_distinct(g[1:]) for g, _ in pairs))
+    pred_tags = set().union(*(_distinct(p[1:]) for _, p in pairs))
+    resolved = _valid_as_read(fmt, gold_tags, pred_tags)
+    if resolved is None:
+        return None
+    out = TagSequences([], [], [], [], 0, 0, *resolved, fmt.suffix)
+    for k, (gcols, pcols) in enumerate(pairs):
+        for cols, seqs, units in ((gcols, out.gold, out.gold_unit), (pcols, out.pred, out.pred_unit)):
+            seqs.extend(cols[1:])
+            units.extend([k] * (len(cols) - 1))
+        out.tokens += len(gcols[0])
+        out.tokens_correct += _agreeing_tokens(gcols, pcols)
+    return out
+
+
 def layered_sequences(gold_path: str | Path, pred_path: str | Path, fmt: TagFormat = TagFormat()) -> TagSequences:
     """Two files of token + one or more tag columns (one per nesting layer), aligned token by token.
-    Sequences are one per sentence and layer, each with its sentence index as unit."""
-    gold, pred = read_conll_rows(gold_path), read_conll_rows(pred_path)
+    Sequences are one per sentence and layer, each with its sentence index as unit. Read in blocks; files
+    with a fault are read again line by line, for the error to name the file and line."""
+    fast = _fast_layered(gold_path, pred_path, fmt)
+    return fast if fast is not None else _exact_layered(gold_path, pred_path, fmt)
+
+
+def _exact_layered(gold_path: str | Path, pred_path: str | Path, fmt: TagFormat) -> TagSequences:
+    gold, pred = _some_rows(gold_path, read_conll_rows(gold_path)), _some_rows(pred_path, read_conll_rows(pred_path))
     if len(gold) != len(pred):
         raise ConllError(f"{gold_path} has {len(gold)} sentence(s) but {pred_path} has {len(pred)}")
     for k, (gs, ps) in enumerate(zip(gold, pred)):

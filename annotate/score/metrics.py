@@ -3,8 +3,8 @@
 The arithmetic mirrors seqeval's `precision_recall_fscore_support` (numpy float64, zero division -> 0,
 macro = unweighted mean over types in sorted order, weighted = mean weighted by support), so a table built
 here from the same entity sets carries the very same floats as seqeval's `classification_report`.
-One deliberate difference: with no entity of any type on either side seqeval's macro average is NaN
-(the mean of an empty array); here it is 0.0, because a JSON report a CI job gates on must not hold NaN.
+With no entity of any type on either side seqeval's macro average is NaN (the mean of an empty array); here it
+is None (`null` in JSON, which has no NaN, and "—" in tables): not a 0.0 that reads as a measured failure.
 """
 
 from __future__ import annotations
@@ -73,7 +73,8 @@ def prf_from_counts(names: list[str], tp: np.ndarray, npred: np.ndarray, ntrue: 
                         "recall": float(np.average(r, weights=ntrue)),
                         "f1": float(np.average(f, weights=ntrue)), "support": int(S[0])}
     else:
-        macro = weighted = {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+        macro = {"precision": None, "recall": None, "f1": None, "support": 0}  # seqeval: NaN
+        weighted = {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
     return {"per_type": per_type, "micro": micro, "macro": macro, "weighted": weighted}
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..core.atomic import atomic_write_pieces
 from . import errorview
+from .mdtext import md_escape
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_THRESHOLD, EXIT_REGRESSION = 0, 1, 2, 3, 4
 
@@ -40,33 +41,6 @@ def lookup(report: dict, key: str) -> Any:
         else:
             raise KeyError(key)
     return node
-
-
-def parse_threshold(spec: str) -> tuple[str, float]:
-    key, sep, value = spec.partition("=")
-    if not sep:
-        raise ValueError(f"--fail-under {spec!r}: expected KEY=VALUE, e.g. entities.strict.micro.f1=0.80")
-    try:
-        return key.strip(), float(value)
-    except ValueError:
-        raise ValueError(f"--fail-under {spec!r}: {value!r} is not a number") from None
-
-
-def check_thresholds(report: dict, thresholds: list[tuple[str, float]]) -> list[str]:
-    failures = []
-    for key, minimum in thresholds:
-        try:
-            value = lookup(report, key)
-        except KeyError:
-            failures.append(f"{key}: no such metric in the report")
-            continue
-        if value is None and not_applicable(report, key):
-            failures.append(f"{key}: {not_applicable(report, key)}")
-        elif not isinstance(value, (int, float)):
-            failures.append(f"{key}: is not a number")
-        elif value < minimum:
-            failures.append(f"{key} = {value:.4f} < {minimum:.4f}")
-    return failures
 
 
 def not_applicable(report: dict, key: str) -> str:
@@ -129,16 +103,33 @@ def baseline_table(report: dict) -> tuple[list[str], list[list[str]]]:
     out = []
     for key, d in (report.get("baseline") or {}).get("metrics", {}).items():
         ci = d.get("ci95")
+        if d["delta"] is None:  # a macro average over no type on one side: seqeval's NaN, no delta
+            out.append([key, _dash(d["baseline"]), _dash(d["now"]), "—", "—", "no value"])
+            continue
+        if ci:
+            word = "significant regression" if d.get("significant_regression") else "ok"
+        else:  # no paired bootstrap for this metric (or --resamples 0): a drop is shown as one, never as "ok"
+            word = "drop, no interval" if d["delta"] < 0 else "no drop"
         out.append([key, _f(d["baseline"]), _f(d["now"]), f"{d['delta']:+.3f}",
-                    f"{ci[0]:+.3f}…{ci[1]:+.3f}" if ci else "",
-                    "significant regression" if d.get("significant_regression") else "ok"])
+                    f"{ci[0]:+.3f}…{ci[1]:+.3f}" if ci else "no interval", word])
     return ["metric", "baseline", "now", "delta", "95% CI", "verdict"], out
+
+
+def _dash(x) -> str:
+    """A rate that has no value (null: an average over no type, seqeval's NaN) is "—" in tables."""
+    return "—" if x is None else f"{x:.3f}"
+
+
+def _guidelines_note(gold: dict) -> str:
+    """", guidelines v1.1 (hash)" for a gold set that names its guidelines; "" for older sets and CoNLL input."""
+    g = gold.get("guidelines") or {}
+    return f", guidelines v{g.get('version') or '?'} {g['fingerprint']}" if g.get("fingerprint") else ""
 
 
 def _provenance(report: dict) -> str:
     g = report["gold"]
     return (f"Gold {g['path']} (fingerprint {g['fingerprint'] or 'n/a'}, schema {g['schema'] or 'n/a'} "
-            f"{g['schema_fingerprint'] or ''}), annotate {report['toolkit_version']}; "
+            f"{g['schema_fingerprint'] or ''}{_guidelines_note(g)}), annotate {report['toolkit_version']}; "
             f"{report['documents']['gold']} document(s), {report['documents']['with_predictions']} with predictions.")
 
 
@@ -175,30 +166,38 @@ def _ceiling(report: dict) -> str:
              if metrics.get(key) is not None]
     if not shown:
         return ""
-    return (f"Human ceiling (annotators scored against each other with this scorer, over {c.get('tasks', '?')} "
-            "task(s)): " + ", ".join(f"{name} F1 {_f(v)}" for name, v in shown) + ".")
+    # "annotator", not "human": the gold set's card says who its annotators were and how independent their
+    # passes were; a ceiling from passes of one model is not a human ceiling
+    return (f"Annotator ceiling (the gold set's annotators scored against each other with this scorer, over "
+            f"{c.get('tasks', '?')} task(s); the gold set's card says who they were): "
+            + ", ".join(f"{name} F1 {_f(v)}" for name, v in shown) + ".")
 
 
-def _md_table(header: list[str], rows: list[list[str]], bold: int | None = None) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+def md_table(header: list[str], rows: list[list[str]], bold: int | None = None) -> list[str]:
+    """A Markdown table whose every cell is escaped (`md_escape`): type and file names are data."""
+    lines = ["| " + " | ".join(md_escape(h) for h in header) + " |", "|" + "---|" * len(header)]
     for r in rows:
-        cells = [f"**{c}**" if i == bold else c for i, c in enumerate(r)]
+        cells = [f"**{md_escape(c)}**" if i == bold else md_escape(c) for i, c in enumerate(r)]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
-def markdown(report: dict) -> str:
+def markdown(report: dict, first_line: str = "") -> str:
+    """The summary for `$GITHUB_STEP_SUMMARY`; `first_line` is the gate's verdict (`gate.verdict_line`)."""
     ent = report["entities"]
-    lines = [f"## Extraction scores: {report['predictions']['source']}", "", _provenance(report), ""]
-    lines += _md_table(*headline_table(report), bold=3)
+    lines = [first_line, ""] if first_line else []
+    lines += [f"## Extraction scores: {md_escape(report['predictions']['source'])}", "",
+              md_escape(_provenance(report)), ""]
+    lines += md_table(*headline_table(report), bold=3)
     if notes(report):
-        lines += [""] + [f"- {n}" for n in notes(report)]
+        lines += [""] + [f"- {md_escape(n)}" for n in notes(report)]
     if _ceiling(report):
         lines += ["", _ceiling(report)]
-    lines += [""] + _md_table(*type_table(report))
+    lines += [""] + md_table(*type_table(report))
     if report.get("baseline"):
-        lines += ["", f"Against baseline `{report['baseline']['path']}`:", ""] + _md_table(*baseline_table(report))
-    lines += ["", f"Entity modes: default = {ent['default']['mode']}; strict = {ent['strict']['mode']}."]
+        lines += ["", f"Against baseline {md_escape(report['baseline']['path'])}:", ""]
+        lines += md_table(*baseline_table(report))
+    lines += ["", md_escape(f"Entity modes: default = {ent['default']['mode']}; strict = {ent['strict']['mode']}.")]
     return "\n".join(lines) + "\n"
 
 

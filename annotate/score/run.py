@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +13,10 @@ from ..core.violations import Violation, schema_violations, voided
 from ..predictions.index import PredictionIndex
 from ..predictions.sources import EXTRACTOR_BATCH, extract_in_batches
 from .conll import TagSequences
+from .conllblocks import gc_paused
 from .context import ContextKeeper
-from .report import lookup
+from .gate import check_baseline_kind, metric_keys, parse_thresholds, per_document_problem
+from .report import lookup, not_applicable
 from .scorer import HEADLINES, DocumentScorer, bootstrap, entity_tables, paired_bootstrap
 
 
@@ -77,13 +80,16 @@ def assemble(scorer: DocumentScorer, context: ContextKeeper, gold_info, predicti
     report = {
         "toolkit_version": __version__,
         "gold": {"path": str(gold_info.path), "fingerprint": gold_info.fingerprint,
-                 "schema": gold_info.build.get("schema", ""), "schema_fingerprint": gold_info.schema_fingerprint},
+                 "schema": gold_info.build.get("schema", ""), "schema_fingerprint": gold_info.schema_fingerprint,
+                 "guidelines": gold_info.build.get("guidelines") or {}},
         "predictions": {"source": predictions.source, "documents": predictions.documents,
                         "rejected": len(predictions.rejected),
                         "rejected_reasons": [r.to_json() for r in predictions.rejected[:50]],
                         "schema_violations": predictions.violation_count,
                         "schema_violation_examples": [v.to_json() for v in predictions.violation_examples[:50]],
-                        "not_scored": predictions.not_scored, "empty": empty, "warnings": warnings},
+                        "not_scored": predictions.not_scored, "empty": empty,
+                        # gold documents no record answered: scored as predicting nothing
+                        "unanswered": scorer.documents - scorer.with_predictions, "warnings": warnings},
         **score.report,
         "confidence": bootstrap(score.per_document, resamples, headlines=headlines) if resamples else {},
         "human_ceiling": (gold_info.agreement or {}).get("overall") or None,
@@ -180,6 +186,10 @@ def extractor_report(gold, spec: str, split: str | None = None, resamples: int =
         void = voided(loaded.violations)
         for doc in chunk:
             tally.add(doc, loaded.documents.get(doc.id), void.get(doc.id, set()))
+    asked = tally.scorer.documents
+    if anything and documents < asked:
+        warnings.append(f"the extractor answered {documents} of the {asked} document(s) it was given; the other "
+                        f"{asked - documents} are scored as predicting nothing")
     summary = PredictionSummary(source, documents, rejected, violation_count, examples, not_scored, warnings,
                                 not anything)
     return StreamedScore(tally.report(summary, resamples), rejected, examples)
@@ -197,12 +207,15 @@ def _first_violations(found: list[tuple[int, list[Violation]]], keep: int) -> li
 
 
 def conll_report(seqs: TagSequences, source: str) -> dict:
-    tables, per_unit = entity_tables(seqs.gold, seqs.pred, seqs.gold_unit, seqs.pred_unit, scheme=seqs.scheme,
-                                     suffix=seqs.suffix)
-    units = len(set(seqs.gold_unit or range(len(seqs.gold))))
+    with gc_paused():  # the entity sets of a million tokens are tuples, none in a cycle
+        tables, per_unit = entity_tables(seqs.gold, seqs.pred, seqs.gold_unit, seqs.pred_unit, scheme=seqs.scheme,
+                                         suffix=seqs.suffix)
+    unit_ids = sorted(set(seqs.gold_unit or range(len(seqs.gold))))
+    units = len(unit_ids)
     return {
         "toolkit_version": __version__,
-        "gold": {"path": source, "fingerprint": "", "schema": "", "schema_fingerprint": ""},
+        "gold": {"path": source, "fingerprint": "", "schema": "", "schema_fingerprint": "",
+                 "tags_fingerprint": _tags_fingerprint(seqs)},
         "predictions": {"source": source, "documents": units, "rejected": 0},
         "tagging": {"scheme": seqs.scheme, "scheme_source": seqs.scheme_source, "suffix": seqs.suffix},
         "entities": tables,
@@ -210,8 +223,20 @@ def conll_report(seqs: TagSequences, source: str) -> dict:
         "tokens": seqs.tokens,
         # conlleval's "accuracy": tokens whose predicted tag(s) equal the gold tag(s), each token counted once
         "token_accuracy": seqs.tokens_correct / seqs.tokens if seqs.tokens else 0.0,
-        "per_document": {str(k): {"entities": v} for k, v in per_unit.items()},
+        # every unit, those without an entity on either side too: the paired bootstrap of a CoNLL --baseline
+        # resamples all of them
+        "per_document": {str(k): {"entities": list(per_unit.get(k, [0, 0, 0]))} for k in unit_ids},
     }
+
+
+def _tags_fingerprint(seqs: TagSequences) -> str:
+    """A hash of the gold tag columns and their units: two CoNLL runs with the same one scored the same gold
+    (what a --baseline of CoNLL input must share with the run)."""
+    h = hashlib.sha256()
+    units = seqs.gold_unit or range(len(seqs.gold))
+    for unit, seq in zip(units, seqs.gold):
+        h.update(f"{unit}\t{' '.join(seq)}\n".encode())
+    return h.hexdigest()[:16]
 
 
 def read_report(path: str | Path) -> dict:
@@ -225,14 +250,21 @@ def read_report(path: str | Path) -> dict:
     if not isinstance(data, dict) or not isinstance(data.get("entities"), dict):
         raise ValueError(f"--baseline {path}: not a report of `annotate score --json` (expected a JSON object "
                          f"with 'entities', got {type(data).__name__})")
+    if not isinstance(data.get("gold", {}), dict):
+        raise ValueError(f"--baseline {path}: 'gold' is {type(data['gold']).__name__}, not an object")
+    problem = per_document_problem(data.get("per_document", {}))
+    if problem:
+        raise ValueError(f"--baseline {path}: {problem}")
     return data
 
 
 def compare_with_baseline(report: dict, old: dict, baseline_path: str | Path, resamples: int = 1000) -> dict:
-    """Deltas and a paired bootstrap of `report` against an earlier report `old` (read with `read_report`)."""
+    """Deltas and a paired bootstrap of `report` against an earlier report `old` (read with `read_report`,
+    checked with `gate.check_baseline_run`). A metric the bootstrap does not cover (or any, with no resamples)
+    has no interval: its drop is listed under `drops_without_interval`, never called "ok"."""
     metrics = {}
     significance = {}
-    if "per_document" in old and "per_document" in report and "triggers" in report:
+    if "per_document" in old and "per_document" in report:
         significance = paired_bootstrap(report["per_document"], old["per_document"], resamples)
     keys = ["entities.default.micro.f1", "entities.strict.micro.f1", "entities.strict.macro.f1",
             "triggers.identification.f1", "triggers.classification.f1", "arguments.identification.f1",
@@ -242,8 +274,13 @@ def compare_with_baseline(report: dict, old: dict, baseline_path: str | Path, re
             now, before = lookup(report, key), lookup(old, key)
         except KeyError:
             continue
-        if not isinstance(now, (int, float)) or not isinstance(before, (int, float)):
-            continue  # not applicable on one side (no event types): there is no delta to show
+        if not_applicable(report, key) or not_applicable(old, key):
+            continue  # no event types on one side: there is no delta to show
+        if not _number(now) or not _number(before):
+            # a macro average over no type at all (seqeval's NaN) on one side: shown as "—", never as a delta
+            if (now is None or _number(now)) and (before is None or _number(before)):
+                metrics[key] = {"baseline": before, "now": now, "delta": None}
+            continue
         row = {"baseline": before, "now": now, "delta": now - before}
         if key in significance:
             row.update({k: significance[key][k] for k in ("ci95", "p_not_worse", "significant_regression",
@@ -252,4 +289,32 @@ def compare_with_baseline(report: dict, old: dict, baseline_path: str | Path, re
     same_gold = old.get("gold", {}).get("fingerprint") == report.get("gold", {}).get("fingerprint")
     return {"path": str(baseline_path), "same_gold": same_gold, "metrics": metrics,
             "regressions": [k for k, v in metrics.items() if v.get("significant_regression")],
-            "headlines": list(HEADLINES)}
+            "drops_without_interval": [k for k, v in metrics.items()
+                                       if "ci95" not in v and v["delta"] is not None and v["delta"] < 0],
+            "resamples": resamples, "headlines": list(HEADLINES)}
+
+
+def _number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and x == x
+
+
+@dataclass
+class GateOptions:
+    """The options of a gated run, checked before anything is scored."""
+    thresholds: list[tuple[str, float]]
+    baseline: dict | None
+
+
+def prepare_gate(fail_under, baseline_path, conll: bool, schema=None, fingerprint: str | None = None,
+                 events: bool = True) -> GateOptions:
+    """`--fail-under` and `--baseline` checked before the extractor runs: a bad key or value raises
+    `gate.GateUsageError` (exit 2, listing the valid keys); a baseline that is no report, or of the other
+    kind of input, or of another gold set, raises ValueError / `gate.BaselineError` (exit 1)."""
+    keys = metric_keys(schema.entity_types if schema else (), schema.event_types if schema else (),
+                       events, conll)
+    thresholds = parse_thresholds(fail_under, keys, conll)
+    baseline = None
+    if baseline_path:
+        baseline = read_report(baseline_path)
+        check_baseline_kind(baseline, baseline_path, conll, fingerprint)
+    return GateOptions(thresholds, baseline)

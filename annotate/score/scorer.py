@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.bio import aligned_tokens, to_bio_layers
+from ..core.bio import span_boundaries, to_bio_layers
 from ..core.chunks import entities
 from ..core.model import Document
+from ..core.tokenize import token_bounds, tokenize
 from ..core.violations import Void
 from .matching import ARGUMENT_KINDS, ERROR_KINDS, argument_key, classify_mentions, entity_mentions
 from .metrics import prf_arrays, prf_from_counts, prf_table, simple_prf
@@ -202,7 +203,8 @@ class DocumentScorer:
         self.errors = _ErrorBreakdown(max_examples)
         self.documents = 0
         self.with_predictions = 0
-        self.tokens = 0
+        self.tokens = 0  # the gold set's own tokens (cut at the gold spans' edges only), whatever is predicted
+        self.scored_tokens = 0  # the tokens the entity tags were compared on (cut at both sides' span edges)
 
     def add(self, gold: Document, pred: Document | None, void: set[Void] | None = None) -> None:
         """One gold document and its prediction (None: predicts nothing)."""
@@ -223,10 +225,14 @@ class DocumentScorer:
         for k, (g, p, p_void) in enumerate(self.batch):
             g_ents = [(e.start, e.end, e.type) for e in g.entities]
             p_ents = [(e.start, e.end, e.type) for e in p.entities]
-            bounds = [(s, e) for s, e, _ in g_ents + p_ents] + \
-                     [(v.trigger.start, v.trigger.end) for v in g.events + p.events]
-            tokens = aligned_tokens(g.text, bounds)
-            self.tokens += len(tokens)
+            gold_cuts = span_boundaries([(s, e) for s, e, _ in g_ents] + [(v.trigger.start, v.trigger.end)
+                                                                           for v in g.events])
+            cuts = gold_cuts | span_boundaries([(s, e) for s, e, _ in p_ents] + [(v.trigger.start, v.trigger.end)
+                                                                                for v in p.events])
+            tokens = tokenize(g.text, cuts)
+            self.scored_tokens += len(tokens)
+            # the gold count needs a second cut only when the prediction adds span edges of its own
+            self.tokens += len(tokens) if cuts == gold_cuts else len(token_bounds(g.text, gold_cuts)[0])
             for layer in to_bio_layers(tokens, g_ents):
                 gold_seqs.append(layer)
                 gold_unit.append(k)
@@ -292,6 +298,7 @@ class DocumentScorer:
             "errors": self.errors.result(),
             "documents": {"gold": self.documents, "with_predictions": self.with_predictions},
             "tokens": self.tokens,
+            "scored_tokens": self.scored_tokens,
         }
         return Score(report, self.per_document)
 
@@ -339,20 +346,23 @@ def _f1(sums: np.ndarray) -> np.ndarray:
 
 def paired_bootstrap(new: dict[str, dict[str, list[int]]], old: dict[str, dict[str, list[int]]],
                      resamples: int = 1000, seed: int = 20261123) -> dict[str, dict]:
-    """Per headline metric: delta (new - old) on the documents both runs scored, its 95% interval, and
-    whether it is a significant regression (the whole interval below zero)."""
+    """Per headline metric: delta (new - old) on the documents (CoNLL: sentences) both runs scored, its 95%
+    interval, and whether it is a significant regression (the whole interval below zero). Only the parts both
+    sides count for every unit are tested (CoNLL reports count entities only); no resamples, no test."""
     ids = sorted(set(new) & set(old))
     out: dict[str, dict] = {}
-    if not ids:
+    if not ids or resamples < 1:
         return out
+    tested = [(key, part) for key, part in zip(HEADLINES, ("entities", "triggers", "arguments"))
+              if all(part in new[i] and part in old[i] for i in ids)]
     arrays = [(np.array([new[i][part] for i in ids], dtype=np.float64),
                np.array([old[i][part] for i in ids], dtype=np.float64))
-              for part in ("entities", "triggers", "arguments")]
+              for _, part in tested]
     blocks: list[list[np.ndarray]] = [[] for _ in arrays]
     for idx in _resamples(np.random.default_rng(seed), len(ids), resamples):
         for k, (a, b) in enumerate(arrays):
             blocks[k].append(_f1(a[idx].sum(axis=1)) - _f1(b[idx].sum(axis=1)))
-    for key, (a, b), block in zip(HEADLINES, arrays, blocks):
+    for (key, _), (a, b), block in zip(tested, arrays, blocks):
         delta = float(_f1(a.sum(axis=0)) - _f1(b.sum(axis=0)))
         deltas = np.concatenate(block)
         lo, hi = float(np.percentile(deltas, 2.5)), float(np.percentile(deltas, 97.5))

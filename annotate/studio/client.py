@@ -31,6 +31,7 @@ from ..core.schema import Schema
 from . import pushguard
 from .config import instructions_html, labeling_config
 from .connection import Connection
+from .reload import replaceable
 from .rest import HttpStatusError, Project, Rest, TransportError
 from .tasks import results_for
 
@@ -563,28 +564,35 @@ class AnnotationLoadReport:
     user_created: bool
     created: int
     already_present: int  # tasks this annotator had annotated before: nothing added (loading is idempotent)
+    replaced: int = 0  # with replace: earlier annotations of theirs updated with the file's
 
 
 def load_annotations(conn: Connection, project_id: int, annotator: str, documents: dict[str, object],
                      ground_truth: bool = False, progress: Callable[[int], None] | None = None,
-                     ) -> AnnotationLoadReport:
+                     replace: bool = False) -> AnnotationLoadReport:
     """Create one annotation completed by `annotator` on each task whose document has one in `documents`
-    (doc id -> annotated Document), unless that user has annotated the task already."""
+    (doc id -> annotated Document), unless that user has annotated the task already (with `replace`, their
+    annotation is updated instead on a task not under review: `studio.reload`)."""
 
     client = connect(conn)
     user, created_user = ensure_user(client, conn, annotator)
     tasks = {t.doc_id: t for t in project_tasks(client, conn, project_id)}
-    created = present = 0
+    created = present = replaced = 0
     for doc_id, doc in documents.items():
         task = tasks.get(doc_id)
         if task is None:
             raise StudioError(f"document {doc_id} is not a task of project {project_id}")
         if user.id in task.annotators:
-            present += 1
+            mine = replace and replaceable(call(conn, f"annotations of task {task.id}",
+                                                lambda t=task.id: list(client.annotations.list(id=t))), user.id)
+            if mine:
+                call(conn, f"replace annotation {mine.id} on task {task.id}", client.annotations.update, mine.id,
+                     result=results_for(doc), ground_truth=ground_truth)
+            replaced, present = replaced + bool(mine), present + (not mine)
         else:
             _create_annotation(client, conn, f"create annotation by {annotator} on task {task.id}", task.id,
                                user.id, result=results_for(doc), completed_by=user.id, ground_truth=ground_truth)
             created += 1
         if progress:
             progress(1)
-    return AnnotationLoadReport(project_id, annotator, created_user, created, present)
+    return AnnotationLoadReport(project_id, annotator, created_user, created, present, replaced)

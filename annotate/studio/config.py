@@ -3,7 +3,8 @@ routing of labels to entities and triggers (for our config, or read from any oth
 
 The control names here are the contract between tasks, exports and the config: entity spans live in the
 `entity` Labels control, triggers in `trigger`, roles are `Relations` from a trigger region to an entity
-region, and each schema attribute is a per-region `Choices` control named after the attribute.
+region, and each schema attribute is a per-region `Choices` control named after the attribute. A schema may
+name other controls (`controls:` in its YAML, as `annotate schema --from-config` writes for another project).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..core.schema import Schema
 # What an export's value.text that disagrees with its offsets does (studio/export.py). Defined here, in a module
 # every studio command loads anyway, so that the CLI can offer the choice without importing the export reader.
 TEXT_MISMATCH_POLICIES = ("offsets", "quarantine")
+EDGE_WHITESPACE_POLICIES = ("quarantine", "trim")  # a span edge on whitespace: the task quarantined, or trimmed
 
 TEXT = "text"
 ENTITY = "entity"
@@ -30,29 +32,38 @@ def labeling_config(schema: Schema) -> str:
     for name in schema.attributes:
         if name in RESERVED:
             raise ValueError(f"schema attribute '{name}' clashes with a reserved control name {sorted(RESERVED)}")
+    entity, trigger, text = schema.controls.entity[0], schema.controls.trigger[0], schema.controls.text
     out = ['<View>']
     out.append(f'  <Header value={quoteattr(f"{schema.name} v{schema.version}: entities and events")} size="4"/>')
-    out.append(f'  <Labels name="{ENTITY}" toName="{TEXT}" showInline="true">')
+    out.append(f'  <Labels name={quoteattr(entity)} toName="{TEXT}" showInline="true">')
     for e in schema.entity_types.values():
         out.append(f'    <Label value={quoteattr(e.name)}{_colour(e.color)}{_hint(e.description)}/>')
     out.append('  </Labels>')
-    out.append(f'  <Labels name="{TRIGGER}" toName="{TEXT}" showInline="true">')
-    for v in schema.event_types.values():
-        out.append(f'    <Label value={quoteattr(v.name)} background="#ff0000"{_hint(v.description)}/>')
-    out.append('  </Labels>')
+    if schema.event_types:  # a NER-only schema has no trigger control (Label Studio refuses an empty Labels)
+        out.append(f'  <Labels name={quoteattr(trigger)} toName="{TEXT}" showInline="true">')
+        for v in schema.event_types.values():
+            out.append(f'    <Label value={quoteattr(v.name)} background="#ff0000"{_hint(v.description)}/>')
+        out.append('  </Labels>')
     # Why a wrapping View: the Text tag has no direction attribute; CSS direction on its container makes the
     # browser lay Arabic out right-to-left while offsets stay logical code points.
     out.append('  <View style="direction: rtl; text-align: right; font-size: 1.15em; line-height: 1.9">')
-    out.append(f'    <Text name="{TEXT}" value="$text" granularity="symbol"/>')
+    out.append(f'    <Text name="{TEXT}" value={quoteattr("$" + text)} granularity="symbol"/>')
     out.append('  </View>')
-    roles = schema.role_names
+    roles = schema.role_names + [r for r in schema.relations if r not in schema.role_names]
     if roles:
         out.append('  <Relations>')
         for role in roles:
             out.append(f'    <Relation value={quoteattr(role)}/>')
         out.append('  </Relations>')
+    for choice in schema.document_choices.values():
+        kind = "multiple" if choice.multiple else "single"
+        out.append(f'  <Choices name={quoteattr(choice.name)} toName="{TEXT}" choice="{kind}" showInline="true">')
+        out += [f'    <Choice value={quoteattr(value)}/>' for value in choice.values]
+        out.append('  </Choices>')
+    # attributes are chosen per trigger; in a NER-only schema (another project's per-region Choices) per entity
+    region_control = trigger if schema.event_types else entity
     for attr in schema.attributes.values():
-        out.append(f'  <View visibleWhen="region-selected" whenTagName="{TRIGGER}">')
+        out.append(f'  <View visibleWhen="region-selected" whenTagName={quoteattr(region_control)}>')
         out.append(f'    <Header value={quoteattr(attr.name + ": " + attr.description)} size="6"/>')
         out.append(f'    <Choices name={quoteattr(attr.name)} toName="{TEXT}" perRegion="true" choice="single" '
                    'showInline="true">')
@@ -130,12 +141,21 @@ def _markdown_to_html(md: str) -> str:
 
 @dataclass(frozen=True)
 class Routing:
-    """Which labels are entities and which are triggers; which Text field holds the document."""
+    """Which labels are entities and which are triggers; which Text field holds the document; all of it from
+    the schema (its `controls`) unless given."""
     schema: Schema
-    text_field: str = "text"
-    strict_relations: bool = True  # our schema: relations run between a trigger and an entity
-    # Labels control name -> the labels it offers; None: this toolkit's own config (`entity`, `trigger`).
+    text_field: str | None = None  # None: the schema's controls.text
+    # relations run between a trigger and an entity (roles); None: when the schema has event types. Otherwise
+    # relations between any two regions are kept in the document's metadata.
+    strict_relations: bool | None = None
+    # Labels control name -> the labels it offers; None: the schema's controls.
     control_labels: dict[str, frozenset[str]] | None = field(default=None, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.text_field is None:
+            object.__setattr__(self, "text_field", self.schema.controls.text)
+        if self.strict_relations is None:
+            object.__setattr__(self, "strict_relations", bool(self.schema.event_types))
 
     def kind(self, label: str) -> str | None:
         if label in self.schema.entity_types:
@@ -147,7 +167,9 @@ class Routing:
     def controls(self) -> dict[str, frozenset[str]]:
         if self.control_labels is not None:
             return self.control_labels
-        return {ENTITY: frozenset(self.schema.entity_types), TRIGGER: frozenset(self.schema.event_types)}
+        names = self.schema.controls
+        return {**{c: frozenset(self.schema.entity_types) for c in names.entity},
+                **{c: frozenset(self.schema.event_types) for c in names.trigger}}
 
     def control_problem(self, control: str, label: str) -> str | None:
         """Why `label` may not sit under `control` (an entity type under the trigger control, say), if so."""
@@ -155,43 +177,22 @@ class Routing:
         if label in controls.get(control, ()):
             return None
         owners = ", ".join(repr(c) for c, labels in sorted(controls.items()) if label in labels)
+        if control not in controls:
+            return f"label {label!r} is under control {control!r}{self.unknown_control(control)}"
         return f"label {label!r} is under control {control!r} but belongs to control {owners}"
 
-
-class ConfigError(ValueError):
-    pass
+    def unknown_control(self, control: str) -> str:
+        """For a region under a Labels control the schema does not name: what it has, and the way out."""
+        if control in self.controls():
+            return ""
+        return (f", which schema {self.schema.name} does not have (its controls: "
+                f"{', '.join(map(repr, sorted(self.controls())))}); read this project's labeling config with "
+                "--config CONFIG.xml, or make a schema from it with `annotate schema --from-config CONFIG.xml -o "
+                "SCHEMA.yaml` (or name the control under controls: in the schema)")
 
 
 def routing_from_config(xml: str, name: str = "imported-config") -> Routing:
-    """Routing for any text-span project, read from its labeling config: every Labels control is kept;
-    a control named like `trigger`/`event` holds triggers, the others hold entities."""
-    from label_studio_sdk.label_interface import LabelInterface
-    from label_studio_sdk.label_interface.interface import LabelStudioXMLSyntaxErrorSentryIgnored
+    """Routing for any text-span project, read from its labeling config (`labelconfig.schema_from_config`)."""
+    from .labelconfig import schema_from_config
 
-    try:
-        li = LabelInterface(xml)
-    except LabelStudioXMLSyntaxErrorSentryIgnored as exc:
-        raise ConfigError(f"not a valid labeling config (XML): {exc}") from None
-    entity_labels: list[str] = []
-    trigger_labels: list[str] = []
-    control_labels: dict[str, frozenset[str]] = {}
-    text_field = "text"
-    for control in li.controls:
-        if control.tag.lower() not in ("labels", "hypertextlabels"):
-            continue
-        target = trigger_labels if any(k in control.name.lower() for k in ("trigger", "event")) else entity_labels
-        target += [label for label in control.labels if label not in target]
-        control_labels[control.name] = frozenset(control.labels)
-    for obj in li.objects:
-        if obj.tag.lower() in ("text", "hypertext") and obj.value_is_variable:
-            text_field = obj.value_name
-            break
-    roles = []
-    for tag in li.find_tags(match_fn=lambda t: getattr(t, "tag", "").lower() == "relation"):
-        value = tag.attr.get("value")
-        if value and value not in roles:
-            roles.append(value)
-    if not control_labels:
-        raise ConfigError("no Labels control: a text-span project's config has one or more <Labels>")
-    schema = Schema.from_labels(name, entity_labels, trigger_labels, roles)
-    return Routing(schema, text_field, strict_relations=bool(trigger_labels), control_labels=control_labels)
+    return Routing(schema_from_config(xml, name))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +52,9 @@ def read_export_file(path: str | Path) -> tuple[list[dict], str]:
                           f"{raw[exc.start:exc.start + 1]!r})") from None
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise ExportError(f"{path}: a value is nested too deeply to read (more than {sys.getrecursionlimit()} "
+                          "levels of lists or objects)") from None
     except json.JSONDecodeError as exc:
         raise ExportError(f"{path}: not a JSON export: line {exc.lineno} column {exc.colno}: {exc.msg}"
                           + ("" if text.rstrip().endswith(("]", "}")) else
@@ -69,16 +73,38 @@ def read_export_file(path: str | Path) -> tuple[list[dict], str]:
     return data, digest
 
 
+class MinFormatTask(dict):
+    """A task rebuilt from JSON_MIN records: that format has no relations and no per-region choices, so such a
+    copy never replaces a full export's copy of the same document (`annotate.gold.build`)."""
+
+
+_MIN_META = ("id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time")
+
+
+def _min_spans(rec: dict) -> dict:
+    return {k: v for k, v in rec.items()
+            if isinstance(v, list) and v and all(isinstance(x, dict) and "start" in x for x in v)}
+
+
+def min_task_key(rec) -> str:
+    """Which task a JSON_MIN record belongs to: its "id"; a record without one, by its task data (the same text
+    and fields is the same task), so that records of different texts are never merged into one task."""
+    if not isinstance(rec, dict):
+        return "?"
+    if rec.get("id") is not None:
+        return f"id:{rec['id']}"
+    spans = _min_spans(rec)
+    data = {k: v for k, v in rec.items() if k not in spans and k not in _MIN_META}
+    return "data:" + json.dumps(data, sort_keys=True, ensure_ascii=False)
+
+
 def _from_min_format(records: list[dict]) -> list[dict]:
     """JSON_MIN -> full tasks: one record per annotation; span lists are the controls' results."""
     tasks: dict[str, dict] = {}
     for rec in records:
-        task_id = str(rec.get("id"))
-        spans = {k: v for k, v in rec.items()
-                 if isinstance(v, list) and v and all(isinstance(x, dict) and "start" in x for x in v)}
-        data = {k: v for k, v in rec.items() if k not in spans and k not in
-                ("id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time")}
-        task = tasks.setdefault(task_id, {"id": rec.get("id"), "data": data, "annotations": []})
+        spans = _min_spans(rec)
+        data = {k: v for k, v in rec.items() if k not in spans and k not in _MIN_META}
+        task = tasks.setdefault(min_task_key(rec), MinFormatTask(id=rec.get("id"), data=data, annotations=[]))
         result = []
         for control, items in spans.items():
             for k, item in enumerate(items):
@@ -113,11 +139,13 @@ def json_type(value) -> str:
 
 
 def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_id: str, source: str,
-                           on_text_mismatch: str = "offsets") -> tuple[Document | None, list[str], list[str]]:
+                           on_text_mismatch: str = "offsets", on_edge_whitespace: str = "quarantine",
+                           ) -> tuple[Document | None, list[str], list[str]]:
     """(document, errors, warnings) for one annotation; errors name the region id and field.
 
     `on_text_mismatch`: "offsets" keeps a region whose value.text disagrees with its offsets (a warning),
-    "quarantine" makes it an error."""
+    "quarantine" makes it an error. `on_edge_whitespace`: "trim" moves a span edge that sits on whitespace
+    inward (each one a warning naming the old and new span), "quarantine" makes it an error."""
     text = task["data"][routing.text_field]
     errors: list[str] = []
     warnings: list[str] = []
@@ -125,11 +153,18 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
     triggers: dict[str, tuple[Span, str]] = {}
     first_region: dict[tuple, str] = {}  # (kind, start, end, label) -> the region id that has it
     choices: dict[str, dict[str, str]] = {}
+    doc_labels: dict[str, list[str]] = {}  # document choices: control -> the values picked
     relations: list[tuple[str, str, list[str]]] = []
     other_regions: list[dict] = []
+    cancelled = annotation.get("was_cancelled")
+    if cancelled is not None and not isinstance(cancelled, bool):
+        return None, [f"field 'was_cancelled' must be true or false, got {json_type(cancelled)} "
+                      f"{cancelled!r}"], warnings
     results = annotation.get("result")
     if results is None:
-        results = []
+        # Label Studio writes an empty annotation as []: null is a damaged export, not "no entities"
+        return None, [f"field result is {'missing' if 'result' not in annotation else 'null'}; an annotation "
+                      "without regions is an empty list []"], warnings
     if not isinstance(results, list):
         return None, [f"field result must be a list of regions, got {json_type(results)}"], warnings
     for i, r in enumerate(results):
@@ -138,6 +173,10 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
             continue
         rid = str(r.get("id", f"#{i}"))
         rtype = r.get("type")
+        if not isinstance(rtype, str) or not rtype:
+            errors.append(f"region {rid}: field type is missing or not a string, got {json_type(rtype)}")
+            continue
+        rtype = rtype.lower()  # "Labels" (the tag's name) for "labels": the same control type
         if rtype == "relation":
             labels = r.get("labels") or []
             if not isinstance(labels, list):
@@ -152,9 +191,19 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
         if not isinstance(value, dict):
             errors.append(f"region {rid}: field value must be an object, got {json_type(value)}")
             continue
+        if rtype == "choices" and str(r.get("from_name")) in routing.schema.document_choices:
+            problem = _document_choice_problem(routing.schema.document_choices[str(r.get("from_name"))],
+                                               value.get("choices"), doc_labels)
+            if problem:
+                errors.append(f"region {rid}: {problem}")
+            else:
+                doc_labels[str(r.get("from_name"))] = [str(c) for c in value["choices"]]
+            continue
         if rtype == "choices":
             picked = value.get("choices") or []
-            if len(picked) != 1:
+            if not isinstance(picked, list):
+                errors.append(f"region {rid}: field value.choices must be a list, got {json_type(picked)}")
+            elif len(picked) != 1:
                 errors.append(f"region {rid}: field value.choices of {r.get('from_name')} must hold one choice, "
                               f"got {picked}")
             else:
@@ -183,10 +232,23 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
                 errors.append(mismatch + hint)
                 continue
             warnings.append(f"{mismatch}; the offsets win{hint}")
+        if on_edge_whitespace == "trim" and span_text.strip() and (span_text[0].isspace() or span_text[-1].isspace()):
+            old = (start, end)
+            start += len(span_text) - len(span_text.lstrip())
+            end -= len(span_text) - len(span_text.rstrip())
+            warnings.append(f"region {rid}: span [{old[0]}, {old[1]}) {span_text!r} trimmed to [{start}, {end}) "
+                            f"{text[start:end]!r} (--on-edge-whitespace trim)")
+            span_text = text[start:end]
         if span_text[0].isspace() or span_text[0] == TATWEEL or span_text[-1].isspace() or span_text[-1] == TATWEEL:
-            errors.append(f"region {rid}: span [{start}, {end}) {span_text!r} starts or ends on whitespace or tatweel")
+            trim = " (`annotate import --on-edge-whitespace trim` moves a whitespace edge inward)" \
+                if on_edge_whitespace != "trim" and (span_text[0].isspace() or span_text[-1].isspace()) else ""
+            errors.append(f"region {rid}: span [{start}, {end}) {span_text!r} starts or ends on whitespace or tatweel"
+                          + trim)
             continue
         labels = value.get("labels") or []
+        if not isinstance(labels, list):
+            errors.append(f"region {rid}: field value.labels must be a list, got {json_type(labels)}")
+            continue
         if len(labels) != 1:
             errors.append(f"region {rid}: field value.labels must hold exactly one label, got {labels}")
             continue
@@ -194,7 +256,7 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
         kind = routing.kind(label)
         if kind is None:
             errors.append(f"region {rid}: label {label!r} (control {r.get('from_name')}) is not in schema "
-                          f"{routing.schema.name}")
+                          f"{routing.schema.name}{routing.unknown_control(str(r.get('from_name')))}")
             continue
         wrong_control = routing.control_problem(str(r.get("from_name")), label)
         if wrong_control:
@@ -217,7 +279,10 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
         if rid not in triggers:
             if rid in entities and not routing.strict_relations:
                 continue  # another project's per-region choices on entities: kept in metadata below
-            errors.append(f"region {rid}: per-region choices {picked} point at no trigger region")
+            control = next(iter(picked))
+            errors.append(f"region {rid}: per-region choices {picked} point at no trigger region (if {control!r} "
+                          "is about the whole text, declare it under document_choices: in the schema, or read the "
+                          "project's config with --config / `annotate schema --from-config`)")
     arguments: dict[str, list[Argument]] = {t: [] for t in triggers}
     loose_relations = []
     for k, (src, dst, labels) in enumerate(relations):
@@ -235,6 +300,11 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
         elif dst in triggers and src in entities:
             trig, ent = dst, src  # drawn from the argument to the trigger: the roles are the same
         elif not routing.strict_relations:
+            unknown = [x for x in labels if routing.schema.relations and x not in routing.schema.relations]
+            if unknown:
+                errors.append(f"{where}: relation label {unknown[0]!r} is not one of the schema's relations "
+                              f"{list(routing.schema.relations)}")
+                continue
             loose_relations.append({"from": src, "to": dst, "labels": labels})
             continue
         else:
@@ -253,6 +323,8 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
     events = [Event(rid, label, span, choices.get(rid, {}), tuple(arguments[rid]))
               for rid, (span, label) in triggers.items()]
     meta = {"task_id": task.get("id")}  # the export file is in the provenance, not the metadata
+    if doc_labels:
+        meta["doc_labels"] = dict(sorted(doc_labels.items()))
     if loose_relations:
         meta["relations"] = loose_relations
     entity_choices = {rid: c for rid, c in choices.items() if rid in entities}
@@ -275,6 +347,20 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
     return doc, [], warnings
 
 
+def _document_choice_problem(choice, picked, already: dict) -> str | None:
+    """Why a document choice's value.choices cannot be kept, if so."""
+    if choice.name in already:
+        return f"document choice {choice.name!r} is given twice"
+    if not isinstance(picked, list) or not picked or not all(isinstance(c, str) for c in picked):
+        return f"field value.choices of {choice.name} must be a non-empty list of strings, got {picked!r}"
+    if len(picked) > 1 and not choice.multiple:
+        return f"document choice {choice.name!r} takes one value, got {picked}"
+    unknown = [c for c in picked if c not in choice.values]
+    if unknown:
+        return f"document choice {choice.name}={unknown[0]!r} is not one of {list(choice.values)}"
+    return None
+
+
 def _utf16_slice(text: str, start: int, end: int) -> str | None:
     units = text.encode("utf-16-le")
     try:
@@ -293,6 +379,10 @@ def has_conflict_note(region) -> bool:
     return isinstance(notes, list) and any(CONFLICT_MARK in str(t) for t in notes)
 
 
+# Flags of an annotation that decide what becomes gold; checked as JSON booleans (`task_annotations`).
+BOOLEAN_FIELDS = ("ground_truth", "was_cancelled")
+
+
 def is_review(annotation: dict) -> bool:
     """A ground-truth annotation, or an adjudication merge whose regions still carry CONFLICT notes."""
     if annotation.get("ground_truth"):
@@ -309,9 +399,42 @@ def document_key(task, routing: Routing) -> str | None:
     if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
         return None
     text = task["data"].get(routing.text_field)
-    if not isinstance(text, str) or not text or lone_surrogate(text):
+    if not isinstance(text, str) or not text or lone_surrogate(text) or doc_id_fault(task["data"]):
         return None
     return str(task["data"].get("doc_id") or document_id(text))
+
+
+def doc_id_fault(data: dict) -> str | None:
+    """Why data.doc_id cannot name a document (a list would become the string "['a', 'b']"), if it cannot."""
+    doc_id = data.get("doc_id")
+    if doc_id is None or isinstance(doc_id, str) or (isinstance(doc_id, int) and not isinstance(doc_id, bool)):
+        return None
+    return f"field data.doc_id must be a string, got {json_type(doc_id)}"
+
+
+class DocumentKeys:
+    """`document_key` for the tasks of one file, in order, telling apart tasks that hold the same text without a
+    data.doc_id (a repeated headline, a story posted twice): the first such task (in file order) keeps the
+    text's content id, each later one with another task id becomes the document `<content id>-<task id>` (a
+    task without an id: `<content id>-<n>`, its n-th copy). The same task read twice stays one document (a
+    duplicate task), and a later export of the same project gives each task the same id again. Tasks with a
+    data.doc_id (this toolkit's pushes) keep it: the same doc_id twice is a duplicate task, as before."""
+
+    def __init__(self, routing: Routing):
+        self.routing = routing
+        self.first: dict[str, object] = {}  # content id -> the id of the first task holding that text
+        self.copies: dict[str, int] = {}  # content id -> tasks without an id holding that text
+
+    def __call__(self, task) -> str | None:
+        key = document_key(task, self.routing)
+        if key is None or task["data"].get("doc_id"):
+            return key
+        task_id = task.get("id")
+        if task_id is None or isinstance(task_id, (dict, list)):
+            n = self.copies[key] = self.copies.get(key, 0) + 1
+            return key if n == 1 else f"{key}-{n}"
+        first = self.first.setdefault(key, task_id)
+        return key if first == task_id else f"{key}-{task_id}"
 
 
 def _is_content_id(doc_id: str) -> bool:
@@ -334,6 +457,8 @@ def task_fault(task, routing: Routing, reference_texts: dict[str, str] | None,
     text = task["data"].get(routing.text_field)
     if not isinstance(text, str) or not text:
         return f"field data.{routing.text_field} is missing or empty"
+    if doc_id_fault(task["data"]):
+        return doc_id_fault(task["data"])
     doc_id = document_key(task, routing)
     reference = (reference_texts or {}).get(doc_id)
     if reference is not None and reference != text:
@@ -341,6 +466,13 @@ def task_fault(task, routing: Routing, reference_texts: dict[str, str] | None,
     if reference is None and "doc_id" in task["data"] and _is_content_id(doc_id) and document_id(text) != doc_id:
         return f"data.{routing.text_field} differs from the pushed document {doc_id} (its hash does not match)"
     return None
+
+
+def has_live_annotation(task) -> bool:
+    """A task holding an annotation that is not cancelled (what a newer copy needs to replace an older one)."""
+    annotations = task.get("annotations") if isinstance(task, dict) else None
+    return isinstance(annotations, list) and any(isinstance(a, dict) and a.get("was_cancelled") is not True
+                                                 for a in annotations)
 
 
 @dataclass
@@ -353,7 +485,7 @@ class TaskAnnotations:
 
 
 def task_annotations(task: dict, doc_id: str, path: str, digest: str, routing: Routing,
-                     on_text_mismatch: str = "offsets") -> TaskAnnotations:
+                     on_text_mismatch: str = "offsets", on_edge_whitespace: str = "quarantine") -> TaskAnnotations:
     """Every live annotation of a (well-formed, see `task_fault`) task as a Document carrying the task's
     metadata and its provenance (annotator, annotation id, export file and digest)."""
 
@@ -365,6 +497,12 @@ def task_annotations(task: dict, doc_id: str, path: str, digest: str, routing: R
     not_objects = [f"annotations[{k}] is {json_type(a)}" for k, a in enumerate(annotations) if not isinstance(a, dict)]
     if not_objects:
         return TaskAnnotations(fault="; ".join(not_objects) + ", not an annotation object")
+    not_booleans = [f"annotations[{k}] (id {a.get('id')}): field '{name}' must be true or false, got "
+                    f"{json_type(a[name])} {a[name]!r}"
+                    for k, a in enumerate(annotations) for name in BOOLEAN_FIELDS
+                    if a.get(name) is not None and not isinstance(a[name], bool)]
+    if not_booleans:  # "false" is truthy: read as is, a string would decide which annotation is gold
+        return TaskAnnotations(fault="; ".join(not_booleans))
     if not annotations:
         return TaskAnnotations(empty="no annotations")
     live = [a for a in annotations if not a.get("was_cancelled")]
@@ -374,7 +512,8 @@ def task_annotations(task: dict, doc_id: str, path: str, digest: str, routing: R
     faults = []
     metadata = metadata_of_task(task["data"], routing.text_field)
     for ann in live:
-        doc, errors, warnings = annotation_to_document(task, ann, routing, doc_id, path, on_text_mismatch)
+        doc, errors, warnings = annotation_to_document(task, ann, routing, doc_id, path, on_text_mismatch,
+                                                       on_edge_whitespace)
         who = f"annotation {ann.get('id')} by {annotator_name(ann)}"
         out.warnings += [f"{who}: {w}" for w in warnings]
         if errors:

@@ -99,7 +99,9 @@ def _label_studio_executable() -> list[str]:
     found = shutil.which("label-studio")
     if found:
         return [found]
-    raise ServerError("the label-studio package is not installed; install it with: pip install -e '.[studio]'")
+    from . import STUDIO_EXTRA
+
+    raise ServerError(f"the label-studio package is not installed; install it with: {STUDIO_EXTRA}")
 
 
 def _pid_alive(pid: int) -> bool:

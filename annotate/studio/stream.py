@@ -22,17 +22,21 @@ import codecs
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .export import ExportError, _from_min_format, read_export_file
+from .export import ExportError, _from_min_format, min_task_key, read_export_file
+from .fastjson import loads
 
 CHUNK = 1 << 20  # bytes read at a time; a task larger than this just makes the buffer grow until it fits
 _DECODER = json.JSONDecoder()
 _WS = re.compile(r"[ \t\n\r]*")
 # A lone surrogate can only come from a \\uD800-\\uDFFF escape: UTF-8 text cannot hold one.
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_OUTSIDE = re.compile(r'["\[\]{}]')
+_IN_STRING = re.compile(r'["\\]')
 
 
 @dataclass
@@ -86,7 +90,8 @@ class _Reader:
                 return ""
 
     def value(self) -> tuple[object, str]:
-        """Decode the JSON value at the cursor; refill while it is cut by the end of the buffer."""
+        """Decode the JSON value at the cursor; refill while it is cut by the end of the buffer. A value nested
+        deeper than the decoder's recursion limit raises _TooDeep with its text, skipped over."""
         while True:
             try:
                 obj, end = _DECODER.raw_decode(self.buf, self.pos)
@@ -94,6 +99,8 @@ class _Reader:
                 if not self.fill():
                     raise
                 continue
+            except RecursionError:
+                raise _TooDeep(self.skip_value()) from None
             # A number at the very end of the buffer may be cut ("12" of "123"): read on to be sure.
             if end == len(self.buf) and not self.eof and not isinstance(obj, (dict, list, str)):
                 self.fill()
@@ -101,6 +108,17 @@ class _Reader:
             raw = self.buf[self.pos:end]
             self.pos = end
             return obj, raw
+
+    def skip_value(self) -> str:
+        """The text of the array or object at the cursor (a value too deep to decode), found by counting
+        brackets outside strings; json.JSONDecodeError when the file ends inside it. Rare: rescans on refill."""
+        while True:
+            end = _value_end(self.buf, self.pos)
+            if end is not None:
+                raw, self.pos = self.buf[self.pos:end], end
+                return raw
+            if not self.fill():
+                raise json.JSONDecodeError("the file ends inside a value", self.buf, len(self.buf))
 
     def lines(self) -> Iterator[str]:
         """The rest of the file, line by line (JSONL)."""
@@ -172,7 +190,10 @@ class ExportStream:
             r.pos += 1
             yield from self._array(r)
         elif first == "{":
-            obj, raw = r.value()
+            try:
+                obj, raw = r.value()
+            except _TooDeep as deep:
+                obj, raw = deep, deep.raw
             r.newlines = 0
             if r.skip_ws() == "":
                 # one object: an envelope with a `tasks` list, or a single task (small: read whole)
@@ -193,13 +214,20 @@ class ExportStream:
         while True:
             if r.skip_ws() == "":
                 raise _NotStreamable
-            obj, raw = r.value()
-            if min_format is None:
+            try:
+                obj, raw = r.value()
+            except _TooDeep as deep:
+                if min_format:
+                    raise _NotStreamable from None  # the whole-file reader names it
+                obj, raw = deep, deep.raw
+            if min_format is None and not isinstance(obj, _TooDeep):
                 min_format = _is_min_record(obj)
-            if min_format:
+            if isinstance(obj, _TooDeep):
+                yield RawTask(index, raw, raw, str(obj))
+            elif min_format:
                 if not _is_min_record(obj):
                     raise _NotStreamable  # a mix of full tasks and flat records: read whole, as before
-                if pending and str(obj.get("id")) != str(pending[-1].get("id")):
+                if pending and min_task_key(obj) != min_task_key(pending[-1]):
                     yield from self._min_tasks(pending, min_index)
                     min_index += 1
                     pending = []
@@ -221,9 +249,9 @@ class ExportStream:
         # JSON_MIN lists one record per annotation; Label Studio writes a task's records one after another.
         # Records of one task that are not together would make two tasks of one document here (the second a
         # duplicate, quarantined by name), so that case is read whole by the caller's fallback instead.
-        if str(records[0].get("id")) in self._min_seen:
+        if min_task_key(records[0]) in self._min_seen:
             raise _NotStreamable
-        self._min_seen.add(str(records[0].get("id")))
+        self._min_seen.add(min_task_key(records[0]))
         for task in _from_min_format(records):
             yield RawTask(index, task, None)
 
@@ -232,7 +260,10 @@ class ExportStream:
         number; the lines after it are read on."""
         if "\n" in raw:
             raise _NotStreamable  # pretty-printed objects one after another: not JSONL (the whole-file reader)
-        yield RawTask(0, first, raw)
+        if isinstance(first, _TooDeep):
+            yield RawTask(0, raw, raw, f"line 1: {first}")
+        else:
+            yield RawTask(0, first, raw)
         index = 0
         for lineno, line in enumerate(r.lines(), start=1 + r.newlines):
             if not line.strip():
@@ -242,9 +273,12 @@ class ExportStream:
                 yield RawTask(index, line, line, f"line 1: text after the first task ({line.strip()[:40]!r})")
                 continue
             try:
-                obj = json.loads(line)
+                obj = loads(line)
             except json.JSONDecodeError as exc:
                 yield RawTask(index, line, line, f"line {lineno}: not valid JSON: {exc.msg} at column {exc.colno}")
+                continue
+            except RecursionError:
+                yield RawTask(index, line, line, f"line {lineno}: {_TooDeep(line)}")
                 continue
             yield RawTask(index, obj, line)
 
@@ -256,6 +290,35 @@ class ExportStream:
 
 def _is_min_record(obj) -> bool:
     return isinstance(obj, dict) and "data" not in obj and "annotations" not in obj
+
+
+def _value_end(text: str, pos: int) -> int | None:
+    """Where the array or object starting at `pos` ends, or None when `text` ends first."""
+    depth, k, in_string = 0, pos, False
+    while True:
+        m = (_IN_STRING if in_string else _OUTSIDE).search(text, k)
+        if m is None:
+            return None
+        ch, k = m.group(), m.end()
+        if ch == "\\":
+            k += 1  # the escaped character (past the end: the next search finds nothing, and the caller refills)
+        elif ch == '"':
+            in_string = not in_string
+        elif ch in "[{":
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0:
+                return k
+
+
+class _TooDeep(Exception):
+    """A JSON value nested deeper than the decoder can go; `raw` is its text, kept for the quarantine file."""
+
+    def __init__(self, raw: str):
+        super().__init__(f"nested too deeply to read (more than {sys.getrecursionlimit()} levels of lists or "
+                         "objects)")
+        self.raw = raw
 
 
 class _NotStreamable(Exception):

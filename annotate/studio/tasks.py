@@ -80,6 +80,9 @@ class PredictionValidator:
     def __post_init__(self) -> None:
         # imported here: the SDK's interface module takes seconds to import, and `annotate import` (which
         # needs `metadata_of_task` from this module) never validates results with it
+        from . import require_studio
+
+        require_studio("validating pre-annotations (tasks --predictions/--extractor)")
         from label_studio_sdk.label_interface import LabelInterface
 
         self.interface = LabelInterface(labeling_config(self.schema))
