@@ -67,7 +67,7 @@ def text_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(fmt.format(*r) for r in [header, *rows])
 
 
-def main_job(schema: Schema, articles: str | Path, home: str | Path, port: int, gold_dir: str | Path,
+def main_job(schema: Schema, articles: str | Path, home: str | Path, port: int | None, gold_dir: str | Path,
              annotations_dir: str | Path, title: str, say: Callable[[str], None],
              reports_dir: str | Path = "reports/baseline", about_path: str | Path | None = None,
              database: PostgresDatabase | None = None) -> GoldBuild | None:

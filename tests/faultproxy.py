@@ -4,7 +4,10 @@ Each rule matches a method and a path pattern and fires a number of times:
 - `lose-answer`: the request reaches the server, which commits it, then the connection is closed before any
   answer reaches the client (a proxy or link dropping the answer);
 - `504-after`: the request reaches the server, then the client gets 504 Gateway Timeout instead of the answer;
-- `drop`: the connection is closed without forwarding anything.
+- `drop`: the connection is closed without forwarding anything;
+- `lose-answer-late`: the client's connection is closed at once, and only `delay` seconds later is the request
+  forwarded to the server, which commits it then (a slow server, or a request stuck on its way): a client that
+  re-reads the server right after the fault does not see it yet. `wait_late()` waits for those forwards.
 Every other request is forwarded unchanged. Used as a context manager; the proxy thread stops on exit.
 """
 
@@ -14,6 +17,7 @@ import http.client
 import re
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -23,9 +27,10 @@ from urllib.parse import urlsplit
 class Rule:
     method: str
     path: str  # regular expression matched against the request path (without the query)
-    action: str  # lose-answer | 504-after | drop
+    action: str  # lose-answer | 504-after | drop | lose-answer-late
     times: int = 1
     fired: int = 0
+    delay: float = 0.0  # lose-answer-late: seconds between closing the client's connection and the forward
 
 
 @dataclass
@@ -33,10 +38,19 @@ class FaultProxy:
     upstream: str
     rules: list[Rule] = field(default_factory=list)
     log: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path, what happened)
+    late: list[threading.Thread] = field(default_factory=list)  # lose-answer-late forwards
 
     def __enter__(self) -> FaultProxy:
         target = urlsplit(self.upstream)
         proxy = self
+
+        def forward(method, target_path, body, headers):
+            upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=120)
+            upstream.request(method, target_path, body=body or None, headers=headers)
+            answer = upstream.getresponse()
+            data = answer.read()
+            upstream.close()
+            return answer, data
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -54,12 +68,22 @@ class FaultProxy:
                     proxy.log.append((self.command, path, "dropped"))
                     self._close()
                     return
-                upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=120)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-                upstream.request(self.command, self.path, body=body or None, headers=headers)
-                answer = upstream.getresponse()
-                data = answer.read()
-                upstream.close()
+                if rule and rule.action == "lose-answer-late":
+                    rule.fired += 1
+                    self._close()
+                    method, target_path = self.command, self.path
+
+                    def later():
+                        time.sleep(rule.delay)
+                        status = forward(method, target_path, body, headers)[0].status
+                        proxy.log.append((method, path, f"lose-answer-late (server said {status} after "
+                                                        f"{rule.delay:.0f} s)"))
+
+                    proxy.late.append(threading.Thread(target=later, daemon=True))
+                    proxy.late[-1].start()
+                    return
+                answer, data = forward(self.command, self.path, body, headers)
                 if rule:
                     rule.fired += 1
                     proxy.log.append((self.command, path, f"{rule.action} (server said {answer.status})"))
@@ -100,6 +124,10 @@ class FaultProxy:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=10)
+
+    def wait_late(self, timeout: float = 120.0) -> None:
+        for thread in self.late:
+            thread.join(timeout)
 
     def fired(self) -> list[tuple[str, str, str]]:
         return [entry for entry in self.log if not entry[2].isdigit()]

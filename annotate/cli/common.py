@@ -41,12 +41,15 @@ schema_option = click.option("--schema", "schema_path", type=click.Path(exists=T
                              help="Schema YAML (default: schemas/ace-arabic-news.yaml).")
 
 
-home_option = click.option("--home", type=click.Path(file_okay=False), default=".studio", show_default=True,
-                           help="Folder for the local server's data, log and credentials (git-ignored).")
+home_option = click.option("--home", type=click.Path(file_okay=False), envvar="ANNOTATE_STUDIO_HOME",
+                           default=".studio", show_default=True,
+                           help="Folder for the local server's data, log and credentials (git-ignored; env "
+                                "ANNOTATE_STUDIO_HOME).")
 
 
-port_option = click.option("--port", type=int, envvar="ANNOTATE_STUDIO_PORT", default=8080, show_default=True,
-                           help="Port on 127.0.0.1 (env ANNOTATE_STUDIO_PORT).")
+port_option = click.option("--port", type=int, envvar="ANNOTATE_STUDIO_PORT", default=None,
+                           help="Port on 127.0.0.1 (env ANNOTATE_STUDIO_PORT; default: the port the server started "
+                                "from --home runs on, else 8080).")
 
 
 database_option = click.option(

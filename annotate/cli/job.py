@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import click
 
-from .common import database_option, project_option, require_studio, schema_from, studio_call
+from .common import (
+    database_option,
+    home_option,
+    port_option,
+    project_option,
+    require_studio,
+    schema_from,
+    studio_call,
+)
 
 
 @click.command("main")
 @click.option("--articles", default="gold/articles", show_default=True, type=click.Path(exists=True))
-@click.option("--home", type=click.Path(file_okay=False), default=".studio", show_default=True)
-@click.option("--port", type=int, envvar="ANNOTATE_STUDIO_PORT", default=8080, show_default=True)
+@home_option
+@port_option
 @database_option
 @click.option("--gold", "gold_dir", default="gold/dataset", show_default=True, type=click.Path(file_okay=False))
 @click.option("--annotations", "ann_dir", default="gold/annotations", show_default=True,

@@ -33,7 +33,8 @@ def studio_group():
       annotate studio up        # start (or find) the server, print URL and where the credentials are
       PGPASSWORD=... annotate studio up --database postgresql://annotate@db.example.org:5432/annotate
       annotate studio status
-      annotate studio down      # stop the server this folder started
+      annotate studio down      # stop the server this folder started (on the port it recorded)
+      annotate studio up --home /data/studio --port 18437 && annotate push tasks.json
     """
 
 
@@ -47,6 +48,9 @@ def studio_up(home, port, database_url, timeout):
 
     Starting twice is harmless: a running server is reused. Its data goes to SQLite in --home unless
     --database (or ANNOTATE_STUDIO_DATABASE) names a PostgreSQL database, which is checked before the start.
+    The connection (URL and API key) is written only for a server started from --home that holds the port: a
+    port answered or taken by anything else is refused. A --home other than .studio is recorded in
+    .studio/home.json, so later commands in this folder find the server (elsewhere: ANNOTATE_STUDIO_HOME).
 
     \b
     Example:
@@ -65,24 +69,46 @@ def studio_up(home, port, database_url, timeout):
     state = studio_call(studio.up, timeout=timeout)
     creds = Path(home) / "credentials.json"
     on = state.database or "a database this folder did not record"
-    click.echo(f"Label Studio is up at {state.url} (pid {state.pid or 'not ours'}) on {on}. Admin login and API "
-               f"token are in {creds} (mode 0600); the toolkit reads {state.connection_file}.")
+    click.echo(f"Label Studio is up at {state.url} (pid {state.pid}) on {on}. Admin login and API token are in "
+               f"{creds} (mode 0600); the toolkit reads {state.connection_file}{_where_found(home)}.")
+
+
+def _where_found(home) -> str:
+    """Record a --home other than .studio for the next commands in this folder, and say how they find it."""
+    from ..studio.connection import point_at_home
+
+    pointer = point_at_home(home)
+    if pointer is None:
+        return ""
+    return (f": later commands run in this folder find it through {pointer}; from elsewhere set "
+            f"ANNOTATE_STUDIO_HOME={Path(home).resolve()}")
 
 
 @studio_group.command("down")
 @home_option
 @port_option
 def studio_down(home, port):
-    """Stop the local Label Studio that `annotate studio up` started from this folder.
+    """Stop the local Label Studio that `annotate studio up` started from this folder (on the port it recorded,
+    unless --port names one).
 
     \b
     Example:
       annotate studio down
+      annotate studio down --home /data/studio
     """
     from ..studio.server import LocalStudio
 
-    stopped = LocalStudio(home, port).down()
-    click.echo("Stopped the local Label Studio." if stopped else "No Label Studio started from here is running.")
+    studio = LocalStudio(home, port)
+    stopped = studio_call(studio.down)
+    if stopped:
+        click.echo(f"Stopped the local Label Studio on {studio.url}.")
+        return
+    rec = studio.recorded()
+    if rec and rec.running and rec.port != studio.port:
+        click.echo(f"No Label Studio started from {home} runs on port {studio.port}: the one started from there "
+                   f"runs on port {rec.port} (pid {rec.pid}); stop it with `annotate studio down --home {home}`.")
+        sys.exit(EXIT_ERROR)
+    click.echo(f"No Label Studio started from {home} is running.")
 
 
 @studio_group.command("status")
@@ -142,7 +168,9 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_byt
     Documents already in the project (same data.doc_id) are skipped, so a push can be repeated or resumed.
     Loading annotations is idempotent too: a task the annotator has annotated already gets nothing new, unless
     --replace (a corrected file) updates their annotation there; a task under review keeps what it has.
-    The server and key come from LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY or .studio/connection.json.
+    The server and key come from LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY, else the file named by
+    ANNOTATE_STUDIO_CONFIG, else connection.json in ANNOTATE_STUDIO_HOME, else the server `annotate studio up`
+    started from this folder (.studio/connection.json, or the --home it recorded in .studio/home.json).
 
     \b
     Example:
@@ -186,9 +214,12 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_byt
         finally:
             progress.close()
         state = "created" if report.project_created else ("config updated" if report.config_updated else "existing")
+        conflicts = _quarantine_conflicts(tasks_file, report.conflicts)
         click.echo(f"Project {report.project_id} ({state}) on {conn.url}: {report.submitted} task(s) in "
                    f"{tasks_file}: {report.imported} imported ({report.with_predictions} with predictions), "
-                   f"{report.skipped_existing} already present. Annotate at {conn.url}/projects/{report.project_id}/")
+                   f"{report.skipped_existing} already present, {conflicts}. Checked on the server: each document "
+                   f"once ({report.duplicates_removed} extra copy(ies) removed). "
+                   f"Annotate at {conn.url}/projects/{report.project_id}/")
         project_id = report.project_id
     if overlap:
         from ..pipeline import resolve_project_id
@@ -215,6 +246,18 @@ def push_cmd(tasks_file, title, project_id, update_config, chunk_size, chunk_byt
                       f"{loaded.already_present} already there, ") + f"{len(read.rejected)} quarantined{note}, "
                    f"{len(read.empty)} with nothing to load; project {project_id}")
     return report
+
+
+def _quarantine_conflicts(tasks_file, conflicts: list[dict]) -> str:
+    """Tasks not imported because their doc_id stands for another text: one line each, with the reason, in
+    TASKS_FILE.quarantine.jsonl (a stale file of an earlier push is removed)."""
+    from ..core.atomic import replace_quarantine
+
+    records = [{"source": f"{tasks_file}: task {c['task']}", **c} for c in conflicts]
+    for r in records:
+        click.echo(f"{r['source']}: {r['reason']}", err=True)
+    written = replace_quarantine(Path(tasks_file).with_suffix(".quarantine.jsonl"), records)
+    return f"{len(conflicts)} quarantined" + (f" ({written.note})" if written.note else "")
 
 
 class _ImportProgress:

@@ -3,7 +3,8 @@
 Faults are translated into `StudioError`s that say what to do; connection errors and 5xx answers are retried
 with backoff, each retry logged. A POST is never re-sent blindly (see `create_once`). A push is resumable:
 it first asks the server which documents it already has (matched by `data.doc_id`) and sends only the others,
-so a push killed halfway and run again leaves every task present exactly once.
+so a push killed halfway and run again leaves every task present exactly once; `pushguard` keeps pushes at the
+same time, slow commits and creation races from leaving copies, and checks the server at the end.
 
 The push goes through `rest.Rest` (plain HTTP, see why there); everything else through label-studio-sdk, which
 is imported only when used (importing it takes over a second).
@@ -19,13 +20,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.atomic import atomic_write_text
 from ..core.schema import Schema
+from . import pushguard
 from .config import instructions_html, labeling_config
 from .connection import Connection
 from .reload import replaceable
@@ -175,6 +178,8 @@ class PushReport:
     imported: int
     skipped_existing: int
     with_predictions: int
+    conflicts: list[dict] = field(default_factory=list)  # see pushguard.plan_push
+    duplicates_removed: int = 0  # extra copies found at the end of the push and deleted (see pushguard)
 
 
 class ProjectLookup:
@@ -185,6 +190,7 @@ class ProjectLookup:
 
     def __init__(self, conn: Connection, title: str, project_id: int | None):
         self.key = (conn, title, project_id)
+        self.started = time.time_ns()  # what it finds is as of then (see pushguard.push_lock)
         self._found: Project | list[Project] | None = None
         self._sent = threading.Event()
         self._thread = threading.Thread(target=self._run, name="project lookup", daemon=True)
@@ -262,7 +268,10 @@ def ensure_project(client: Rest, conn: Connection, schema: Schema, title: str,
                                           description=f"schema {schema.name} v{schema.version} "
                                                       f"({schema.fingerprint})"),
             lambda: find_project(client, conn, title))
-        return project, True, False
+        winner = pushguard.one_project(client, conn, title, project, call)
+        if winner.id == project.id:
+            return project, True, False
+        project = winner  # made at the same time by another push: checked as an existing project
     if show_instructions is not None and project.show_instruction != show_instructions:
         project = call(conn, f"set show_instruction of project {project.id}", client.update_project, project.id,
                        show_instruction=show_instructions)
@@ -318,23 +327,23 @@ def push_tasks(conn: Connection, schema: Schema, tasks: list[dict], title: str =
             raise StudioError(f"task {i}: data.doc_id is missing; build tasks with `annotate tasks`")
     if chunk_size < 1 or chunk_bytes < 1:
         raise StudioError(f"chunk size must be at least 1 task and 1 byte (got {chunk_size}, {chunk_bytes} bytes)")
-    with rest(conn) as client:
+    with rest(conn) as client, ExitStack() as held:
+        since = lookup.started if lookup else time.time_ns()
+        if pushguard.lock_project(held, conn, title, project_id, since):
+            lookup, since = None, time.time_ns()  # another push ran meanwhile: what was looked up is stale
         project, created, updated = ensure_project(client, conn, schema, title, update_config, project_id,
                                                    show_instructions, lookup)
-        # One listing of the doc ids before any import, none per chunk: a lost answer is handled by re-reading
+        if project_id is None and pushguard.lock_project(held, conn, title, project.id, since):
+            project = call(conn, f"project {project.id}", client.project, project.id)  # another push changed it
+        # One listing of the documents before any import, none per chunk: a lost answer is handled by re-reading
         # the server then (see _import_chunk). A project just created, or said to be empty, needs none.
         empty = created or project.task_number == 0
-        present = set() if empty else existing_doc_ids(client, conn, project.id)
-        todo, seen = [], set(present)
-        for t in tasks:
-            doc_id = str(t["data"]["doc_id"])
-            if doc_id not in seen:  # a doc id twice in the file is imported once
-                seen.add(doc_id)
-                todo.append(t)
-        skipped = len(tasks) - len(todo)
+        before = [] if empty else pushguard.task_rows(client, conn, project.id, call)
+        plan = pushguard.plan_push(tasks, before, project.id)
+        todo, skipped = plan.todo, plan.skipped
         if on_plan:
             on_plan(len(todo), skipped)
-        if source is not None and not skipped and len(todo) <= chunk_size and len(source) <= chunk_bytes:
+        if source is not None and len(todo) == len(tasks) and len(todo) <= chunk_size and len(source) <= chunk_bytes:
             # The whole file goes in one request: its own bytes, parsed once to check them and never encoded
             # again (encoding 10,000 tasks takes ~0.07 s, a few percent of the push).
             chunks = [(todo, None, source)]
@@ -343,22 +352,27 @@ def push_tasks(conn: Connection, schema: Schema, tasks: list[dict], title: str =
             chunks = [(todo[a:b], encoded[a:b], None)
                       for a, b in chunk_bounds([len(e) for e in encoded], chunk_size, chunk_bytes)]
         imported = 0
+        settle = pushguard.Settle(client, conn, project.id, call)
         for n, (chunk, pieces, whole) in enumerate(chunks):
-            _import_chunk(client, conn, project.id, chunk, pieces, whole)
+            _import_chunk(client, conn, project.id, chunk, pieces, whole, settle)
             imported += len(chunk)
             if progress:
                 progress(len(chunk))
             if after_chunk:
                 after_chunk(n)
+        check = pushguard.check_server(client, conn, project.id, tasks, before, imported, settle, call)
+        if check.missing:
+            raise StudioError(f"{len(check.missing)} document(s) of the file are not in project {project.id} after "
+                              f"the push (e.g. {check.missing[0]}); run the push again to send them")
     return PushReport(project.id, created, updated, len(tasks), imported, skipped,
-                      sum(1 for t in todo if t.get("predictions")))
+                      sum(1 for t in todo if t.get("predictions")), plan.conflicts, check.duplicates_removed)
 
 
 def _import_chunk(client: Rest, conn: Connection, project_id: int, chunk: list[dict], pieces: list[bytes] | None,
-                  whole: bytes | None) -> None:
+                  whole: bytes | None, settle: Callable[[], None] = lambda: None) -> None:
     """Import `chunk`, sent as `whole` (a JSON list of exactly these tasks) or as its tasks' `pieces` joined."""
     # Never re-sent blindly: after a fault the server may have taken the chunk (or part of it), so re-read what
-    # it holds and send only what is still missing.
+    # it holds, once its task count has settled (`settle`), and send only what is still missing.
     if pieces is None:
         pieces = [encode_task(t) for t in chunk] if whole is None else []
 
@@ -373,6 +387,7 @@ def _import_chunk(client: Rest, conn: Connection, project_id: int, chunk: list[d
 
     def missing():
         nonlocal chunk, pieces, whole
+        settle()
         present = existing_doc_ids(client, conn, project_id)
         keep = [i for i, t in enumerate(chunk) if str(t["data"]["doc_id"]) not in present]
         if len(keep) < len(chunk):  # part of it arrived: send the rest, encoded task by task
