@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+from annotate.core.model import Argument, Document, Entity, Event, Span
 from annotate.studio.tasks import results_for, task_data
 
 _ids = itertools.count(1)
@@ -26,3 +27,19 @@ def results_for_text(text, picks):
         out.append({"id": f"r{k}", "from_name": control, "to_name": "text", "type": "labels",
                     "value": {"start": start, "end": start + len(surface), "text": surface, "labels": [label]}})
     return out
+
+
+def meeting_document(doc: Document) -> Document:
+    """`doc` (a bundled article) with two PER entities and a Contact.Meet event that has a realis value and both
+    as arguments: the small annotated document the robustness tests damage one field at a time."""
+    t = doc.text
+    k, h, meet = t.index("الكاظمي"), t.index("كارل هاريس"), t.index("استقبل")
+    ents = [Entity("e1", k, k + 7, "PER"), Entity("e2", h, h + 10, "PER")]
+    ev = Event("v1", "Contact.Meet", Span(meet, meet + 6), {"realis": "actual"},
+               (Argument("Entity", "e1"), Argument("Entity", "e2")))
+    return Document(doc.id, t, ents, [ev], doc.metadata)
+
+
+def labels_region(task: dict, rid: str) -> dict:
+    """The labels region `rid` of a task's first annotation."""
+    return next(r for r in task["annotations"][0]["result"] if r.get("id") == rid and r["type"] == "labels")

@@ -7,24 +7,16 @@ import pytest
 from click.testing import CliRunner
 
 from annotate.cli import main
-from annotate.core.model import Argument, Document, Entity, Event, Span
+from annotate.core.model import Document
 from annotate.gold.build import import_exports
 from annotate.studio.config import Routing, routing_from_config
 
-from .exports import annotation, export_task
+from .exports import annotation, export_task, meeting_document
 
 
 @pytest.fixture
 def doc(bundled_documents):
-    d = bundled_documents[0]
-    t = d.text
-    k = t.index("الكاظمي")
-    h = t.index("كارل هاريس")
-    meet = t.index("استقبل")
-    ents = [Entity("e1", k, k + 7, "PER"), Entity("e2", h, h + 10, "PER")]
-    ev = Event("v1", "Contact.Meet", Span(meet, meet + 6), {"realis": "actual"},
-               (Argument("Entity", "e1"), Argument("Entity", "e2")))
-    return Document(d.id, t, ents, [ev], d.metadata)
+    return meeting_document(bundled_documents[0])
 
 
 def run(tmp_path, tasks, schema, **kw):

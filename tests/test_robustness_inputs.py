@@ -22,12 +22,11 @@ from click.testing import CliRunner
 
 from annotate.cli import main
 from annotate.core.atomic import atomic_write_json
-from annotate.core.model import Argument, Document, Entity, Event, Span
 from annotate.gold.layout import BUILD_FILE, GoldReadError
 from annotate.gold.reader import gold_documents
 from annotate.studio.connection import ConnectionConfigError, load_connection
 
-from .exports import annotation, export_task
+from .exports import annotation, export_task, labels_region, meeting_document
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -192,17 +191,9 @@ def test_predictions_file_lines_named(tmp_path, bad_line, reason):
 
 @pytest.fixture
 def doc(bundled_documents):
-    d = bundled_documents[0]
-    t = d.text
-    k, h, meet = t.index("الكاظمي"), t.index("كارل هاريس"), t.index("استقبل")
-    ents = [Entity("e1", k, k + 7, "PER"), Entity("e2", h, h + 10, "PER")]
-    ev = Event("v1", "Contact.Meet", Span(meet, meet + 6), {"realis": "actual"},
-               (Argument("Entity", "e1"), Argument("Entity", "e2")))
-    return Document(d.id, t, ents, [ev], d.metadata)
+    return meeting_document(bundled_documents[0])
 
 
-def _region(task, rid):
-    return next(r for r in task["annotations"][0]["result"] if r.get("id") == rid and r["type"] == "labels")
 
 
 def _relation(task):
@@ -220,17 +211,18 @@ def _mutate_surrogate_text(task):
 EXPORT_CASES = [
     ("result holds null", lambda t: _results(t).append(None), "result[6]: must be an object", None),
     ("result holds a string", lambda t: _results(t).insert(0, "e1"), "result[0]: must be an object", None),
-    ("region value is a list", lambda t: _region(t, "e1").update(value=[1, 2]),
+    ("region value is a list", lambda t: labels_region(t, "e1").update(value=[1, 2]),
      "region e1: field value must be an object, got a list", None),
     ("annotation result is an object", lambda t: t["annotations"][0].update(result={"id": "e1"}),
      "field result must be a list of regions, got an object", None),
-    ("entity label under the trigger control", lambda t: _region(t, "e2").update(from_name="trigger"),
+    ("entity label under the trigger control", lambda t: labels_region(t, "e2").update(from_name="trigger"),
      "region e2: label 'PER' is under control 'trigger' but belongs to control 'entity'", None),
-    ("trigger label under the entity control", lambda t: _region(t, "v1").update(from_name="entity"),
+    ("trigger label under the entity control", lambda t: labels_region(t, "v1").update(from_name="entity"),
      "region v1: label 'Contact.Meet' is under control 'entity' but belongs to control 'trigger'", None),
-    ("two identical entity regions", lambda t: _results(t).append(dict(copy.deepcopy(_region(t, "e1")), id="e9")),
+    ("two identical entity regions", lambda t: _results(t).append(dict(copy.deepcopy(labels_region(t, "e1")), id="e9")),
      "region e9: a duplicate of region e1", None),
-    ("two identical trigger regions", lambda t: _results(t).append(dict(copy.deepcopy(_region(t, "v1")), id="v9")),
+    ("two identical trigger regions",
+     lambda t: _results(t).append(dict(copy.deepcopy(labels_region(t, "v1")), id="v9")),
      "region v9: a duplicate of region v1", None),
     ("a duplicate event argument", lambda t: _results(t).append(copy.deepcopy(_relation(t))),
      "a duplicate argument (role Entity already links v1 and e1)", None),
@@ -241,14 +233,14 @@ EXPORT_CASES = [
     ("annotations holds a string", lambda t: t["annotations"].append("done"),
      "annotations[1] is a string, not an annotation object", None),
     ("lone surrogate in data.text", _mutate_surrogate_text, "field 'data.text' holds a lone surrogate U+DC80", None),
-    ("lone surrogate in value.text", lambda t: _region(t, "e1")["value"].update(text="\ud800"),
+    ("lone surrogate in value.text", lambda t: labels_region(t, "e1")["value"].update(text="\ud800"),
      "'annotations[0].result[0].value.text' holds a lone surrogate U+D800", None),
     ("lone surrogate in the annotator", lambda t: t["annotations"][0]["completed_by"].update(email="a\udc00@x"),
      "'annotations[0].completed_by.email' holds a lone surrogate", None),
     ("data is a list", lambda t: t.update(data=[t["data"]]), "field 'data' must be an object, got a list", None),
     ("data.text is a number", lambda t: t["data"].update(text=5), "field data.text is missing or empty", None),
     ("value.text disagrees, --on-text-mismatch quarantine",
-     lambda t: _region(t, "e1")["value"].update(text="شخص آخر"),
+     lambda t: labels_region(t, "e1")["value"].update(text="شخص آخر"),
      "region e1: field value.text 'شخص آخر' differs from data", ["--on-text-mismatch", "quarantine"]),
 ]
 
@@ -273,7 +265,7 @@ def test_import_quarantines_the_task_by_name(tmp_path, doc, bundled_documents, n
 
 def test_a_note_that_is_not_an_object_is_harmless(tmp_path, doc):
     task = export_task(doc, [annotation(doc)])
-    _region(task, "e1")["meta"] = ["CONFLICT (a list, not an object)"]
+    labels_region(task, "e1")["meta"] = ["CONFLICT (a list, not an object)"]
     export = tmp_path / "export.json"
     export.write_text(json.dumps([task]), encoding="utf-8")
     res = cli("import", export, "-o", tmp_path / "gold")
@@ -282,7 +274,7 @@ def test_a_note_that_is_not_an_object_is_harmless(tmp_path, doc):
 
 def test_text_mismatch_warnings_are_recorded_in_build_json_and_the_summary(tmp_path, doc):
     task = export_task(doc, [annotation(doc)], task_id=77)
-    _region(task, "e1")["value"]["text"] = "شخص آخر"
+    labels_region(task, "e1")["value"]["text"] = "شخص آخر"
     export = tmp_path / "export.json"
     export.write_text(json.dumps([task]), encoding="utf-8")
     res = cli("import", export, "-o", tmp_path / "gold")
@@ -296,7 +288,7 @@ def test_text_mismatch_warnings_are_recorded_in_build_json_and_the_summary(tmp_p
 def test_import_removes_a_stale_quarantine_file_and_says_so(tmp_path, doc, bundled_documents):
     export = tmp_path / "export.json"
     bad = export_task(doc, [annotation(doc)], task_id=77)
-    _region(bad, "e1")["value"]["end"] = 10 ** 6
+    labels_region(bad, "e1")["value"]["end"] = 10 ** 6
     good = export_task(bundled_documents[1], [annotation(bundled_documents[1])])
     export.write_text(json.dumps([bad, good]), encoding="utf-8")
     qfile = tmp_path / "gold.quarantine.jsonl"
