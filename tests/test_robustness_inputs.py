@@ -18,29 +18,18 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from annotate.cli import main
 from annotate.core.atomic import atomic_write_json
 from annotate.gold.layout import BUILD_FILE, GoldReadError
 from annotate.gold.reader import gold_documents
 from annotate.studio.connection import ConnectionConfigError, load_connection
 
 from .exports import annotation, export_task, labels_region, meeting_document
+from .runcli import cli, quarantine_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def cli(*args: str, env: dict | None = None):
-    result = CliRunner().invoke(main, [str(a) for a in args], env=env)
-    # a clean exit or a message with an exit code, never a Python traceback
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    assert "Traceback" not in result.output, result.output
-    return result
-
-
-def quarantine_lines(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line]
 
 
 # --- `annotate tasks`: articles as JSONL -----------------------------------------------------------------------

@@ -14,9 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from annotate.cli import main
 from annotate.core.bio import _assign_layers_quadratic, assign_layers
 from annotate.core.model import MAX_SPANS_PER_DOCUMENT, Document, Entity, SpanError
 from annotate.gold.exportfiles import export_files
@@ -24,6 +22,7 @@ from annotate.gold.layout import GoldReadError
 from annotate.gold.reader import gold_documents
 
 from .exports import annotation, export_task, labels_region, meeting_document
+from .runcli import cli, quarantine_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,15 +68,6 @@ def test_a_document_with_too_many_spans_is_refused_by_name():
 # --- Label Studio exports: silently wrong, tracebacks, lost records ---------------------------------------------
 
 
-def cli(*args, env: dict | None = None):
-    result = CliRunner().invoke(main, [str(a) for a in args], env=env)
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    assert "Traceback" not in result.output, result.output
-    return result
-
-
-def quarantine_lines(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line]
 
 
 @pytest.fixture
