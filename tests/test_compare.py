@@ -89,7 +89,7 @@ def test_inputs_that_are_not_comparable_reports(reports, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"entities": {}, \n oops}')
     result = _run("compare", reports["baseline"], bad)
-    assert result.exit_code == 1 and f"{bad}: not JSON (line 2" in result.output
+    assert result.exit_code == 1 and f"{bad}: not valid JSON (line 2" in result.output
     conll = tmp_path / "c.conll"
     conll.write_text("a B-PER B-PER\nb O O\n")
     assert _run("score", "--conll", conll, "--json", tmp_path / "conll.json").exit_code == 0

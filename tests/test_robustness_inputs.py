@@ -366,7 +366,7 @@ def test_a_bad_config_is_named(tmp_path, doc, content, reason):
     ('["http://127.0.0.1:1", "key"]', "expected a JSON object with 'url' and 'api_key'"),
     ('"just a string"', "expected a JSON object"),
     ('{"url": "http://127.0.0.1:1", "api_key": 5}', "needs fields 'url' and 'api_key' (strings)"),
-    ('{"url": "http://x", "api_key": "sec', "not valid JSON: line 1 column"),
+    ('{"url": "http://x", "api_key": "sec', "not valid JSON (line 1, column"),
 ], ids=["a list", "a string", "a number as key", "truncated"])
 def test_studio_config_file_that_is_not_an_object(tmp_path, monkeypatch, content, reason):
     config = tmp_path / "conn.json"
@@ -399,7 +399,7 @@ def _truncate(file: Path) -> None:
 
 @pytest.mark.parametrize("damage, culprit, reason", [
     (lambda g: _truncate(next(g.rglob("*.arrow"))), "data-00000-of-00001.arrow", "cannot be read"),
-    (lambda g: _truncate(g / BUILD_FILE), BUILD_FILE, "not valid JSON: line"),
+    (lambda g: _truncate(g / BUILD_FILE), BUILD_FILE, "not valid JSON (line"),
     (lambda g: (g / BUILD_FILE).write_text("[]"), BUILD_FILE, "expected a JSON object"),
     (lambda g: (g / BUILD_FILE).write_text("{}"), BUILD_FILE, "'schema_definition' is missing"),
     (lambda g: _truncate(next(g.rglob("state.json"))), "state.json", "cannot be read"),

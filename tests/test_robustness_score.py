@@ -683,7 +683,7 @@ def test_unbalanced_quotes_in_the_extractor_command(gold_set):
 # --- item 9: inputs beside the predictions that used to end in a traceback ---------------------------------------
 
 @pytest.mark.parametrize("content, message", [
-    ('{"entities": ', "not JSON (line 1, column 14"),
+    ('{"entities": ', "not valid JSON (line 1, column 14"),
     ("[1, 2]", "not a report of `annotate score --json` (expected a JSON object with 'entities', got list)"),
     ('{"gold": {}}', "not a report of `annotate score --json`"),
     (b"\xff\xfe{}", "not UTF-8 text (byte 0)"),

@@ -136,3 +136,20 @@ def non_finite(value, field: str = "") -> str | None:
         elif isinstance(item, list):
             stack.extend((f"{where}[{i}]", v) for i, v in reversed(list(enumerate(item))))
     return None
+
+
+class JsonFileError(ValueError):
+    pass
+
+
+def read_json_file(path: str | Path):
+    """The value of a whole JSON file (a report, a config, a gold set's build.json). JsonFileError names the
+    file and says what is wrong, quoting no part of it: a config file may hold an API key."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise JsonFileError(f"{path}: cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise JsonFileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise JsonFileError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None

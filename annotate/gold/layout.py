@@ -4,10 +4,10 @@ built set says about itself). Neither side imports the other; both import this.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.jsonl import JsonFileError, read_json_file
 from ..core.schema import Schema
 
 BUILD_FILE = "build.json"
@@ -49,13 +49,9 @@ SPILL = ".rows"  # the unsorted rows of a build in progress, inside the temporar
 
 def _json_object(file: Path) -> dict:
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise GoldReadError(f"{file}: not UTF-8 (byte {exc.start}); rebuild the gold set with `annotate import`"
-                            ) from None
-    except json.JSONDecodeError as exc:
-        raise GoldReadError(f"{file}: not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}; rebuild the "
-                            "gold set with `annotate import`") from None
+        data = read_json_file(file)
+    except JsonFileError as exc:
+        raise GoldReadError(f"{exc}; rebuild the gold set with `annotate import`") from None
     if not isinstance(data, dict):
         raise GoldReadError(f"{file}: expected a JSON object; rebuild the gold set with `annotate import`")
     return data

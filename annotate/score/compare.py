@@ -10,10 +10,10 @@ the difference lies below zero.
 from __future__ import annotations
 
 import html
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.jsonl import JsonFileError, read_json_file
 from .gate import per_document_problem
 from .mdtext import md_escape
 from .report import lookup
@@ -48,13 +48,9 @@ class System:
 def read_system(path: str | Path) -> System:
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CompareError(f"{path}: cannot be read ({exc.strerror})") from None
-    except UnicodeDecodeError as exc:
-        raise CompareError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise CompareError(f"{path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        data = read_json_file(path)
+    except JsonFileError as exc:
+        raise CompareError(str(exc)) from None
     if not isinstance(data, dict) or not isinstance(data.get("entities"), dict) or "gold" not in data:
         raise CompareError(f"{path}: not a report of `annotate score --json` (no 'entities' and 'gold')")
     if not isinstance(data["gold"], dict):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.jsonl import JsonFileError, read_json_file
 from ..core.model import Document, Rejected
 from ..core.version import __version__
 from ..core.violations import Violation, schema_violations, voided
@@ -242,11 +242,9 @@ def _tags_fingerprint(seqs: TagSequences) -> str:
 def read_report(path: str | Path) -> dict:
     """An earlier JSON report of `annotate score`; ValueError naming the file (and line) when it is not one."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"--baseline {path}: not UTF-8 text (byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"--baseline {path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        data = read_json_file(path)
+    except JsonFileError as exc:
+        raise ValueError(f"--baseline {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("entities"), dict):
         raise ValueError(f"--baseline {path}: not a report of `annotate score --json` (expected a JSON object "
                          f"with 'entities', got {type(data).__name__})")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.atomic import atomic_write_json
+from ..core.jsonl import JsonFileError, read_json_file
 
 DEFAULT_HOME = Path(".studio")
 DEFAULT_CONFIG = DEFAULT_HOME / "connection.json"
@@ -110,15 +111,9 @@ def forget_home(home: str | Path) -> None:
 
 def _read_config(path: Path) -> dict:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConnectionConfigError(f"{path}: cannot be read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise ConnectionConfigError(f"{path}: not UTF-8 (byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        # the message quotes no part of the file: it may hold the key
-        raise ConnectionConfigError(f"{path}: not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
-                                    ) from None
+        data = read_json_file(path)  # its messages quote no part of the file: it may hold the key
+    except JsonFileError as exc:
+        raise ConnectionConfigError(str(exc)) from None
     if not isinstance(data, dict):
         raise ConnectionConfigError(f"{path}: expected a JSON object with 'url' and 'api_key'")
     return data
