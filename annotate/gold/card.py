@@ -49,7 +49,7 @@ def dataset_card(stats: CardStats, schema: Schema, build: dict, agreement: dict 
               f"- Adjudicated by (documents): {_people(stats.reviewers)}"]
     if agreement and agreement.get("pairs"):
         passes = sorted({p[k] for p in agreement["pairs"] for k in ("a", "b")})
-        lines.append(f"- Independent passes compared for agreement: {', '.join(passes)}")
+        lines.append(f"- Passes compared for agreement (how independent they were: see below): {', '.join(passes)}")
     lines.append("")
     if about:
         lines += [about.strip(), ""]
