@@ -22,17 +22,8 @@ from .predictions.sources import load_predictions
 from .score import report as rep
 from .score.report import headline_table
 from .score.run import document_report
-from .studio.client import (
-    connect,
-    get_project,
-    load_annotations,
-    project_tasks,
-    pull_export,
-    push_reviews,
-    push_tasks,
-    rest,
-    set_ground_truth,
-)
+from .studio.annotations import load_annotations, project_tasks, push_reviews, set_ground_truth
+from .studio.client import connect, get_project, pull_export, push_tasks, rest
 from .studio.config import Routing
 from .studio.connection import load_connection
 from .studio.database import PostgresDatabase, database_from, describe

@@ -107,7 +107,7 @@ def test_labeling_view_shows_a_gold_article(studio, conn, schema, chromium, tmp_
     trigger region is highlighted in the right-to-left text. With ANNOTATE_SCREENSHOT=path the screenshot is kept
     there (the README's picture comes from this test)."""
     from annotate.gold.reader import gold_documents
-    from annotate.studio.client import load_annotations
+    from annotate.studio.annotations import load_annotations
 
     gold, _ = gold_documents("gold/dataset")
     doc = min(gold, key=lambda d: len(d.text))

@@ -108,7 +108,7 @@ def test_a_new_annotator_logs_in_labels_a_span_and_it_reaches_pull(studio, studi
 
 @pytest.mark.studio
 def test_reset_gives_an_account_made_by_a_load_a_password_that_logs_in(studio, studio_env, monkeypatch):
-    from annotate.studio.client import ensure_user
+    from annotate.studio.annotations import ensure_user
     from tests.test_round import Person
 
     email = _email("loaded")
