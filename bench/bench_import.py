@@ -44,7 +44,7 @@ SDK = ("import sys\n"
 # What the Python standard library alone takes for the two steps every import of the export must do: parse the
 # JSON, and find the tokens of every text (a bare regex, far simpler than the toolkit's tokenizer).
 # The same parse by the two compiled decoders issue 22 measured (msgspec, adopted for the tasks in
-# annotate/studio/fastjson.py, and orjson), each from the file's bytes, in the same process; and the stdlib's
+# annotate/core/fastjson.py, and orjson), each from the file's bytes, in the same process; and the stdlib's
 # json.load again with the cyclic collector as `annotate import` sets it (frozen start-up objects, a threshold
 # of 50,000), which is most of the difference.
 FLOOR = ("import gc, json, re, sys, time\n"

@@ -1,4 +1,4 @@
-"""The msgspec decoding of export tasks (`annotate/studio/fastjson.py`) gives the standard library's objects and
+"""The msgspec decoding of export tasks (`annotate/core/fastjson.py`) gives the standard library's objects and
 errors, and falls back to it wherever msgspec refuses a text the standard library reads."""
 
 import json
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from annotate.studio.fastjson import from_worker, loads, to_worker
+from annotate.core.fastjson import from_worker, loads, to_worker
 
 EDGES = ['{"a": 1, "a": 2}', '"\\ud800"', '"\\udc00\\ud800"', '{"\\ud800": 1}', '"\\ud83d\\ude00"', "NaN",
          "[Infinity, -Infinity]", "1e400", "-0.0", "123456789012345678901234567890", ' {"a" : [1, 2 ]} ',

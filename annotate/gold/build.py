@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.atomic import QuarantineFile, atomic_directory, atomic_write_pieces, json_line, replace_quarantine
+from ..core.fastjson import from_worker, to_worker
 from ..core.model import Document, Rejected
 from ..studio.config import EDGE_WHITESPACE_POLICIES, TEXT_MISMATCH_POLICIES, Routing
 from ..studio.export import (
@@ -29,7 +30,6 @@ from ..studio.export import (
     task_annotations,
     task_fault,
 )
-from ..studio.fastjson import from_worker, to_worker
 from ..studio.stream import (
     ExportStream,
     StreamRestart,

@@ -27,8 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.fastjson import loads
 from .export import ExportError, _from_min_format, min_task_key, read_export_file
-from .fastjson import loads
 
 CHUNK = 1 << 20  # bytes read at a time; a task larger than this just makes the buffer grow until it fits
 _DECODER = json.JSONDecoder()
