@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 SENTENCE_END = frozenset(".!?؟…۔")
+CLOSING_MARKS = frozenset({'"', "»", ")", "'", "”", "’"})  # stay in the sentence they close (`_closing`)
 _DECIMAL_SEPARATORS = frozenset(".,٫٬")
 _JOINERS = frozenset("\u200d\ufe0f\ufe0e")
 
@@ -83,15 +84,21 @@ class _ClassTable:
     def __call__(self, text: str) -> str:
         import numpy as np
 
+        points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
+        return self.of_points(points).tobytes().decode("ascii")
+
+    def of_points(self, points):
+        """The class letters (as bytes in a numpy uint8 array) of an array of code points."""
+        import numpy as np
+
         if self.table is None:
             self.table = np.zeros(0x110000, np.uint8)  # 0: not classified yet
-        points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
         classes = self.table[points]
         if not classes.all():
             for cp in np.unique(points[classes == 0]).tolist():
                 self.table[cp] = ord(_CLASSES[cp])
             classes = self.table[points]
-        return classes.tobytes().decode("ascii")
+        return classes
 
 
 _class_string = _ClassTable()
@@ -220,7 +227,7 @@ def sentence_ids_of_bounds(text: str, starts: list[int], ends: list[int]) -> lis
 
 def _closing(tok: str) -> bool:
     """A closing quote or bracket right after a full stop stays in the sentence it closes."""
-    return tok in {'"', "»", ")", "'", "”", "’"} or tok in SENTENCE_END
+    return tok in CLOSING_MARKS or tok in SENTENCE_END
 
 
 def sentences(text: str, tokens: list[Token]) -> list[tuple[int, int]]:

@@ -22,6 +22,7 @@ from ..core.bio import assign_layers, bio_labels
 from ..core.model import Argument, Document, Entity, Event, Provenance, Span
 from ..core.schema import Schema
 from ..core.tokenize import sentence_ids_of_bounds, token_bounds
+from .batchrows import TOKEN_COLUMNS, Misaligned, TokenColumns, token_columns
 from .layout import DatasetBuildError
 
 
@@ -104,16 +105,23 @@ class RowEncoder:
         return layers
 
     def row(self, doc: Document) -> dict:
+        return {**self.token_columns(doc), **self.document_columns(doc)}
+
+    def spans(self, doc: Document) -> tuple[list, list]:
+        """(entity spans, trigger spans) as (start, end, type)."""
+        return [(e.start, e.end, e.type) for e in doc.entities], \
+            [(v.trigger.start, v.trigger.end, v.type) for v in doc.events]
+
+    def token_columns(self, doc: Document) -> dict:
+        """The columns derived from the tokens, one document at a time (`batchrows` computes the same for a
+        batch of documents at once)."""
         text = doc.text
-        ent_spans = [(e.start, e.end, e.type) for e in doc.entities]
-        trig_spans = [(v.trigger.start, v.trigger.end, v.type) for v in doc.events]
+        ent_spans, trig_spans = self.spans(doc)
         cuts = {x for s, e, _ in ent_spans for x in (s, e)} | {x for s, e, _ in trig_spans for x in (s, e)}
         starts, ends = token_bounds(text, cuts)
         ner = self._layers(starts, ends, ent_spans, self.entity_index, self.entity_types, self.ner_chunks, doc.id)
         trig = self._layers(starts, ends, trig_spans, self.event_index, self.event_types, self.trig_chunks, doc.id)
-        row = {
-            "id": doc.id,
-            "text": text,
+        return {
             "tokens": list(map(text.__getitem__, map(slice, starts, ends))),
             "token_start": starts,
             "token_end": ends,
@@ -122,6 +130,14 @@ class RowEncoder:
             "ner_layers": ner,
             "trigger_tags": trig[0],
             "trigger_layers": trig,
+        }
+
+    def document_columns(self, doc: Document) -> dict:
+        """Every column but the token columns."""
+        text = doc.text
+        row = {
+            "id": doc.id,
+            "text": text,
             "entities": [{"id": e.id, "start": e.start, "end": e.end, "type": self.entity_index[e.type],
                           "text": text[e.start:e.end]} for e in doc.entities],
             "events": [{"id": v.id, "type": self.event_index[v.type], "trigger_start": v.trigger.start,
@@ -140,6 +156,20 @@ class RowEncoder:
             row["doc_labels"] = [{"name": k, "value": x} for k, v in sorted(doc.metadata.get("doc_labels", {}).items())
                                  for x in v]
         return row
+
+    def encode_batch(self, docs: list[Document], types: dict[str, pa.DataType]) -> TokenColumns | None:
+        """The token columns of `docs` as Arrow arrays (`batchrows`), or None where the batch path cannot say
+        what is wrong (a span off token boundaries, tags that do not decode back, a lone surrogate): then
+        `token_columns`, one document at a time, raises the error naming the document at fault."""
+        ents, trigs = [], []
+        for doc in docs:
+            e, t = self.spans(doc)
+            ents.append([(s, x, self.entity_index[k]) for s, x, k in e])
+            trigs.append([(s, x, self.event_index[k]) for s, x, k in t])
+        try:
+            return token_columns([d.text for d in docs], ents, trigs, types, (self.entity_types, self.event_types))
+        except (Misaligned, UnicodeError):
+            return None
 
 
 def _chunk_pattern(n_types: int) -> re.Pattern:
@@ -172,8 +202,11 @@ def row_size(row: dict, fingerprint_json: bytes) -> int:
     fingerprint JSON), the tokens' text again with 32 bytes of offsets, sentence ids and outer tags per token,
     and 8 per token per tag layer. Deterministic, from the row alone, so the sort windows it bounds (and with
     them the parquet row groups) are the same however the rows were batched."""
-    tokens = len(row["tokens"])
-    return 2 * len(fingerprint_json) + tokens * (32 + 8 * (len(row["ner_layers"]) + len(row["trigger_layers"])))
+    return _size(len(fingerprint_json), len(row["tokens"]), len(row["ner_layers"]) + len(row["trigger_layers"]))
+
+
+def _size(fingerprint_bytes: int, tokens: int, layers: int) -> int:
+    return 2 * fingerprint_bytes + tokens * (32 + 8 * layers)
 
 
 def row_to_document(row: dict, entity_names: list[str], event_names: list[str]) -> Document:
@@ -233,15 +266,16 @@ class EncodedDocument:
     """A gold document in the form the writer takes (built in a worker process when there are several)."""
     id: str
     split: str
-    row: dict  # int-coded
+    row: dict  # int-coded; the token columns are added as the batch of rows is written (`spill_batch`)
     fingerprint_json: bytes
-    size: int  # `row_size`
+    size: int | None  # `row_size`, once the token columns are known
     entity_types: list[str]
     event_types: list[str]
     roles: list[str]
     annotators: list[str]
     reviewers: list[str]
     batch_row: int | None = None  # when the row travels in a worker's record batch: its position there
+    doc: Document | None = None  # until its row is written: what the token columns are made from
 
 
 class DocumentEncoder:
@@ -256,12 +290,11 @@ class DocumentEncoder:
         self._spilled = 0  # batch files this process wrote
 
     def __call__(self, doc: Document) -> EncodedDocument:
-        row = self.rows.row(doc)
-        fp = row_fingerprint_json(row)
-        return EncodedDocument(doc.id, split_of(doc.id, self.splits), row, fp, row_size(row, fp),
+        row = self.rows.document_columns(doc)
+        return EncodedDocument(doc.id, split_of(doc.id, self.splits), row, row_fingerprint_json(row), None,
                                [e.type for e in doc.entities], [v.type for v in doc.events],
                                [a.role for v in doc.events for a in v.arguments], list(doc.provenance.annotators),
-                               list(doc.provenance.reviewers))
+                               list(doc.provenance.reviewers), doc=doc)
 
     def batch(self, encoded: list[EncodedDocument]) -> str:
         """Rows as one record batch of the writer's spill schema, written by the worker process that built them
@@ -274,7 +307,7 @@ class DocumentEncoder:
         self._spilled += 1
         name = f"worker-{os.getpid()}-{self._spilled}.arrow"
         with pa.ipc.new_stream(str(self.spill_dir / name), self._spill_schema) as out:
-            out.write_batch(spill_batch(encoded, self._spill_schema))
+            out.write_batch(spill_batch(encoded, self._spill_schema, self.rows))
         return name
 
 
@@ -284,19 +317,34 @@ def spill_schema(schema: Schema) -> pa.Schema:
     return features(schema).arrow_schema.append(pa.field("__split", pa.string()))
 
 
-def spill_batch(encoded: list[EncodedDocument], schema: pa.Schema) -> pa.RecordBatch:
-    """The rows as one record batch of `schema`, built column by column: a list column is made from its
-    values flattened over the whole batch and their offsets (`pa.array` of a flat list of ints or strings is
-    much faster than the converter walking a list per row), structs and plain values with `pa.array`."""
-    rows = [enc.row for enc in encoded]
+def spill_batch(encoded: list[EncodedDocument], schema: pa.Schema, rows: RowEncoder) -> pa.RecordBatch:
+    """The rows as one record batch of `schema`, built column by column, and each document's `size` set. The
+    token columns of the whole batch come from `RowEncoder.encode_batch` (numpy arrays, no Python object
+    per token). Other list columns are made from their values flattened over the whole batch and their offsets
+    (`pa.array` of a flat list of ints or strings is much faster than the converter walking a list per row),
+    structs and plain values with `pa.array`. Each document's Document is let go once its row is built."""
+    types = {name: schema.field(name).type for name in TOKEN_COLUMNS}
+    missing = [enc for enc in encoded if "tokens" not in enc.row]
+    batch = rows.encode_batch([enc.doc for enc in missing], types) if len(missing) == len(encoded) else None
+    if batch is None:
+        for enc in missing:
+            enc.row.update(rows.token_columns(enc.doc))
+        for enc in encoded:
+            enc.size = row_size(enc.row, enc.fingerprint_json)
+    else:
+        for enc, n, depth in zip(encoded, batch.tokens.tolist(), batch.depth.tolist()):
+            enc.size = _size(len(enc.fingerprint_json), n, depth)
     columns = []
     for field in schema:
         name, kind = field.name, field.type
         if name == "__split":
-            values = [enc.split for enc in encoded]
+            columns.append(_column([enc.split for enc in encoded], kind))
+        elif batch is not None and name in batch.arrays:
+            columns.append(batch.arrays[name])
         else:
-            values = [row[name] for row in rows]
-        columns.append(_column(values, kind))
+            columns.append(_column([enc.row[name] for enc in encoded], kind))
+    for enc in encoded:
+        enc.doc = None
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 

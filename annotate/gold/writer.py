@@ -116,7 +116,8 @@ class GoldWriter:
         self._json.write(enc.fingerprint_json)
         self._json_at.extend((self._json_end, len(enc.fingerprint_json)))
         self._json_end += len(enc.fingerprint_json)
-        self._row_bytes += enc.size
+        if enc.size is not None:  # else known once the row is written (`_flush`)
+            self._row_bytes += enc.size
         self.split_counts[enc.split] += 1
         self.entities.update(enc.entity_types)
         self.events.update(enc.event_types)
@@ -135,7 +136,8 @@ class GoldWriter:
 
     def _flush(self) -> None:
         if self._buffer:
-            self._writer.write_batch(spill_batch(self._buffer, self.spill_schema))
+            self._writer.write_batch(spill_batch(self._buffer, self.spill_schema, self.encoder.rows))
+            self._row_bytes += sum(enc.size for enc in self._buffer)
             self._buffer = []
 
     def __len__(self) -> int:

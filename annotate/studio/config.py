@@ -167,9 +167,14 @@ class Routing:
     def controls(self) -> dict[str, frozenset[str]]:
         if self.control_labels is not None:
             return self.control_labels
-        names = self.schema.controls
-        return {**{c: frozenset(self.schema.entity_types) for c in names.entity},
-                **{c: frozenset(self.schema.event_types) for c in names.trigger}}
+        try:
+            return self.__dict__["_controls"]  # built once: it is asked for every region of an import
+        except KeyError:
+            names = self.schema.controls
+            built = {**{c: frozenset(self.schema.entity_types) for c in names.entity},
+                     **{c: frozenset(self.schema.event_types) for c in names.trigger}}
+            object.__setattr__(self, "_controls", built)
+            return built
 
     def control_problem(self, control: str, label: str) -> str | None:
         """Why `label` may not sit under `control` (an entity type under the trigger control, say), if so."""

@@ -374,7 +374,9 @@ def _utf16_slice(text: str, start: int, end: int) -> str | None:
 
 def has_conflict_note(region) -> bool:
     """A region whose note (meta.text) still carries an adjudication CONFLICT mark."""
-    meta = region.get("meta") if isinstance(region, dict) else None
+    if not isinstance(region, dict) or "meta" not in region:  # most regions: no note at all
+        return False
+    meta = region["meta"]
     notes = meta.get("text") if isinstance(meta, dict) else None
     return isinstance(notes, list) and any(CONFLICT_MARK in str(t) for t in notes)
 
