@@ -12,7 +12,8 @@ Speed: one JSON export of 20,000 finished article-sized tasks (quick: 1,000) fro
 Agreement checked: the same number of documents; documents are matched by their text without whitespace (the
 SDK's tokens, concatenated), and every entity chunk of the SDK's tags (B-/I- runs of its whitespace-and-
 punctuation tokens) must be the tokens one of our entities of its type overlaps (any layer: the SDK keeps one
-label per token, so one of a nested pair). Ratio = reference seconds / ours seconds, target >= 5.
+label per token, so one of a nested pair). Ratio = reference seconds / ours seconds, target >= 3.5 for the
+default command (issue 22; issue 11 asked for 5); the --num-proc 1 row is informational.
 
 Memory: peak RSS (whole process tree) of the default `annotate import` at 10,000 and 100,000 documents (quick:
 1,000 and 5,000), on paragraph-sized tasks (`corpus.documents`, as before); targets: below 1 GB at the larger
@@ -34,6 +35,8 @@ from annotate.studio.config import labeling_config
 
 from .corpus import write_export_json
 from .harness import PYTHON, REPO, Row, annotate_cli, best_of, run_measured
+
+TARGET = 3.5  # the default command against the SDK converter (issue 22)
 
 SDK = ("import sys\n"
        "from label_studio_sdk.converter import Converter\n"
@@ -190,19 +193,19 @@ def run(quick: bool, workdir: Path) -> list[Row]:
     rows = [
         Row("import", f"wall time, {n:,} tasks (default: a worker per CPU)", f"{ours.seconds:.1f} s",
             f"{ref.seconds:.1f} s",
-            ref.seconds / ours.seconds, ">= 5", ref.seconds / ours.seconds >= 5,
+            ref.seconds / ours.seconds, f">= {TARGET}", ref.seconds / ours.seconds >= TARGET,
             [agree, f"ours: `{ours.command}`", "reference: SDK Converter CONLL2003, `python -c ...` "
              "(bench/bench_import.py)", f"peak RSS: ours {ours.peak_rss_mb:.0f} MB, SDK {ref.peak_rss_mb:.0f} MB"]),
         Row("import", f"wall time, {n:,} tasks, --num-proc 1", f"{ours2.seconds:.1f} s", f"{ref.seconds:.1f} s",
-            ref.seconds / ours2.seconds, ">= 5", ref.seconds / ours2.seconds >= 5,
+            ref.seconds / ours2.seconds, "informational", True,
             ["byte-identical parquet to the default run", f"ours: `{ours2.command}`"]),
     ]
     floor = json.loads(run_measured([PYTHON, "-c", FLOOR, str(export)]).check().stdout)
     rows.append(Row("import", f"floor, {n:,} tasks: stdlib json.load of the export, then a bare regex token pass",
-                    f"{floor['parse']:.1f} s + {floor['tokens']:.1f} s", f"{ref.seconds / 5:.1f} s (5x target)",
+                    f"{floor['parse']:.1f} s + {floor['tokens']:.1f} s", f"{ref.seconds / TARGET:.1f} s ({TARGET}x target)",
                     None, "informational", True,
                     ["one process; the two steps any reading of the export needs, without a check, a tag or a "
-                     "write: what is left of the 5x time for everything else, on two cores",
+                     "write: set against the target's time for everything, on two cores",
                      "the same parse of the file's bytes by compiled decoders, default collector: msgspec "
                      f"{floor['msgspec']:.2f} s" + (f", orjson {floor['orjson']:.2f} s" if "orjson" in floor
                                                    else " (orjson not installed)"),

@@ -42,6 +42,9 @@ def assign_layers(spans: Sequence[TypedSpan]) -> list[int]:
     questions (deepest such layer; first free layer at or below the floor) in O(log n)."""
     if any(e <= s for s, e, _ in spans):
         return _assign_layers_quadratic(spans)  # empty or reversed spans: the containment argument needs s < e
+    ordered = sorted(spans)
+    if all(a[1] <= b[0] for a, b in zip(ordered, ordered[1:])):
+        return [0] * len(spans)  # no two spans overlap (the common case): all of them in the outermost layer
     order = sorted(range(len(spans)), key=lambda i: (spans[i][0], -spans[i][1], spans[i][2]))
     size = 1
     while size < max(1, len(spans)):

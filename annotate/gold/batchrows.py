@@ -113,22 +113,23 @@ def _token_range(tb: TokenBatch, doc, start, end) -> tuple[np.ndarray, np.ndarra
 def _check_decodes(values: np.ndarray, row_lengths: np.ndarray, spans: tuple, tb: TokenBatch,
                    depth: np.ndarray) -> None:
     """IOB2 strict chunks of every layer (a B-k, then the I-k right after it in the same layer) must be the
-    spans, as (document, start, end, type) multisets: the check `RowEncoder._layers` makes per document."""
+    spans, as (document, start, end, type) multisets: the check `RowEncoder._layers` makes per document.
+
+    A run starts wherever a tag does not go on from the one before it (an I-k after a B-k or I-k of its type,
+    in the same layer); the runs that start with a B- are the chunks, each ending where the next run starts."""
     n = len(values)
-    row_start = np.zeros(n + 1, bool)
-    row_start[_offsets(row_lengths).to_numpy()] = True  # includes n: a chunk never runs past the end
-    v = np.append(values, 0)
-    prev = np.concatenate([[0], v[:-1]])
-    goes_on = (v > 0) & (v % 2 == 0) & ((v == prev) | (v == prev + 1)) & ~row_start
-    b = np.flatnonzero(values % 2 == 1)
-    stop = np.minimum.accumulate(np.where(goes_on, n, np.arange(n + 1))[::-1])[::-1]
-    last = stop[b + 1] - 1
-    row = np.searchsorted(np.flatnonzero(row_start[:-1]), b, side="right") - 1
-    doc_of_row = np.repeat(np.arange(len(depth)), depth)
-    row_first = np.flatnonzero(row_start[:-1])[row]
-    doc = doc_of_row[row]
-    token = tb.first[doc] + (b - row_first)
-    back = (doc, tb.local_starts[token], tb.local_ends[tb.first[doc] + (last - row_first)], (values[b] - 1) // 2)
+    v = values.astype(np.int16)  # tags fit: at most 127 types (RowEncoder)
+    row_starts = _offsets(row_lengths).to_numpy()[:-1]
+    goes_on = np.zeros(n, bool)
+    goes_on[1:] = (v[1:] > 0) & ((v[1:] & 1) == 0) & ((v[1:] == v[:-1]) | (v[1:] == v[:-1] + 1))
+    goes_on[row_starts[row_starts < n]] = False  # (a text without tokens has an empty row at n)
+    runs = np.append(np.flatnonzero(~goes_on), n)
+    b = np.flatnonzero(v & 1)
+    last = runs[np.searchsorted(runs, b, side="right")] - 1
+    row = np.searchsorted(row_starts, b, side="right") - 1  # empty rows share their start with the next row
+    doc = np.repeat(np.arange(len(depth)), depth)[row]
+    offset = tb.first[doc] - row_starts[row]  # position in the values -> token index
+    back = (doc, tb.local_starts[b + offset], tb.local_ends[last + offset], (v[b] - 1) // 2)
     if len(b) != len(spans[0]) or not all(np.array_equal(x, y) for x, y in zip(_sorted(back), _sorted(spans))):
         raise Misaligned
 
