@@ -7,7 +7,6 @@ written. The folder is replaced atomically, so a crash leaves the previous gold 
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import json
 import os
@@ -17,7 +16,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -35,6 +33,7 @@ from .arrowdigest import ValuesDigest
 from .card import CardStats, dataset_card
 from .layout import AGREEMENT_FILE, BUILD_FILE, SPILL, GoldInfo, parquet_name
 from .rows import DocumentEncoder, EncodedDocument, features, parse_splits, spill_batch, spill_schema
+from .windows import sorted_windows
 
 
 def files_digest(splits: dict[str, ValuesDigest]) -> str:
@@ -58,9 +57,9 @@ class GoldWriter:
     offset and length stay in memory: it is only ever hashed, so it is written once and read once (in id
     order, at the end), not carried through the sort windows. The files digest (in the parquet file names) is
     a `ValuesDigest` of each split's sorted rows, taken as they are written. `finish` puts the rows in
-    document-id order one window of
-    at most `sort_window` rows at a time (rows are first spread over windows by id range, so no window is
-    ever larger, whatever the ids look like), and writes each split's `save_to_disk` Arrow file and parquet
+    document-id order one window of at most `sort_window` rows at a time (`windows.sorted_windows`: windows
+    by id range, so no window is ever larger, whatever the ids look like), and writes each split's
+    `save_to_disk` Arrow file and parquet
     file as the sorted rows go by. The whole folder is written inside `atomic_directory`'s temporary folder,
     so a failed run leaves the previous gold set as it was.
 
@@ -143,34 +142,8 @@ class GoldWriter:
 
     # --- the sorted pass ---------------------------------------------------------------------------------------
 
-    def _spill_batches(self, name: str | None = None):
-        """The rows of one spill file, or (no name) every spilled row: the parent's own file, then the workers'
-        (the order does not matter: every window is sorted by id)."""
-        if name is not None:
-            with pa.OSFile(str(self.tmp / SPILL / name)) as f:  # read, not memory-mapped: RSS stays per batch
-                yield from pa.ipc.open_stream(f)
-            return
-        yield from self._spill_batches("rows.arrow")
-        for name, keep in self._worker_files:
-            for batch in self._spill_batches(name):  # one batch per file: `keep` are positions in it
-                yield batch if len(keep) == batch.num_rows else batch.take(pa.array(keep, pa.int64()))
-
-    def _spill_groups(self, rows: int):
-        """The spilled rows as tables of about `rows` rows (whole record batches)."""
-        batches, held = [], 0
-        for batch in self._spill_batches():
-            batches.append(batch)
-            held += batch.num_rows
-            if held >= rows:
-                yield pa.Table.from_batches(batches, schema=self.spill_schema)
-                batches, held = [], 0
-        if batches:
-            yield pa.Table.from_batches(batches, schema=self.spill_schema)
-
     def _windows(self):
         """Tables of rows in id order, each at most `self.window` rows (`sort_window`, or fewer for long rows)."""
-
-
         # A window is held twice while it is sorted (the table and its sorted copy), and once more while the
         # window before it is written, so its size is bounded in bytes as well as rows: 5,000 article-sized rows
         # measured ~520 MB of Arrow memory, 1,000 ~120 MB.
@@ -179,34 +152,9 @@ class GoldWriter:
         # same for every --num-proc.
         row_bytes = self._row_bytes / max(1, len(self.ids))
         self.window = max(1, min(self.sort_window, int(SORT_WINDOW_BYTES // max(1.0, row_bytes))))
-        ordered = sorted(self.ids)
-        bounds = ordered[self.window::self.window]  # first id of each window after the first
-        self.ids = []  # not needed any more
-        if not bounds:
-            parts = [list(self._spill_batches())]
-        else:
-            writers = [pa.ipc.new_stream(str(self.tmp / SPILL / f"w{w}.arrow"), self.spill_schema)
-                       for w in range(len(bounds) + 1)]
-            for group in self._spill_groups(self.window):
-                # one take per group of spilled rows (not a filter per batch and window): the rows in window
-                # order, then each window's run written to its file
-                window = pa.array([bisect.bisect_right(bounds, i) for i in group.column(0).to_pylist()], pa.int32())
-                group = group.take(pc.sort_indices(window))  # stable
-                at = 0
-                for w, n in enumerate(np.bincount(window.to_numpy(), minlength=len(writers)).tolist()):
-                    if n:
-                        writers[w].write_table(group.slice(at, n))
-                        at += n
-                del group
-            for w in writers:
-                w.close()
-            (self.tmp / SPILL / "rows.arrow").unlink()
-            for name, _ in self._worker_files:
-                (self.tmp / SPILL / name).unlink()
-            parts = (list(self._spill_batches(f"w{w}.arrow")) for w in range(len(bounds) + 1))
-        for batches in parts:
-            table = pa.Table.from_batches(batches, schema=self.spill_schema)
-            yield table.take(pc.sort_indices(table, sort_keys=[("id", "ascending")]))
+        # the parent's own rows, then the workers' (the order does not matter: every window is sorted by id)
+        sources = [("rows.arrow", None), *self._worker_files]
+        return sorted_windows(self.tmp / SPILL, sources, self.spill_schema, self.window)
 
     def finish(self, build_notes: dict | None = None, agreement: dict | None = None,
                about: str | None = None, progress: Callable[[int, int], None] | None = None) -> GoldInfo:
