@@ -134,12 +134,12 @@ def _partitioned(spill: _Spill, of_row: list[int], sizes: list[int], window: int
     for group in _groups(spill, window, schema):
         # one take per group (not a filter per batch and window): the rows in window order, then each
         # window's run written to its file
-        window = np.asarray(of_row[at:at + group.num_rows], dtype=np.int32)
+        of_group = np.asarray(of_row[at:at + group.num_rows], dtype=np.int32)
         at += group.num_rows
-        group = group.take(pa.array(np.argsort(window, kind="stable")))
+        group = group.take(pa.array(np.argsort(of_group, kind="stable")))
         spill.release()
         start = 0
-        for w, n in enumerate(np.bincount(window, minlength=len(writers)).tolist()):
+        for w, n in enumerate(np.bincount(of_group, minlength=len(writers)).tolist()):
             if n:
                 writers[w].write_table(group.slice(start, n))
                 start += n
