@@ -11,8 +11,8 @@ Two ways to the windows, giving the same tables:
 - otherwise one pass spreads the rows over one file per window (LZ4-compressed: the rows are mostly small
   integer tags, about a tenth of their size compressed, and writing the uncompressed bytes to the file system
   was the slowest part of the pass), then each window's file is read and sorted in turn.
-The spill files are memory-mapped, not read: no copy of the rows from the page cache, and the pages a window
-touched are dropped from the mapping (`_Spill.release`) once it is made, so the RSS stays about one window.
+The spill files are memory-mapped, not read into memory first, and the pages a window touched are dropped from
+the mapping (`_Spill.release`) once it is made, so the RSS stays about one window.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# The window files' compression: LZ4 frames (fast both ways) when this pyarrow has the codec.
+# The window files' compression: LZ4 frames (fast both ways) when this pyarrow has the codec. (The spill files
+# themselves are not compressed: measured, the workers' time to compress them cost what writing them saved.)
 _PARTS = pa.ipc.IpcWriteOptions(compression="lz4" if pa.Codec.is_available("lz4") else None)
 
 
@@ -38,14 +39,14 @@ class _Spill:
         self.sources = sources  # (file name, the positions of the rows kept in its one batch, or None: all)
         self._maps: list[mmap.mmap] = []
 
-    def batches(self) -> Iterator[pa.RecordBatch]:
+    def batches(self, options: pa.ipc.IpcReadOptions | None = None) -> Iterator[pa.RecordBatch]:
         """Every spilled row kept, as record batches in spill order."""
         for name, keep in self.sources:
             with open(self.folder / name, "rb") as f:
                 mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
             self._maps.append(mapped)
-            # The batches point into the map (pa.py_buffer keeps it alive): it is unmapped when the last goes.
-            for batch in pa.ipc.open_stream(pa.py_buffer(mapped)):
+            # The batches point into the map, which pa.py_buffer keeps alive: it is unmapped when the last goes.
+            for batch in pa.ipc.open_stream(pa.py_buffer(mapped), options=options):
                 if keep is not None and len(keep) != batch.num_rows:
                     batch = batch.take(pa.array(keep, pa.int64()))
                 yield batch
@@ -62,9 +63,9 @@ class _Spill:
         del self._maps[:-1]
 
     def ids(self) -> list[str]:
-        """The id of every spilled row, in spill order (only the id column's pages are touched)."""
+        """The id of every spilled row, in spill order (only the id column is read)."""
         ids = []
-        for batch in self.batches():
+        for batch in self.batches(pa.ipc.IpcReadOptions(included_fields=[0])):
             ids.extend(batch.column(0).to_pylist())
             self.release()
         return ids
