@@ -60,9 +60,8 @@ class GoldWriter:
     a `ValuesDigest` of each split's sorted rows, taken as they are written. `finish` puts the rows in
     document-id order one window of at most `sort_window` rows at a time (`windows.sorted_windows`: windows
     by id range, so no window is ever larger, whatever the ids look like), and writes each split's
-    `save_to_disk` Arrow file and parquet
-    file as the sorted rows go by. The whole folder is written inside `atomic_directory`'s temporary folder,
-    so a failed run leaves the previous gold set as it was.
+    `save_to_disk` Arrow file and parquet file as the sorted rows go by (`_SplitFiles`). The whole folder is
+    written inside `atomic_directory`'s temporary folder, so a failed run leaves the previous gold set as it was.
 
     The parquet and Arrow files are written with `datasets`' own ArrowWriter and its parquet settings (row
     groups, content-defined chunking, column options), not `Dataset.save_to_disk` / `to_parquet`, which need
