@@ -7,7 +7,6 @@ written. The folder is replaced atomically, so a crash leaves the previous gold 
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import json
 import os
@@ -15,9 +14,9 @@ import shutil
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -35,6 +34,7 @@ from .arrowdigest import ValuesDigest
 from .card import CardStats, dataset_card
 from .layout import AGREEMENT_FILE, BUILD_FILE, SPILL, GoldInfo, parquet_name
 from .rows import DocumentEncoder, EncodedDocument, features, parse_splits, spill_batch, spill_schema
+from .windows import sorted_windows
 
 
 def files_digest(splits: dict[str, ValuesDigest]) -> str:
@@ -58,11 +58,10 @@ class GoldWriter:
     offset and length stay in memory: it is only ever hashed, so it is written once and read once (in id
     order, at the end), not carried through the sort windows. The files digest (in the parquet file names) is
     a `ValuesDigest` of each split's sorted rows, taken as they are written. `finish` puts the rows in
-    document-id order one window of
-    at most `sort_window` rows at a time (rows are first spread over windows by id range, so no window is
-    ever larger, whatever the ids look like), and writes each split's `save_to_disk` Arrow file and parquet
-    file as the sorted rows go by. The whole folder is written inside `atomic_directory`'s temporary folder,
-    so a failed run leaves the previous gold set as it was.
+    document-id order one window of at most `sort_window` rows at a time (`windows.sorted_windows`: windows
+    by id range, so no window is ever larger, whatever the ids look like), and writes each split's
+    `save_to_disk` Arrow file and parquet file as the sorted rows go by (`_SplitFiles`). The whole folder is
+    written inside `atomic_directory`'s temporary folder, so a failed run leaves the previous gold set as it was.
 
     The parquet and Arrow files are written with `datasets`' own ArrowWriter and its parquet settings (row
     groups, content-defined chunking, column options), not `Dataset.save_to_disk` / `to_parquet`, which need
@@ -145,34 +144,8 @@ class GoldWriter:
 
     # --- the sorted pass ---------------------------------------------------------------------------------------
 
-    def _spill_batches(self, name: str | None = None):
-        """The rows of one spill file, or (no name) every spilled row: the parent's own file, then the workers'
-        (the order does not matter: every window is sorted by id)."""
-        if name is not None:
-            with pa.OSFile(str(self.tmp / SPILL / name)) as f:  # read, not memory-mapped: RSS stays per batch
-                yield from pa.ipc.open_stream(f)
-            return
-        yield from self._spill_batches("rows.arrow")
-        for name, keep in self._worker_files:
-            for batch in self._spill_batches(name):  # one batch per file: `keep` are positions in it
-                yield batch if len(keep) == batch.num_rows else batch.take(pa.array(keep, pa.int64()))
-
-    def _spill_groups(self, rows: int):
-        """The spilled rows as tables of about `rows` rows (whole record batches)."""
-        batches, held = [], 0
-        for batch in self._spill_batches():
-            batches.append(batch)
-            held += batch.num_rows
-            if held >= rows:
-                yield pa.Table.from_batches(batches, schema=self.spill_schema)
-                batches, held = [], 0
-        if batches:
-            yield pa.Table.from_batches(batches, schema=self.spill_schema)
-
     def _windows(self):
         """Tables of rows in id order, each at most `self.window` rows (`sort_window`, or fewer for long rows)."""
-
-
         # A window is held twice while it is sorted (the table and its sorted copy), and once more while the
         # window before it is written, so its size is bounded in bytes as well as rows: 5,000 article-sized rows
         # measured ~520 MB of Arrow memory, 1,000 ~120 MB.
@@ -181,41 +154,14 @@ class GoldWriter:
         # same for every --num-proc.
         row_bytes = self._row_bytes / max(1, len(self.ids))
         self.window = max(1, min(self.sort_window, int(SORT_WINDOW_BYTES // max(1.0, row_bytes))))
-        ordered = sorted(self.ids)
-        bounds = ordered[self.window::self.window]  # first id of each window after the first
-        self.ids = []  # not needed any more
-        if not bounds:
-            parts = [list(self._spill_batches())]
-        else:
-            writers = [pa.ipc.new_stream(str(self.tmp / SPILL / f"w{w}.arrow"), self.spill_schema)
-                       for w in range(len(bounds) + 1)]
-            for group in self._spill_groups(self.window):
-                # one take per group of spilled rows (not a filter per batch and window): the rows in window
-                # order, then each window's run written to its file
-                window = pa.array([bisect.bisect_right(bounds, i) for i in group.column(0).to_pylist()], pa.int32())
-                group = group.take(pc.sort_indices(window))  # stable
-                at = 0
-                for w, n in enumerate(np.bincount(window.to_numpy(), minlength=len(writers)).tolist()):
-                    if n:
-                        writers[w].write_table(group.slice(at, n))
-                        at += n
-                del group
-            for w in writers:
-                w.close()
-            (self.tmp / SPILL / "rows.arrow").unlink()
-            for name, _ in self._worker_files:
-                (self.tmp / SPILL / name).unlink()
-            parts = (list(self._spill_batches(f"w{w}.arrow")) for w in range(len(bounds) + 1))
-        for batches in parts:
-            table = pa.Table.from_batches(batches, schema=self.spill_schema)
-            yield table.take(pc.sort_indices(table, sort_keys=[("id", "ascending")]))
+        # the parent's own rows, then the workers' (the order does not matter: every window is sorted by id)
+        sources = [("rows.arrow", None), *self._worker_files]
+        return sorted_windows(self.tmp / SPILL, sources, self.spill_schema, self.window)
 
     def finish(self, build_notes: dict | None = None, agreement: dict | None = None,
                about: str | None = None, progress: Callable[[int, int], None] | None = None) -> GoldInfo:
         """Write the gold set into the temporary folder (the caller's `atomic_directory` puts it in place).
         `progress(rows written, rows)` is called as the sorted windows are written."""
-
-
         self._flush()
         self._writer.close()
         self._writer = None
@@ -226,38 +172,31 @@ class GoldWriter:
         if not filled:
             shutil.rmtree(tmp / SPILL, ignore_errors=True)
             return self._finish_empty(build_notes, agreement, about)
-        fingerprint = self._fingerprint()
-        values = {name: ValuesDigest(self.arrow_schema) for name in filled}
         (tmp / "data").mkdir(exist_ok=True)
-        arrow: dict[str, ArrowWriter] = {}
-        parquet: dict[str, pq.ParquetWriter] = {}
-        pending: dict[str, list] = {name: [] for name in filled}
-        per_group: dict[str, int] = {}
-        schema = self.arrow_schema
-        column_options = get_parquet_column_options(self.feats, schema)
-        for name in filled:
-            (tmp / name).mkdir()
-            arrow[name] = ArrowWriter(features=self.feats, path=str(tmp / name / "data-00000-of-00001.arrow"))
-            parquet[name] = pq.ParquetWriter(str(tmp / "data" / f".{name}.parquet"), schema=schema,
-                                             use_content_defined_chunking=DEFAULT_CDC_OPTIONS,
-                                             write_page_index=True, **column_options)
-        # The next window is read and sorted in a thread while this one is hashed and written (pyarrow and
-        # hashlib release the GIL in both), so at most two windows are alive at once (see SORT_WINDOW_BYTES).
+        files = {name: _SplitFiles(self, name) for name in filled}
         total, written = sum(self.split_counts.values()), 0
         if progress:
             progress(0, total)
-        for table in read_ahead(self._windows()):
-            self._write_window(table, filled, values, arrow, parquet, pending, per_group)
-            written += table.num_rows
-            if progress:
-                progress(written, total)
-        for name in filled:
-            self._parquet_groups(parquet[name], pending[name], per_group[name], final=True)
-            parquet[name].add_key_value_metadata({"content_defined_chunking": json.dumps(DEFAULT_CDC_OPTIONS)})
-            parquet[name].close()
-            arrow[name].finalize()
-            arrow[name].close()
-        digest = files_digest(values)
+        # Threads (pyarrow and hashlib release the GIL while they write and hash): the content fingerprint is
+        # hashed beside everything else; the next window is read and sorted (`read_ahead`) while each split's
+        # digest, Arrow file and parquet file take the current one, each in a job of its own. A window's jobs
+        # all end before the next window is handed out, so at most two windows are alive at once (see
+        # SORT_WINDOW_BYTES) and every file gets its rows in order.
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="gold-write") as pool:
+            fingerprint = pool.submit(self._fingerprint)
+            for table in read_ahead(self._windows()):
+                jobs = [pool.submit(job) for name in filled
+                        for job in files[name].jobs(self._part(table, name, filled))]
+                for job in jobs:
+                    job.result()
+                written += table.num_rows
+                del table, jobs
+                if progress:
+                    progress(written, total)
+            fingerprint = fingerprint.result()
+        for split in files.values():
+            split.close()
+        digest = files_digest({name: files[name].values for name in filled})
         for name in filled:
             os.replace(tmp / "data" / f".{name}.parquet", tmp / parquet_name(name, digest))
             state = {"_data_files": [{"filename": "data-00000-of-00001.arrow"}],
@@ -272,48 +211,23 @@ class GoldWriter:
         counts = {name: self.split_counts[name] for name in filled}
         return self._write_meta(fingerprint, digest, counts, build_notes, agreement, about)
 
-    def _write_window(self, table: pa.Table, filled, values, arrow, parquet, pending, per_group) -> None:
-        """One window of sorted rows into each split's digest, Arrow file and parquet file."""
-
-        split_col = table.column("__split")
-        for name in filled:
-            part = table.filter(pc.equal(split_col, name)) if len(filled) > 1 else table
-            if not part.num_rows:
-                continue
-            rows = part.select(self.arrow_schema.names)
-            values[name].update(rows)
-            arrow[name].write_table(rows)
-            if name not in per_group:
-                # Rows per parquet row group: what `to_parquet` picks (~100 MB of rows, estimated from the
-                # split's first window), but at most one sort window, so that a row group is never held whole
-                # in memory. A set of up to `sort_window` rows per split is one row group either way, as before.
-                per_group[name] = min(self.window, get_writer_batch_size_from_data_size(
-                    self.split_counts[name], int(rows.nbytes / max(1, rows.num_rows) * self.split_counts[name])))
-            pending[name].append(rows)
-            self._parquet_groups(parquet[name], pending[name], per_group[name], final=False)
+    def _part(self, table: pa.Table, name: str, filled: list[str]) -> pa.Table:
+        """The rows of split `name` in a window, with the dataset's columns only."""
+        part = table.filter(pc.equal(table.column("__split"), name)) if len(filled) > 1 else table
+        return part.select(self.arrow_schema.names)
 
     def _fingerprint(self) -> str:
         """The content fingerprint from the JSON file, read in id order (what `content_fingerprint` hashes)."""
         at = self._json_at
         order = sorted(range(len(self.ids)), key=self.ids.__getitem__)  # stable, as sorted() by id
         fingerprint = hashlib.sha256()
-        with open(self.tmp / SPILL / "json.bin", "rb") as f:
-            for k in order:
-                f.seek(at[2 * k])
-                fingerprint.update(f.read(at[2 * k + 1]))
+        fd = os.open(self.tmp / SPILL / "json.bin", os.O_RDONLY)
+        try:
+            for k in order:  # pread: one call a row, no seek and no refill of a read buffer
+                fingerprint.update(os.pread(fd, at[2 * k + 1], at[2 * k]))
+        finally:
+            os.close(fd)
         return fingerprint.hexdigest()[:16]
-
-    @staticmethod
-    def _parquet_groups(writer, pending: list, per_group: int, final: bool) -> None:
-        """Write full row groups of `per_group` rows (and, at the end, the rest) from the pending tables."""
-        rows = sum(t.num_rows for t in pending)
-        while rows >= per_group or (final and rows):
-            table = pa.concat_tables(pending)
-            take = min(per_group, rows)
-            writer.write_table(table.slice(0, take))
-            rest = table.slice(take)
-            pending[:] = [rest] if rest.num_rows else []
-            rows -= take
 
     def _finish_empty(self, build_notes, agreement, about) -> GoldInfo:
         # An empty set keeps one empty split, written by `datasets` itself (from_list([]) loses the columns).
@@ -348,6 +262,59 @@ class GoldWriter:
                           self.reviewers)
         (tmp / "README.md").write_text(dataset_card(stats, schema, build, agreement, about), encoding="utf-8")
         return GoldInfo(Path(tmp), fingerprint, schema.fingerprint, build, agreement)
+
+
+class _SplitFiles:
+    """One split's files, fed the split's rows of each sorted window in order: its files digest
+    (`ValuesDigest`), its `save_to_disk` Arrow file and its parquet file, one job each (`jobs`)."""
+
+    def __init__(self, gold: GoldWriter, name: str):
+        tmp = gold.tmp
+        (tmp / name).mkdir()
+        self.name, self.gold = name, gold
+        self.values = ValuesDigest(gold.arrow_schema)
+        # An Arrow file of our own as the stream (`finalize` closes it), not a path: `datasets` would open the
+        # path through fsspec, a Python file object that every buffer written goes through, holding the GIL.
+        self.arrow = ArrowWriter(features=gold.feats, stream=pa.OSFile(str(tmp / name / "data-00000-of-00001.arrow"),
+                                                                       "wb"))
+        self.parquet = pq.ParquetWriter(str(tmp / "data" / f".{name}.parquet"), schema=gold.arrow_schema,
+                                        use_content_defined_chunking=DEFAULT_CDC_OPTIONS, write_page_index=True,
+                                        **get_parquet_column_options(gold.feats, gold.arrow_schema))
+        self.pending: list[pa.Table] = []
+        self.per_group: int | None = None
+
+    def jobs(self, rows: pa.Table) -> list[Callable[[], None]]:
+        """What to do with one window's rows of this split (none when it has none): three calls that may run at
+        once, as they share only the (read-only) rows."""
+        if not rows.num_rows:
+            return []
+        if self.per_group is None:
+            # Rows per parquet row group: what `to_parquet` picks (~100 MB of rows, estimated from the split's
+            # first window), but at most one sort window, so that a row group is never held whole in memory. A
+            # set of up to `sort_window` rows per split is one row group either way, as before.
+            count = self.gold.split_counts[self.name]
+            self.per_group = min(self.gold.window, get_writer_batch_size_from_data_size(
+                count, int(rows.nbytes / max(1, rows.num_rows) * count)))
+        self.pending.append(rows)
+        return [self._parquet_groups, lambda: self.arrow.write_table(rows), lambda: self.values.update(rows)]
+
+    def _parquet_groups(self, final: bool = False) -> None:
+        """Write full row groups of `per_group` rows (and, at the end, the rest) from the pending tables."""
+        pending, rows = self.pending, sum(t.num_rows for t in self.pending)
+        while rows >= self.per_group or (final and rows):
+            table = pa.concat_tables(pending)
+            take = min(self.per_group, rows)
+            self.parquet.write_table(table.slice(0, take))
+            rest = table.slice(take)
+            pending[:] = [rest] if rest.num_rows else []
+            rows -= take
+
+    def close(self) -> None:
+        self._parquet_groups(final=True)
+        self.parquet.add_key_value_metadata({"content_defined_chunking": json.dumps(DEFAULT_CDC_OPTIONS)})
+        self.parquet.close()
+        self.arrow.finalize()
+        self.arrow.close()
 
 
 def write_gold(documents: Iterable[Document], schema: Schema, out_dir: str | Path, splits_spec: str | None = None,
