@@ -224,7 +224,7 @@ class _Importer:
             keys = DocumentKeys(self.routing)
             try:
                 for t in self._stream(path):
-                    key = keys(t.task)
+                    key = keys(t.head)
                     if key is None:
                         continue
                     has_annotations = has_live_annotation(t.task)
@@ -294,7 +294,7 @@ class _Importer:
         chunk: list = []
         keys = DocumentKeys(self.routing)
         for t in stream:
-            key = keys(t.task)
+            key = keys(t.head)
             where = getattr(t, "where", None) or f"{path}#{t.index}"
             decided = None
             if getattr(t, "error", None):
@@ -326,7 +326,7 @@ class _Importer:
             self._decide(chunk)
         if self.pool is None:
             for t, key, where, p, d, decided in chunk:
-                self._account(t.task, key, where, decided or _read_task(t.task, key, p, d, t.raw, self.cfg))
+                self._account(t, key, where, decided or _read_task(t.task, key, p, d, t.fault_text, self.cfg))
             if self.progress:
                 self.progress(len(chunk))
             return
@@ -335,7 +335,8 @@ class _Importer:
         for t, key, where, p, d, decided in chunk:
             if decided is None:
                 try:
-                    jobs.append((to_worker(t.raw, t.task), t.raw is not None, key, p, d))
+                    data = t.data if t.data is not None else to_worker(t.raw, t.task)  # the file's bytes as they are
+                    jobs.append((data, t.exact, key, p, d))
                 except RecursionError:
                     decided = _Outcome("fault", TOO_DEEP)
             ready.append((t, key, where, p, d, decided))
@@ -348,20 +349,21 @@ class _Importer:
         outcomes = iter(outcomes)
         self.kept: list[int] = []  # rows of the chunk's batch whose documents were taken as gold
         for t, key, where, _, _, decided in chunk:
-            self._account(t.task, key, where, decided or next(outcomes))
+            self._account(t, key, where, decided or next(outcomes))
         if batch is not None and self.on_rows:
             self.on_rows(batch, self.kept)
         if self.progress:
             self.progress(len(chunk))
 
-    def _account(self, task, key, where, o: _Outcome) -> None:
+    def _account(self, t, key, where, o: _Outcome) -> None:
         result = self.result
         result.inputs += 1
-        task_id = task.get("id", "?") if isinstance(task, dict) else "?"
+        head = t.head  # the task's id without decoding the whole task (only a quarantined one is)
+        task_id = head.get("id", "?") if isinstance(head, dict) else "?"
         label = f"task {task_id} ({where})"
 
         def quarantine(reason: str) -> None:
-            rejected = Rejected(where, f"{label}: {reason}", task if o.record is None else o.record, task_id=task_id)
+            rejected = Rejected(where, f"{label}: {reason}", t.task if o.record is None else o.record, task_id=task_id)
             if self.spool:
                 try:
                     line = json_line(rejected.to_json())
