@@ -177,3 +177,15 @@ def test_any_array_reads_as_json_loads(tmp_path_factory, items, separators, inde
         _same_as_json(path, text)
     finally:
         readers.CHUNK = saved
+
+
+def test_a_digest_given_is_not_computed_again_and_one_computed_is_the_whole_files(tmp_path, tasks):
+    import hashlib
+
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(tasks, ensure_ascii=False) + "\n\n", encoding="utf-8")
+    stream = ExportStream(path)
+    assert len(list(stream)) == len(tasks)
+    assert stream.digest == hashlib.sha256(path.read_bytes()).hexdigest()
+    given = ExportStream(path, digest="0" * 64)
+    assert len(list(given)) == len(tasks) and given.digest == "0" * 64

@@ -204,10 +204,10 @@ class _Importer:
         self.result = ImportResult()
         self.seen: dict[str, str] = {}  # document -> where it was read
 
-    def _stream(self, path: str):
+    def _stream(self, path: str, digest: str | None = None):
         if is_storage_folder(Path(path)):
             return _storage_tasks(Path(path))
-        return ExportStream(path, whole=path in self.whole)
+        return ExportStream(path, whole=path in self.whole, digest=digest)
 
     def scan(self) -> dict[str, int]:
         """Several files: which file each document is taken from (the last one it has annotations in). Also
@@ -259,8 +259,9 @@ class _Importer:
                 if path in self.unreadable:
                     continue
                 try:
-                    stream = self._stream(path)
-                    digest = stream.digest if isinstance(stream, _StorageTasks) else file_sha256(path)
+                    digest = None if is_storage_folder(Path(path)) else file_sha256(path)
+                    stream = self._stream(path, digest)  # the stream does not hash the file again
+                    digest = digest or stream.digest
                     result.sources[path] = digest
                     self._file(k, path, digest, stream, last_file)
                     if isinstance(stream, _StorageTasks):

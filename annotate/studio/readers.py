@@ -59,11 +59,11 @@ REFUSED = object()  # an element msgspec cut out but does not read: `ArrayReader
 
 class Source:
     """An export file's bytes, a block at a time, hashed as they are read (`close` hashes the rest, so the digest
-    is the whole file's)."""
+    is the whole file's). `hashed`: the caller has the file's digest already (nothing is hashed)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, hashed: bool = False):
         self.file = path.open("rb")
-        self.sha = hashlib.sha256()
+        self.sha = None if hashed else hashlib.sha256()
         self.eof = False
 
     def read(self) -> bytes:
@@ -71,15 +71,16 @@ class Source:
         if self.eof:
             return b""
         raw = self.file.read(CHUNK)
-        self.sha.update(raw)
+        if self.sha is not None:
+            self.sha.update(raw)
         self.eof = not raw
         return raw
 
-    def close(self) -> str:
-        while self.read():
+    def close(self) -> str | None:
+        while self.sha is not None and self.read():
             pass
         self.file.close()
-        return self.sha.hexdigest()
+        return self.sha.hexdigest() if self.sha is not None else None
 
 
 class TextReader:

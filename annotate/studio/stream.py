@@ -93,10 +93,10 @@ class ExportStream:
     (a truncated download is found at its end), so a caller that must not use part of a broken file reads
     it through once first (see `annotate.gold`)."""
 
-    def __init__(self, path: str | Path, whole: bool = False):
+    def __init__(self, path: str | Path, whole: bool = False, digest: str | None = None):
         self.path = Path(path)
         self.whole = whole  # read with the whole-file reader (a shape that cannot be streamed)
-        self.digest: str | None = None
+        self.digest = digest  # the file's sha256: given (not computed again), or set once the file is read
         self._min_seen: set[str] = set()
 
     def __iter__(self) -> Iterator[RawTask]:
@@ -104,7 +104,7 @@ class ExportStream:
             yield from self._whole()
             return
         try:
-            source = Source(self.path)
+            source = Source(self.path, hashed=self.digest is not None)
         except OSError as exc:
             raise ExportError(f"{self.path}: cannot be read: {exc.strerror}") from None
         yielded = 0
@@ -112,7 +112,7 @@ class ExportStream:
             for task in self._tasks(ArrayReader(source)):
                 yielded += 1
                 yield task
-            self.digest = source.close()
+            self.digest = source.close() or self.digest
         except (json.JSONDecodeError, UnicodeDecodeError, _NotStreamable):
             source.file.close()
             if yielded:
