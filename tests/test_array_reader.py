@@ -189,3 +189,17 @@ def test_a_digest_given_is_not_computed_again_and_one_computed_is_the_whole_file
     assert stream.digest == hashlib.sha256(path.read_bytes()).hexdigest()
     given = ExportStream(path, digest="0" * 64)
     assert len(list(given)) == len(tasks) and given.digest == "0" * 64
+
+
+def test_a_task_msgspec_read_keys_the_same_without_looking_for_lone_surrogates(tmp_path, tasks, schema):
+    from annotate.studio.export import DocumentKeys
+
+    for task in tasks[::2]:
+        del task["data"]["doc_id"]  # keyed by the content id of their text
+    tasks[3]["data"]["text"] += "\ud800"
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(tasks), encoding="utf-8")
+    read = list(ExportStream(path))
+    checked, skipped = DocumentKeys(Routing(schema)), DocumentKeys(Routing(schema))
+    assert [checked(t.task) for t in read] == [skipped(t.head, t.data is not None) for t in read]
+    assert read[3].data is None and checked(read[3].task) is None  # the lone surrogate: looked for, and found

@@ -309,7 +309,7 @@ class _Importer:
         chunk: list = []
         keys = DocumentKeys(self.routing)
         for t in stream:
-            key = keys(t.head)
+            key = keys(t.head, t.data is not None)  # read by msgspec: no lone surrogate to look for
             where = getattr(t, "where", None) or f"{path}#{t.index}"
             decided = None
             if getattr(t, "error", None):

@@ -197,6 +197,8 @@ class ArrayReader:
 
     def skip_ws(self) -> str:
         """The next non-whitespace byte as a character ('' at the end of the file), not consumed."""
+        if self.pos < len(self.data) and self.data[self.pos] not in b" \t\n\r":
+            return chr(self.data[self.pos])  # the usual case between the tasks of a block: no search
         while True:
             self.pos = _WS_BYTES.match(self.data, self.pos).end()
             if self.pos < len(self.data):
