@@ -203,3 +203,18 @@ def test_a_task_msgspec_read_keys_the_same_without_looking_for_lone_surrogates(t
     checked, skipped = DocumentKeys(Routing(schema)), DocumentKeys(Routing(schema))
     assert [checked(t.task) for t in read] == [skipped(t.head, t.data is not None) for t in read]
     assert read[3].data is None and checked(read[3].task) is None  # the lone surrogate: looked for, and found
+
+
+@pytest.mark.parametrize("dump", [dict(separators=(",", ":")), {}], ids=["compact", "default"])
+def test_braces_left_open_in_every_task_are_read_as_json(tmp_path, tasks, dump, monkeypatch):
+    """No cut balances its braces: the blocks are cut where the tasks were seen to be separated, when that
+    separator stands only between tasks (compact JSON); else every task goes the stdlib's way."""
+    monkeypatch.setattr(readers, "CHUNK", 40_000)
+    for task in tasks:
+        task["data"]["note"] = "{ left open"
+    text = json.dumps(tasks * 4, ensure_ascii=False, **dump)
+    path = tmp_path / "export.json"
+    path.write_text(text, encoding="utf-8")
+    read = _same_as_json(path, text)
+    if dump:
+        assert sum(t.data is not None for t in read) >= len(read) - 8

@@ -79,6 +79,7 @@ def test_array_elements_may_stop_short_when_strings_leave_braces_open():
     data = json.dumps(items).encode()
     assert _decoded(array_elements(data, 1, len(data))) == items[:1]  # a whole element, the rest left
     assert _decoded(array_elements(data, data.index(b'{"c"'), len(data))) == items[2:]
+    assert array_elements(data, data.index(b"{\"b\""), len(data)) is None  # no cut balances from there
 
 
 def test_array_elements_stop_before_an_element_msgspec_refuses():

@@ -53,12 +53,13 @@ def from_worker(data: bytes, exact: bool) -> tuple[object, str | None]:
 _ELEMENTS = msgspec.json.Decoder(list[msgspec.Raw])
 _SEPARATOR = re.compile(rb"[ \t\n\r]*[,\]]")
 _FAILED_AT = re.compile(r"\(byte (\d+)\)$")
+_WALK = 1000  # `}` walked back over at most for a cut (a task has tens to hundreds)
 
 
-def array_elements(data: bytes, start: int, end: int) -> list[msgspec.Raw]:
+def array_elements(data: bytes, start: int, end: int) -> list[msgspec.Raw] | None:
     """The whole elements of a JSON array that start at `start` in `data` (the first at `start`, the array's
-    own `[` before it) and end before `end`, each as its exact bytes; [] when none is found that way (the caller
-    reads the next element the stdlib's way).
+    own `[` before it) and end before `end`, each as its exact bytes. [] when msgspec refuses the first one, None
+    when no cut was found at all: the caller reads the next element the stdlib's way.
 
     The stdlib's `raw_decode` finds where a value ends but builds it too, from a str; msgspec reads bytes, but
     only a whole document. So a cut is guessed here and msgspec proves it (`elements_to`). A cut is guessed by
@@ -68,7 +69,7 @@ def array_elements(data: bytes, start: int, end: int) -> list[msgspec.Raw]:
     for attempt in itertools.count():
         cut = _last_cut(data, start, end)
         if cut is None:
-            return []
+            return [] if attempt else None
         try:
             return _ELEMENTS.decode(b"[" + data[start:cut] + b"]")
         except (msgspec.DecodeError, RecursionError) as exc:
@@ -95,10 +96,11 @@ def elements_to(data: bytes, start: int, cut: int) -> list[msgspec.Raw] | None:
 def _last_cut(data: bytes, start: int, end: int) -> int | None:
     """The position after the last `}` in data[start:end] after which the braces from `start` balance and a `,`
     or `]` follows (whitespace between), or None. Walks back from `end` a `}` at a time, counting the braces of
-    each stretch walked."""
+    each stretch walked; gives up after `_WALK` of them (strings that leave braces open, where no `}` ever
+    balances: a walk over a whole block costs more than reading its tasks the stdlib's way)."""
     depth = _braces(data, start, end)  # of data[start:k], k walking back from `end`
     k = end
-    while True:
+    for _ in range(_WALK):
         close = data.rfind(b"}", start, k)
         if close < 0:
             return None
@@ -107,6 +109,7 @@ def _last_cut(data: bytes, start: int, end: int) -> int | None:
             return close + 1
         depth += 1  # the `}` at `close` is left out of data[start:close]
         k = close
+    return None
 
 
 def _braces(data: bytes, start: int, end: int) -> int:

@@ -238,7 +238,7 @@ class _Importer:
             keys = DocumentKeys(self.routing)
             try:
                 for t in self._stream(path):
-                    key = keys(t.head)
+                    key = keys(t.head, t.data is not None)
                     if key is None:
                         continue
                     has_annotations = has_live_annotation(t.task)

@@ -37,7 +37,9 @@ _OUTSIDE = re.compile(r'["\[\]{}]')
 _IN_STRING = re.compile(r'["\\]')
 _OUTSIDE_BYTES = re.compile(rb'["\[\]{}]')
 _IN_STRING_BYTES = re.compile(rb'["\\]')
-_WINDOW = 1 << 16  # bytes decoded at first for a value read the stdlib's way from the bytes (doubled as needed)
+# bytes decoded at first for a value read the stdlib's way from the bytes: twice the last element read, at least
+# this (doubled while the value is cut by the window's end)
+_WINDOW = 1 << 12
 # msgspec reads a block this many calls below the stdlib decoder's call site (`_deeper`): a task nested so
 # deep that it is not read there (about the limit less this) is read the stdlib's way, where it always was.
 _DEEPER = 40
@@ -178,6 +180,10 @@ class ArrayReader:
         self.ahead: deque = deque()
         self.separator: bytes | None = None  # `}`, what stood between two elements, `{` (a cut to try first)
         self.misses = 0  # separators that were not a cut: after a few, it is not learnt again
+        self.last_end = -1  # where the last element read ends in `data` (-1: not there any more)
+        self.last_size = 0  # its length in bytes
+        self.wait = 0  # elements left to `value` before a block is tried again (`fast`)
+        self.backoff = 0
 
     def fill(self) -> bool:
         """Read one more chunk; False at the end of the file. Drops the consumed part of the buffer."""
@@ -185,6 +191,7 @@ class ArrayReader:
             return False
         raw = self.source.read()
         self.data = self.data[self.pos:] + raw
+        self.last_end = self.last_end - self.pos if self.last_end >= self.pos else -1
         self.pos = 0
         if not self.started:
             self.started = True
@@ -210,38 +217,49 @@ class ArrayReader:
         """The element at the cursor, consumed, as msgspec read it: (its Head, or its value when it is not an
         object, or when its id or data are not read that way; its bytes). None: it is left to `value`."""
         if not self.ahead:
+            if self.wait:
+                self.wait -= 1
+                return None
             if len(self.data) - self.pos < CHUNK:
                 self.fill()  # a block ahead, so that a block holds many tasks
-            self.ahead.extend(_deeper(_DEEPER, self._block, min(len(self.data), self.pos + CHUNK)))
+            self._learn()
+            found = _deeper(_DEEPER, self._block, min(len(self.data), self.pos + CHUNK))
+            # A block where no cut is found has cost a walk over much of it (braces left open in strings
+            # everywhere, tasks longer than a block): the next 1, 2, 4... 256 elements go to `value` untried.
+            self.backoff = min(256, 2 * self.backoff or 1) if found is None else 0
+            self.wait = self.backoff
+            self.ahead.extend(found or ())
         if not self.ahead or self.ahead[0][0] is REFUSED:
             return None
         found = self.ahead.popleft()
-        self.pos += len(found[1])
+        self.last_size = len(found[1])
+        self.pos += self.last_size
+        self.last_end = self.pos
         return found
 
-    def _block(self, end: int) -> list[tuple[object, bytes]]:
-        """The elements from the cursor up to `end` at most, read (`_read_element`). The cut is tried first at
-        the last `separator` (no braces counted when it is right: it is, unless it also stands inside tasks)."""
+    def _block(self, end: int) -> list[tuple[object, bytes]] | None:
+        """The elements from the cursor up to `end` at most, read (`_read_element`); None when no cut was found
+        (`fastjson.array_elements`). The cut is tried first at the last `separator` (no braces counted when it is
+        right: it is, unless it also stands inside tasks)."""
         elements = None
-        if self.separator:
-            cut = self.data.rfind(self.separator, self.pos, end)
-            elements = elements_to(self.data, self.pos, cut + 1) if cut > self.pos else None
-            if elements is None:
+        cut = self.data.rfind(self.separator, self.pos, end) if self.separator else -1
+        if cut > self.pos:
+            elements = elements_to(self.data, self.pos, cut + 1)
+            if elements is None:  # it stands inside a task too (or a task there is one msgspec refuses)
                 self.separator = None
                 self.misses += 1
         if elements is None:
             elements = array_elements(self.data, self.pos, end)
-        found = [bytes(e) for e in elements]
-        if self.separator is None and self.misses < 3 and len(found) > 1:
-            self._learn(found[0], found[1])
-        return [_read_element(e) for e in found]
+        return None if elements is None else [_read_element(bytes(e)) for e in elements]
 
-    def _learn(self, first: bytes, second: bytes) -> None:
-        """`separator`: the bytes from the end of the first element at the cursor to the start of the second,
-        when both are objects (`}` + whitespace, comma, whitespace + `{`)."""
-        if first[-1:] == b"}" and second[:1] == b"{":
-            after = self.pos + len(first)
-            self.separator = self.data[after - 1:_SEPARATOR.match(self.data, after).end() + 1]
+    def _learn(self) -> None:
+        """`separator`: what stands between the last element read and the one at the cursor, from its `}` to
+        `{`, when both are objects (the elements of an export are written alike: it is where blocks are cut)."""
+        if self.separator or self.misses >= 3 or self.last_end < 1:
+            return
+        if self.data[self.last_end - 1] == ord("}") and self.data[self.pos:self.pos + 1] == b"{" and \
+                _SEPARATOR.fullmatch(self.data, self.last_end, self.pos):
+            self.separator = self.data[self.last_end - 1:self.pos + 1]
 
     def value(self) -> tuple[object, str]:
         """Decode the JSON value at the cursor the stdlib's way, as TextReader.value does (the same value and
@@ -249,13 +267,15 @@ class ArrayReader:
         widened (and the buffer refilled) while the value is cut by its end."""
         if self.ahead:
             data = self.ahead.popleft()[1]
-            self.pos += len(data)
+            self.last_size = len(data)
+            self.pos += self.last_size
+            self.last_end = self.pos
             text = data.decode("utf-8")
             try:
                 return _DECODER.raw_decode(text)[0], text
             except RecursionError:
                 raise TooDeep(text) from None
-        size = _WINDOW
+        size = max(_WINDOW, 2 * self.last_size)
         while True:
             final = self.source.eof and self.pos + size >= len(self.data)
             text = codecs.utf_8_decode(self.data[self.pos:self.pos + size], "strict", final)[0]
@@ -274,7 +294,9 @@ class ArrayReader:
                 size *= 2
                 continue
             raw = text[:end]
-            self.pos += len(raw.encode("utf-8"))
+            self.last_size = len(raw.encode("utf-8"))
+            self.pos += self.last_size
+            self.last_end = self.pos
             return obj, raw
 
     def _widen(self, size: int) -> bool:
