@@ -3,6 +3,9 @@ the standard library wherever msgspec refuses what the standard library reads: a
 (`"\\ud800"`), NaN and Infinity, a number beyond a double. Where both read a text they give the same objects:
 the last of duplicate keys wins, integers keep every digit, floats round alike. orjson was measured too and is
 as fast, but reads integers beyond 64 bits as floats, which would change a task silently.
+
+And the whole elements of a JSON array found in its bytes (`array_elements`), msgspec proving where each ends, so
+that an export's tasks are cut out without the stdlib decoding every one of them (`studio/readers.py`).
 """
 
 from __future__ import annotations
