@@ -190,7 +190,7 @@ class ArrayReader:
         if self.source.eof:
             return False
         raw = self.source.read()
-        self.data = self.data[self.pos:] + raw
+        self.data = b"".join((memoryview(self.data)[self.pos:], raw))  # one copy (a slice would be another)
         self.last_end = self.last_end - self.pos if self.last_end >= self.pos else -1
         self.pos = 0
         if not self.started:
