@@ -223,7 +223,10 @@ class ArrayReader:
             if len(self.data) - self.pos < CHUNK:
                 self.fill()  # a block ahead, so that a block holds many tasks
             self._learn()
-            found = _deeper(_DEEPER, self._block, min(len(self.data), self.pos + CHUNK))
+            try:
+                found = _deeper(_DEEPER, self._block, min(len(self.data), self.pos + CHUNK))
+            except RecursionError:  # called near the limit already: everything goes the stdlib's way
+                found = None
             # A block where no cut is found has cost a walk over much of it (braces left open in strings
             # everywhere, tasks longer than a block): the next 1, 2, 4... 256 elements go to `value` untried.
             self.backoff = min(256, 2 * self.backoff or 1) if found is None else 0
