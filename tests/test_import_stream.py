@@ -54,9 +54,9 @@ def _write(path: Path, tasks: list, shape: str) -> Path:
 @pytest.mark.parametrize("shape", ["array", "jsonl"])
 def test_streamed_exports_quarantine_bad_tasks_by_position_and_account_for_every_task(schema, tmp_path, mixed_tasks,
                                                                                       shape, monkeypatch):
-    import annotate.studio.stream as stream
+    import annotate.studio.readers as readers
 
-    monkeypatch.setattr(stream, "CHUNK", 512)  # a task spans many buffer refills
+    monkeypatch.setattr(readers, "CHUNK", 512)  # a task spans many buffer refills
     path = _write(tmp_path / f"export.{shape}", mixed_tasks, shape)
     read = list(ExportStream(path))
     assert [t.index for t in read] == list(range(7)) and all(t.raw is not None for t in read)

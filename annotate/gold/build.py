@@ -10,6 +10,7 @@ listed as unreadable. Every record of the three lists is a `Rejected`.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.pool
 import os
 import sys
 from collections import deque
@@ -170,6 +171,19 @@ def _worker_task(raw: bytes, exact: bool, key, path: str, digest: str) -> _Outco
     return _read_task(task, key, path, digest, text, _WORKER)
 
 
+class _Pool(multiprocessing.pool.Pool):
+    """multiprocessing's Pool, without its worker-maintenance thread spinning while results wait to be read.
+
+    That thread (`Pool._handle_workers`) sleeps until a worker exits, the pool changes state, or the results
+    pipe has something to read (`Pool._get_sentinels`); a chunk's results are large, so the pipe is readable
+    for long stretches and the thread spins, polling (about 0.5 s of the parent's CPU in a 20,000-task import,
+    and the GIL taken from the thread that reads the tasks). Nothing it does needs the results: it replaces
+    exited workers (their sentinels wake it) and stops with the pool (the change notifier wakes it)."""
+
+    def _get_sentinels(self):  # bypasses the private method of CPython's Pool (3.8+) named above
+        return [self._change_notifier._reader]
+
+
 class _Restart(Exception):
     """A file found broken (or needing the whole-file reader) after some of its tasks were used."""
 
@@ -204,10 +218,10 @@ class _Importer:
         self.result = ImportResult()
         self.seen: dict[str, str] = {}  # document -> where it was read
 
-    def _stream(self, path: str):
+    def _stream(self, path: str, digest: str | None = None):
         if is_storage_folder(Path(path)):
             return _storage_tasks(Path(path))
-        return ExportStream(path, whole=path in self.whole)
+        return ExportStream(path, whole=path in self.whole, digest=digest)
 
     def scan(self) -> dict[str, int]:
         """Several files: which file each document is taken from (the last one it has annotations in). Also
@@ -224,7 +238,7 @@ class _Importer:
             keys = DocumentKeys(self.routing)
             try:
                 for t in self._stream(path):
-                    key = keys(t.task)
+                    key = keys(t.head, t.data is not None)
                     if key is None:
                         continue
                     has_annotations = has_live_annotation(t.task)
@@ -259,8 +273,9 @@ class _Importer:
                 if path in self.unreadable:
                     continue
                 try:
-                    stream = self._stream(path)
-                    digest = stream.digest if isinstance(stream, _StorageTasks) else file_sha256(path)
+                    digest = None if is_storage_folder(Path(path)) else file_sha256(path)
+                    stream = self._stream(path, digest)  # the stream does not hash the file again
+                    digest = digest or stream.digest
                     result.sources[path] = digest
                     self._file(k, path, digest, stream, last_file)
                     if isinstance(stream, _StorageTasks):
@@ -280,7 +295,7 @@ class _Importer:
 
     def _start_pool(self) -> None:
 
-        self.pool = multiprocessing.get_context("fork").Pool(self.num_proc, _worker_init, (self.cfg,))
+        self.pool = _Pool(self.num_proc, _worker_init, (self.cfg,), context=multiprocessing.get_context("fork"))
 
     def _decide(self, chunk: list) -> None:
         """AUTO: workers or not, from the first chunk's tasks, before any of them is handed on (so every task
@@ -294,7 +309,7 @@ class _Importer:
         chunk: list = []
         keys = DocumentKeys(self.routing)
         for t in stream:
-            key = keys(t.task)
+            key = keys(t.head, t.data is not None)  # read by msgspec: no lone surrogate to look for
             where = getattr(t, "where", None) or f"{path}#{t.index}"
             decided = None
             if getattr(t, "error", None):
@@ -326,7 +341,7 @@ class _Importer:
             self._decide(chunk)
         if self.pool is None:
             for t, key, where, p, d, decided in chunk:
-                self._account(t.task, key, where, decided or _read_task(t.task, key, p, d, t.raw, self.cfg))
+                self._account(t, key, where, decided or _read_task(t.task, key, p, d, t.fault_text, self.cfg))
             if self.progress:
                 self.progress(len(chunk))
             return
@@ -335,7 +350,8 @@ class _Importer:
         for t, key, where, p, d, decided in chunk:
             if decided is None:
                 try:
-                    jobs.append((to_worker(t.raw, t.task), t.raw is not None, key, p, d))
+                    data = t.data if t.data is not None else to_worker(t.raw, t.task)  # the file's bytes as they are
+                    jobs.append((data, t.exact, key, p, d))
                 except RecursionError:
                     decided = _Outcome("fault", TOO_DEEP)
             ready.append((t, key, where, p, d, decided))
@@ -348,20 +364,21 @@ class _Importer:
         outcomes = iter(outcomes)
         self.kept: list[int] = []  # rows of the chunk's batch whose documents were taken as gold
         for t, key, where, _, _, decided in chunk:
-            self._account(t.task, key, where, decided or next(outcomes))
+            self._account(t, key, where, decided or next(outcomes))
         if batch is not None and self.on_rows:
             self.on_rows(batch, self.kept)
         if self.progress:
             self.progress(len(chunk))
 
-    def _account(self, task, key, where, o: _Outcome) -> None:
+    def _account(self, t, key, where, o: _Outcome) -> None:
         result = self.result
         result.inputs += 1
-        task_id = task.get("id", "?") if isinstance(task, dict) else "?"
+        head = t.head  # the task's id without decoding the whole task (only a quarantined one is)
+        task_id = head.get("id", "?") if isinstance(head, dict) else "?"
         label = f"task {task_id} ({where})"
 
         def quarantine(reason: str) -> None:
-            rejected = Rejected(where, f"{label}: {reason}", task if o.record is None else o.record, task_id=task_id)
+            rejected = Rejected(where, f"{label}: {reason}", t.task if o.record is None else o.record, task_id=task_id)
             if self.spool:
                 try:
                     line = json_line(rejected.to_json())

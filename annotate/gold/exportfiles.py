@@ -89,6 +89,16 @@ class _StorageTask:
     where: str
     path: str
     digest: str
+    data = None  # as `studio.stream.RawTask`: never the file's bytes, and no JSON text of its own
+    exact = False
+
+    @property
+    def fault_text(self) -> str | None:
+        return self.raw
+
+    @property
+    def head(self) -> object:
+        return self.task
 
 
 def _storage_tasks(folder: Path) -> _StorageTasks:

@@ -399,12 +399,14 @@ def is_review(annotation: dict) -> bool:
 # --- one task: which document it holds, and its annotations as Documents ------------------------------------------
 
 
-def document_key(task, routing: Routing) -> str | None:
-    """The document a task holds: its data.doc_id, else the content id of its text (None: no usable text)."""
+def document_key(task, routing: Routing, no_surrogates: bool = False) -> str | None:
+    """The document a task holds: its data.doc_id, else the content id of its text (None: no usable text).
+    `no_surrogates`: the task's strings are known to hold no lone surrogate (msgspec read them), not looked for."""
     if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
         return None
     text = task["data"].get(routing.text_field)
-    if not isinstance(text, str) or not text or lone_surrogate(text) or doc_id_fault(task["data"]):
+    if not isinstance(text, str) or not text or (not no_surrogates and lone_surrogate(text)) or \
+            doc_id_fault(task["data"]):
         return None
     return str(task["data"].get("doc_id") or document_id(text))
 
@@ -430,8 +432,8 @@ class DocumentKeys:
         self.first: dict[str, object] = {}  # content id -> the id of the first task holding that text
         self.copies: dict[str, int] = {}  # content id -> tasks without an id holding that text
 
-    def __call__(self, task) -> str | None:
-        key = document_key(task, self.routing)
+    def __call__(self, task, no_surrogates: bool = False) -> str | None:
+        key = document_key(task, self.routing, no_surrogates)
         if key is None or task["data"].get("doc_id"):
             return key
         task_id = task.get("id")

@@ -1,144 +1,89 @@
 """Label Studio exports read one task at a time, in bounded memory.
 
 `json.load` of a 100,000-task export holds every task (and Python objects are ~10x the file) at once; here a
-JSON array is decoded value by value with `json.JSONDecoder.raw_decode` over a buffer refilled from the file,
-JSONL (one task per line, or any whitespace-separated sequence of task objects) the same way, and a JSON_MIN
-export (one flat record per annotation) is grouped into tasks as its records go by. Each task comes with the
-exact JSON text it was decoded from, so that cheap checks (a lone surrogate needs a `\\ud...` escape) can look
-at the text instead of walking the object, and so that a worker process receives a string rather than a
-pickled tree.
+JSON array is read element by element from the file's bytes, a block at a time (`readers.ArrayReader`: msgspec
+cuts the tasks out and reads only what the parent process needs of each, its id and data; the stdlib decoder
+reads any task it does not), JSONL (one task per line, or any whitespace-separated sequence of task objects)
+from its text with the stdlib's `raw_decode` (`readers.TextReader`), and a JSON_MIN export (one flat record per
+annotation) is grouped into tasks as its records go by. Each task comes with the exact JSON text (or bytes) it
+was read from, so that cheap checks (a lone surrogate needs a `\\ud...` escape) can look at the text instead of
+walking the object, and so that a worker process receives the bytes rather than a pickled tree.
 
 A folder written by Label Studio's local-storage *export* sync (target storage) is read too: one file per
 annotation, named by the annotation id, holding that annotation with its task under `task`; or, with Label
 Studio's task-format flag (`FUTURE_SAVE_TASK_TO_STORAGE`), one `<task id>.json` per task holding the task with
 its annotations. The annotations of one task are gathered into that task.
 
-The stdlib decoder is used rather than `ijson`: it is C-accelerated, needs no dependency, and a task is small.
+No `ijson`: the stdlib decoder is C-accelerated and msgspec is already a dependency; a task is small.
 """
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import json
 import re
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from ..core.fastjson import loads
 from .export import ExportError, _from_min_format, min_task_key, read_export_file
+from .readers import ArrayReader, Head, Source, TextReader, TooDeep
 
-CHUNK = 1 << 20  # bytes read at a time; a task larger than this just makes the buffer grow until it fits
-_DECODER = json.JSONDecoder()
-_WS = re.compile(r"[ \t\n\r]*")
 # A lone surrogate can only come from a \\uD800-\\uDFFF escape: UTF-8 text cannot hold one.
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_OUTSIDE = re.compile(r'["\[\]{}]')
-_IN_STRING = re.compile(r'["\\]')
+_UNREAD = object()  # RawTask.task not decoded yet
 
 
-@dataclass
 class RawTask:
-    index: int  # position in the file (after JSON_MIN records are grouped into tasks)
-    task: object  # the decoded value (a task is a dict; anything else is quarantined by name)
-    raw: str | None  # the JSON text it was decoded from (None when it was rebuilt, as JSON_MIN tasks are)
-    error: str | None = None  # a JSONL line that is not JSON: quarantined with this reason (`task` is its text)
+    """One task of an export file, with what it was read from. Read from a JSON array by msgspec, only its id
+    and data are decoded at first (`head`); the whole task is decoded from its bytes when asked for (`task`)."""
 
+    __slots__ = ("index", "_task", "error", "data", "_raw", "_head")
 
-class _Reader:
-    """A text buffer over a file, refilled on demand; hashes the bytes as they are read."""
+    def __init__(self, index: int, task: object, raw: str | None, error: str | None = None,
+                 data: bytes | None = None, head: Head | None = None):
+        self.index = index  # position in the file (after JSON_MIN records are grouped into tasks)
+        self._task = _UNREAD if head is not None else task
+        self._raw = raw
+        self.error = error  # a JSONL line that is not JSON: quarantined with this reason (`task` is its text)
+        self.data = data  # the task's exact UTF-8 bytes in the file, when msgspec read it from them
+        self._head = None if head is None else _head_dict(head)
 
-    def __init__(self, path: Path):
-        self.path = path
-        self.file = path.open("rb")
-        self.sha = hashlib.sha256()
-        self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
-        self.buf = ""
-        self.pos = 0
-        self.eof = False
-        self.consumed_bytes = 0
-        self.newlines = 0
+    @property
+    def task(self) -> object:
+        """The decoded value (a task is a dict; anything else is quarantined by name)."""
+        if self._task is _UNREAD:
+            self._task = loads(self.data)  # msgspec, or the stdlib where msgspec refuses (a number beyond a double)
+        return self._task
 
-    def fill(self) -> bool:
-        """Read one more chunk; False at the end of the file. Drops the consumed part of the buffer."""
-        if self.eof:
-            return False
-        raw = self.file.read(CHUNK)
-        self.sha.update(raw)
-        self.consumed_bytes += len(raw)
-        text = self.decoder.decode(raw, final=not raw)  # UnicodeDecodeError: reported by the caller
-        if self.pos:
-            self.buf = self.buf[self.pos:]
-            self.pos = 0
-        self.buf += text
-        if not raw:
-            self.eof = True
-        return True
+    @property
+    def head(self) -> object:
+        """What a document key and a task's label need, without decoding the whole task: a dict of its id and
+        data as far as it has them (the task itself when it is not read that way)."""
+        return self.task if self._head is None else self._head
 
-    def skip_ws(self) -> str:
-        """The next non-whitespace character ('' at the end of the file), not consumed. Counts the line breaks
-        it skips in `newlines` (JSONL line numbers)."""
-        while True:
-            end = _WS.match(self.buf, self.pos).end()
-            self.newlines += self.buf.count("\n", self.pos, end)
-            self.pos = end
-            if self.pos < len(self.buf):
-                return self.buf[self.pos]
-            if not self.fill():
-                return ""
+    @property
+    def raw(self) -> str | None:
+        """The JSON text the task was decoded from (None when it was rebuilt, as JSON_MIN tasks are)."""
+        if self._raw is None and self.data is not None:
+            self._raw = self.data.decode("utf-8")  # only asked for now and then (a first chunk's sizes)
+        return self._raw
 
-    def value(self) -> tuple[object, str]:
-        """Decode the JSON value at the cursor; refill while it is cut by the end of the buffer. A value nested
-        deeper than the decoder's recursion limit raises _TooDeep with its text, skipped over."""
-        while True:
-            try:
-                obj, end = _DECODER.raw_decode(self.buf, self.pos)
-            except json.JSONDecodeError:
-                if not self.fill():
-                    raise
-                continue
-            except RecursionError:
-                raise _TooDeep(self.skip_value()) from None
-            # A number at the very end of the buffer may be cut ("12" of "123"): read on to be sure.
-            if end == len(self.buf) and not self.eof and not isinstance(obj, (dict, list, str)):
-                self.fill()
-                continue
-            raw = self.buf[self.pos:end]
-            self.pos = end
-            return obj, raw
+    @property
+    def exact(self) -> bool:
+        """The task has its own JSON text (`raw`), said without decoding its bytes."""
+        return self.data is not None or self._raw is not None
 
-    def skip_value(self) -> str:
-        """The text of the array or object at the cursor (a value too deep to decode), found by counting
-        brackets outside strings; json.JSONDecodeError when the file ends inside it. Rare: rescans on refill."""
-        while True:
-            end = _value_end(self.buf, self.pos)
-            if end is not None:
-                raw, self.pos = self.buf[self.pos:end], end
-                return raw
-            if not self.fill():
-                raise json.JSONDecodeError("the file ends inside a value", self.buf, len(self.buf))
+    @property
+    def fault_text(self) -> str | None:
+        """What `export.task_fault` looks at for a lone surrogate escape: an empty text when msgspec read the
+        task (it refuses every lone surrogate escape, so there is none), else `raw`."""
+        return "" if self.data is not None else self._raw
 
-    def lines(self) -> Iterator[str]:
-        """The rest of the file, line by line (JSONL)."""
-        while True:
-            nl = self.buf.find("\n", self.pos)
-            if nl == -1:
-                if self.fill():
-                    continue
-                if self.pos < len(self.buf):
-                    line, self.pos = self.buf[self.pos:], len(self.buf)
-                    yield line
-                return
-            line, self.pos = self.buf[self.pos:nl], nl + 1
-            yield line
-
-    def close(self) -> str:
-        while self.fill():  # hash the rest (trailing whitespace) so the digest is the whole file's
-            self.pos = len(self.buf)
-        self.file.close()
-        return self.sha.hexdigest()
+    def __repr__(self) -> str:
+        return f"RawTask({self.index}, {self._task!r:.60}, error={self.error!r})"
 
 
 class ExportStream:
@@ -148,10 +93,10 @@ class ExportStream:
     (a truncated download is found at its end), so a caller that must not use part of a broken file reads
     it through once first (see `annotate.gold`)."""
 
-    def __init__(self, path: str | Path, whole: bool = False):
+    def __init__(self, path: str | Path, whole: bool = False, digest: str | None = None):
         self.path = Path(path)
         self.whole = whole  # read with the whole-file reader (a shape that cannot be streamed)
-        self.digest: str | None = None
+        self.digest = digest  # the file's sha256: given (not computed again), or set once the file is read
         self._min_seen: set[str] = set()
 
     def __iter__(self) -> Iterator[RawTask]:
@@ -159,23 +104,23 @@ class ExportStream:
             yield from self._whole()
             return
         try:
-            reader = _Reader(self.path)
+            source = Source(self.path, hashed=self.digest is not None)
         except OSError as exc:
             raise ExportError(f"{self.path}: cannot be read: {exc.strerror}") from None
         yielded = 0
         try:
-            for task in self._tasks(reader):
+            for task in self._tasks(ArrayReader(source)):
                 yielded += 1
                 yield task
-            self.digest = reader.close()
+            self.digest = source.close() or self.digest
         except (json.JSONDecodeError, UnicodeDecodeError, _NotStreamable):
-            reader.file.close()
+            source.file.close()
             if yielded:
                 # Tasks of this file were already handed out: the caller starts over, reading it whole.
                 raise StreamRestart(self.path) from None
             yield from self._whole()
         finally:
-            reader.file.close()
+            source.file.close()
 
     def _whole(self) -> Iterator[RawTask]:
         # The whole-file reader words every fault exactly (line, column, half-finished download) and reads the
@@ -184,15 +129,17 @@ class ExportStream:
         tasks, self.digest = read_export_file(self.path)
         yield from (RawTask(i, t, None) for i, t in enumerate(tasks))
 
-    def _tasks(self, r: _Reader) -> Iterator[RawTask]:
-        first = r.skip_ws()
+    def _tasks(self, b: ArrayReader) -> Iterator[RawTask]:
+        first = b.skip_ws()
         if first == "[":
-            r.pos += 1
-            yield from self._array(r)
-        elif first == "{":
+            b.pos += 1
+            yield from self._array(b)
+            return
+        r = b.text()
+        if first == "{":
             try:
                 obj, raw = r.value()
-            except _TooDeep as deep:
+            except TooDeep as deep:
                 obj, raw = deep, deep.raw
             r.newlines = 0
             if r.skip_ws() == "":
@@ -202,7 +149,7 @@ class ExportStream:
         else:
             raise _NotStreamable  # empty, or not JSON: the whole-file reader says what is wrong
 
-    def _array(self, r: _Reader) -> Iterator[RawTask]:
+    def _array(self, r: ArrayReader) -> Iterator[RawTask]:
         index = 0
         if r.skip_ws() == "]":
             r.pos += 1
@@ -214,15 +161,24 @@ class ExportStream:
         while True:
             if r.skip_ws() == "":
                 raise _NotStreamable
-            try:
-                obj, raw = r.value()
-            except _TooDeep as deep:
-                if min_format:
-                    raise _NotStreamable from None  # the whole-file reader names it
-                obj, raw = deep, deep.raw
-            if min_format is None and not isinstance(obj, _TooDeep):
-                min_format = _is_min_record(obj)
-            if isinstance(obj, _TooDeep):
+            data = raw = head = None
+            fast = r.fast()
+            if fast is not None:
+                obj, data = fast
+                if isinstance(obj, Head):
+                    head, obj = obj, None
+            else:
+                try:
+                    obj, raw = r.value()  # called from here, as before (see `readers._deeper`)
+                except TooDeep as deep:
+                    if min_format:
+                        raise _NotStreamable from None  # the whole-file reader names it
+                    obj, raw = deep, deep.raw
+            if min_format is None and not isinstance(obj, TooDeep):
+                min_format = _is_min_head(head) if head is not None else _is_min_record(obj)
+            if min_format and head is not None:
+                obj = loads(data)  # a JSON_MIN record: grouped into its task whole
+            if isinstance(obj, TooDeep):
                 yield RawTask(index, raw, raw, str(obj))
             elif min_format:
                 if not _is_min_record(obj):
@@ -233,7 +189,7 @@ class ExportStream:
                     pending = []
                 pending.append(obj)
             else:
-                yield RawTask(index, obj, raw)
+                yield RawTask(index, obj, raw, data=data, head=head)
             index += 1
             sep = r.skip_ws()
             r.pos += 1
@@ -255,12 +211,12 @@ class ExportStream:
         for task in _from_min_format(records):
             yield RawTask(index, task, None)
 
-    def _sequence(self, r: _Reader, first, raw) -> Iterator[RawTask]:
+    def _sequence(self, r: TextReader, first, raw) -> Iterator[RawTask]:
         """JSONL: one task per line. A line that is not JSON is one bad record, quarantined with its line
         number; the lines after it are read on."""
         if "\n" in raw:
             raise _NotStreamable  # pretty-printed objects one after another: not JSONL (the whole-file reader)
-        if isinstance(first, _TooDeep):
+        if isinstance(first, TooDeep):
             yield RawTask(0, raw, raw, f"line 1: {first}")
         else:
             yield RawTask(0, first, raw)
@@ -278,47 +234,29 @@ class ExportStream:
                 yield RawTask(index, line, line, f"line {lineno}: not valid JSON: {exc.msg} at column {exc.colno}")
                 continue
             except RecursionError:
-                yield RawTask(index, line, line, f"line {lineno}: {_TooDeep(line)}")
+                yield RawTask(index, line, line, f"line {lineno}: {TooDeep(line)}")
                 continue
             yield RawTask(index, obj, line)
 
-    def _end(self, r: _Reader) -> None:
+    def _end(self, r: ArrayReader | TextReader) -> None:
         if r.skip_ws():
             raise _NotStreamable  # something after the array: let the whole-file reader word it
 
+
+
+def _head_dict(head: Head) -> dict:
+    out = {} if head.id is msgspec.UNSET else {"id": head.id}
+    if head.data is not msgspec.UNSET:
+        out["data"] = head.data
+    return out
 
 
 def _is_min_record(obj) -> bool:
     return isinstance(obj, dict) and "data" not in obj and "annotations" not in obj
 
 
-def _value_end(text: str, pos: int) -> int | None:
-    """Where the array or object starting at `pos` ends, or None when `text` ends first."""
-    depth, k, in_string = 0, pos, False
-    while True:
-        m = (_IN_STRING if in_string else _OUTSIDE).search(text, k)
-        if m is None:
-            return None
-        ch, k = m.group(), m.end()
-        if ch == "\\":
-            k += 1  # the escaped character (past the end: the next search finds nothing, and the caller refills)
-        elif ch == '"':
-            in_string = not in_string
-        elif ch in "[{":
-            depth += 1
-        else:
-            depth -= 1
-            if depth == 0:
-                return k
-
-
-class _TooDeep(Exception):
-    """A JSON value nested deeper than the decoder can go; `raw` is its text, kept for the quarantine file."""
-
-    def __init__(self, raw: str):
-        super().__init__(f"nested too deeply to read (more than {sys.getrecursionlimit()} levels of lists or "
-                         "objects)")
-        self.raw = raw
+def _is_min_head(head: Head) -> bool:
+    return head.data is msgspec.UNSET and head.annotations is msgspec.UNSET
 
 
 class _NotStreamable(Exception):
