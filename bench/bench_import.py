@@ -202,7 +202,8 @@ def run(quick: bool, workdir: Path) -> list[Row]:
     ]
     floor = json.loads(run_measured([PYTHON, "-c", FLOOR, str(export)]).check().stdout)
     rows.append(Row("import", f"floor, {n:,} tasks: stdlib json.load of the export, then a bare regex token pass",
-                    f"{floor['parse']:.1f} s + {floor['tokens']:.1f} s", f"{ref.seconds / TARGET:.1f} s ({TARGET}x target)",
+                    f"{floor['parse']:.1f} s + {floor['tokens']:.1f} s",
+                    f"{ref.seconds / TARGET:.1f} s ({TARGET}x target)",
                     None, "informational", True,
                     ["one process; the two steps any reading of the export needs, without a check, a tag or a "
                      "write: set against the target's time for everything, on two cores",
