@@ -33,7 +33,8 @@ class TokenBatch:
     """Tokens of `texts`, each cut at its `cuts` (character offsets where a token must end and another begin,
     as `token_bounds`' `extra_boundaries`).
 
-    - `points`: the code points of all texts, each text followed by one space (its first at `base[k]`);
+    - `points`: the code points of all texts, with a space before and after each (text k starts at
+      `base[k]`; `base[-1]` is the length of `points`);
     - `starts`, `ends`: every token's first and past-the-end position in `points` (int64, text after text);
     - `first[k]`: index of text k's first token (`first[-1]` = the number of tokens);
     - `local_starts`, `local_ends`: the same offsets into each token's own text (what the dataset stores);
@@ -43,9 +44,7 @@ class TokenBatch:
         joined = " " + " ".join(texts) + " "  # a space before and after every text
         self.points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), np.uint32)
         lengths = np.fromiter(map(len, texts), np.int64, len(texts))
-        self.base = np.ones(len(texts) + 1, np.int64)
-        np.cumsum(lengths + 1, out=self.base[1:])
-        self.base[1:] += 1
+        self.base = 1 + np.concatenate(([0], np.cumsum(lengths + 1)))
         classes = _class_string.of_points(self.points)
         begin, last = _boundaries(classes)
         zwj = np.flatnonzero(classes == _Z)

@@ -324,12 +324,10 @@ def spill_batch(encoded: list[EncodedDocument], schema: pa.Schema, rows: RowEnco
     (`pa.array` of a flat list of ints or strings is much faster than the converter walking a list per row),
     structs and plain values with `pa.array`. Each document's Document is let go once its row is built."""
     types = {name: schema.field(name).type for name in TOKEN_COLUMNS}
-    missing = [enc for enc in encoded if "tokens" not in enc.row]
-    batch = rows.encode_batch([enc.doc for enc in missing], types) if len(missing) == len(encoded) else None
+    batch = rows.encode_batch([enc.doc for enc in encoded], types)
     if batch is None:
-        for enc in missing:
-            enc.row.update(rows.token_columns(enc.doc))
         for enc in encoded:
+            enc.row.update(rows.token_columns(enc.doc))
             enc.size = row_size(enc.row, enc.fingerprint_json)
     else:
         for enc, n, depth in zip(encoded, batch.tokens.tolist(), batch.depth.tolist()):
