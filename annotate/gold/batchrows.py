@@ -40,12 +40,15 @@ def token_columns(texts: list[str], entity_spans: list[list[tuple[int, int, int]
                   names: tuple[list[str], list[str]]) -> TokenColumns:
     """The token columns of a batch of documents. Spans are (start, end, type index) into each text; `types`
     are the Arrow types of the columns, `names` the entity and event type names (layers order spans of the
-    same extent by name, as `RowEncoder.row` does). Raises Misaligned when a span is not whole tokens after the cuts, or
-    the tags do not decode back to the spans; UnicodeError for a text holding a lone surrogate."""
+    same extent by name, as `RowEncoder.row` does). Raises Misaligned when a span is not whole tokens after the
+    cuts, or the tags do not decode back to the spans; UnicodeError for a text holding a lone surrogate;
+    OverflowError when the batch's token text passes what int32 offsets can address."""
     cuts = [sorted({x for s, e, _ in ents for x in (s, e)} | {x for s, e, _ in trigs for x in (s, e)})
             for ents, trigs in zip(entity_spans, trigger_spans)]
     tb = TokenBatch(texts, cuts)
     data, offsets = tb.token_utf8()
+    if len(data) > np.iinfo(np.int32).max:
+        raise OverflowError("the tokens of this batch pass 2 GiB: too many for one string array's int32 offsets")
     counts = np.diff(tb.first)
     per_doc = _offsets(counts)
     n = len(tb.starts)

@@ -158,9 +158,10 @@ class RowEncoder:
         return row
 
     def encode_batch(self, docs: list[Document], types: dict[str, pa.DataType]) -> TokenColumns | None:
-        """The token columns of `docs` as Arrow arrays (`batchrows`), or None where the batch path cannot say
-        what is wrong (a span off token boundaries, tags that do not decode back, a lone surrogate): then
-        `token_columns`, one document at a time, raises the error naming the document at fault."""
+        """The token columns of `docs` as Arrow arrays (`batchrows`), or None where the batch path does not
+        apply (a span off token boundaries, tags that do not decode back, a lone surrogate, 2 GiB of token text
+        in one batch): then `token_columns` goes one document at a time, as a build always did, and raises the
+        error naming the document at fault."""
         ents, trigs = [], []
         for doc in docs:
             e, t = self.spans(doc)
@@ -168,7 +169,7 @@ class RowEncoder:
             trigs.append([(s, x, self.event_index[k]) for s, x, k in t])
         try:
             return token_columns([d.text for d in docs], ents, trigs, types, (self.entity_types, self.event_types))
-        except (Misaligned, UnicodeError):
+        except (Misaligned, UnicodeError, OverflowError):
             return None
 
 
