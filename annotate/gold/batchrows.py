@@ -63,23 +63,23 @@ def token_columns(texts: list[str], entity_spans: list[list[tuple[int, int, int]
     depth = np.zeros(len(texts), np.int64)
     for tags, layers, spans, labels in (("ner_tags", "ner_layers", entity_spans, names[0]),
                                         ("trigger_tags", "trigger_layers", trigger_spans, names[1])):
-        values, layer_depth = _layers(tb, counts, spans, labels)
+        values, layer_depth, layer_base = _layers(tb, counts, spans, labels)
         depth += layer_depth
         rows = _offsets(np.repeat(counts, layer_depth))
         arrays[layers] = pa.ListArray.from_arrays(_offsets(layer_depth), pa.ListArray.from_arrays(
             rows, _ints(values, types[layers].value_type.value_type), type=types[layers].value_type),
             type=types[layers])
         # layer 0 of each document: its first `counts[k]` values
-        outer = np.repeat(rows.to_numpy()[np.concatenate([[0], np.cumsum(layer_depth)[:-1]])], counts)
-        first_layer = values[outer + np.arange(n) - np.repeat(tb.first[:-1], counts)]
+        first_layer = values[np.repeat(layer_base, counts) + np.arange(n) - np.repeat(tb.first[:-1], counts)]
         arrays[tags] = _int_lists(per_doc, first_layer, types[tags])
     return TokenColumns(arrays, counts, depth)
 
 
 def _layers(tb: TokenBatch, counts: np.ndarray, spans: list[list[tuple[int, int, int]]], names: list[str]
-            ) -> tuple[np.ndarray, np.ndarray]:
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The tag layers of every document, flat (document after document, layer after layer, token after
-    token; O=0, B-k=2k+1, I-k=2k+2), and each document's number of layers (at least 1). Layers are those of
+    token; O=0, B-k=2k+1, I-k=2k+2), each document's number of layers (at least 1), and where its first layer
+    starts in the flat values. Layers are those of
     `bio.assign_layers`, document by document (a handful of spans each)."""
     docs = len(counts)
     layer_of = [assign_layers([(s, e, names[t]) for s, e, t in doc]) if doc else [] for doc in spans]
@@ -89,7 +89,7 @@ def _layers(tb: TokenBatch, counts: np.ndarray, spans: list[list[tuple[int, int,
     values = np.zeros(int((depth * counts).sum()), np.int64)
     flat = [(k, s, e, t, layer) for k, doc in enumerate(spans) for (s, e, t), layer in zip(doc, layer_of[k])]
     if not flat:
-        return values, depth
+        return values, depth, base
     doc, start, end, kind, layer = (np.array(col, np.int64) for col in zip(*flat))
     first, last = _token_range(tb, doc, start, end)
     at = base[doc] + layer * counts[doc] + (first - tb.first[doc])
@@ -98,7 +98,7 @@ def _layers(tb: TokenBatch, counts: np.ndarray, spans: list[list[tuple[int, int,
     within = np.arange(int(inside.sum())) - np.repeat(np.cumsum(inside) - inside, inside)
     values[np.repeat(at + 1, inside) + within] = np.repeat(2 * kind + 2, inside)
     _check_decodes(values, np.repeat(counts, depth), (doc, start, end, kind), tb, depth)
-    return values, depth
+    return values, depth, base
 
 
 def _token_range(tb: TokenBatch, doc, start, end) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from xml.sax.saxutils import quoteattr
 
 from ..core.schema import Schema
@@ -167,14 +168,15 @@ class Routing:
     def controls(self) -> dict[str, frozenset[str]]:
         if self.control_labels is not None:
             return self.control_labels
-        try:
-            return self.__dict__["_controls"]  # built once: it is asked for every region of an import
-        except KeyError:
-            names = self.schema.controls
-            built = {**{c: frozenset(self.schema.entity_types) for c in names.entity},
-                     **{c: frozenset(self.schema.event_types) for c in names.trigger}}
-            object.__setattr__(self, "_controls", built)
-            return built
+        return self._schema_controls
+
+    @cached_property
+    def _schema_controls(self) -> dict[str, frozenset[str]]:
+        """The schema's controls and their labels, built once: they are asked for every region of an import.
+        (`cached_property` writes the instance's __dict__, which a frozen dataclass allows.)"""
+        names = self.schema.controls
+        return {**{c: frozenset(self.schema.entity_types) for c in names.entity},
+                **{c: frozenset(self.schema.event_types) for c in names.trigger}}
 
     def control_problem(self, control: str, label: str) -> str | None:
         """Why `label` may not sit under `control` (an entity type under the trigger control, say), if so."""

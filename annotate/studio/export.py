@@ -167,8 +167,6 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
                       "without regions is an empty list []"], warnings
     if not isinstance(results, list):
         return None, [f"field result must be a list of regions, got {json_type(results)}"], warnings
-    controls = routing.controls()  # asked once per annotation, not per region
-    entity_types, event_types = routing.schema.entity_types, routing.schema.event_types
     for i, r in enumerate(results):
         if not isinstance(r, dict):
             errors.append(f"result[{i}]: must be an object (a region or a relation), got {json_type(r)}")
@@ -255,13 +253,12 @@ def annotation_to_document(task: dict, annotation: dict, routing: Routing, doc_i
             errors.append(f"region {rid}: field value.labels must hold exactly one label, got {labels}")
             continue
         label = str(labels[0])
-        kind = "entity" if label in entity_types else "trigger" if label in event_types else None  # Routing.kind
+        kind = routing.kind(label)
         if kind is None:
             errors.append(f"region {rid}: label {label!r} (control {r.get('from_name')}) is not in schema "
                           f"{routing.schema.name}{routing.unknown_control(str(r.get('from_name')))}")
             continue
-        control = str(r.get("from_name"))
-        wrong_control = None if label in controls.get(control, ()) else routing.control_problem(control, label)
+        wrong_control = routing.control_problem(str(r.get("from_name")), label)
         if wrong_control:
             errors.append(f"region {rid}: {wrong_control}")
             continue
