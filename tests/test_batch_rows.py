@@ -89,8 +89,9 @@ def schema():
 def _reference_batch(encoder: DocumentEncoder, docs, kind: pa.Schema) -> pa.RecordBatch:
     """The record batch as it was built before the batch path: one `RowEncoder.row` per document."""
     rows = [encoder.rows.row(d) for d in docs]
-    columns = [_column([split_of(d.id, encoder.splits) for d in docs] if f.name == "__split"
-                       else [r[f.name] for r in rows], f.type) for f in kind]
+    special = {"__split": [split_of(d.id, encoder.splits) for d in docs],
+               "__fingerprint": [row_fingerprint_json(r) for r in rows]}
+    columns = [_column(special[f.name] if f.name in special else [r[f.name] for r in rows], f.type) for f in kind]
     return pa.RecordBatch.from_arrays(columns, schema=kind)
 
 

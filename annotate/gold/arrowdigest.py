@@ -62,15 +62,21 @@ class ValuesDigest:
                 self._array(f"{path}.{field.name}", child)
         elif pa.types.is_string(kind) or pa.types.is_binary(kind):
             self._hash(path + "#len", _fixed(pc.binary_length(arr)))
-            if len(arr):
-                offsets = np.frombuffer(arr.buffers()[1], dtype="<i4", count=len(arr) + 1, offset=4 * arr.offset)
-                data = arr.buffers()[2]
-                if data is not None and offsets[-1] > offsets[0]:
-                    self._hash(path, memoryview(data)[offsets[0]:offsets[-1]])
+            values = binary_values(arr)
+            if len(values):
+                self._hash(path, values)
         elif pa.types.is_integer(kind):
             self._hash(path, _fixed(arr))
         else:
             raise ValueError(f"column {path}: type {kind} is not digested")
+
+
+def binary_values(arr: pa.Array) -> memoryview:
+    """The bytes of a string or binary array's values, one after another (zero-copy; a slice honoured)."""
+    if not len(arr) or arr.buffers()[2] is None:
+        return memoryview(b"")
+    offsets = np.frombuffer(arr.buffers()[1], dtype="<i4", count=len(arr) + 1, offset=4 * arr.offset)
+    return memoryview(arr.buffers()[2])[offsets[0]:offsets[-1]]
 
 
 def _fixed(arr: pa.Array) -> np.ndarray:

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
@@ -268,7 +269,7 @@ class EncodedDocument:
     id: str
     split: str
     row: dict  # int-coded; the token columns are added as the batch of rows is written (`spill_batch`)
-    fingerprint_json: bytes
+    fingerprint_json: bytes | None  # `row_fingerprint_json`, until the row is written
     size: int | None  # `row_size`, once the token columns are known
     entity_types: list[str]
     event_types: list[str]
@@ -288,7 +289,7 @@ class DocumentEncoder:
         self.rows = RowEncoder(schema)
         self.spill_dir: Path | None = None  # set by the writer: where worker processes put their rows
         self._spill_schema: pa.Schema | None = None  # built in each worker on first use (~3 ms)
-        self._spilled = 0  # batch files this process wrote
+        self._out: pa.BufferedOutputStream | None = None  # this worker process's spill file, once it has rows
 
     def __call__(self, doc: Document) -> EncodedDocument:
         row = self.rows.document_columns(doc)
@@ -297,25 +298,61 @@ class DocumentEncoder:
                                [a.role for v in doc.events for a in v.arguments], list(doc.provenance.annotators),
                                list(doc.provenance.reviewers), doc=doc)
 
-    def batch(self, encoded: list[EncodedDocument]) -> str:
-        """Rows as one record batch of the writer's spill schema, written by the worker process that built them
-        to a file of its own in the writer's spill folder; returns the file's name. (Sent back through the
-        pool's pipe instead, an article-sized row's ~35 KB would be copied twice more, and written by the
-        parent process, which has the tasks to read.)"""
+    def batch(self, encoded: list[EncodedDocument]) -> tuple[str, int, int]:
+        """Rows as one record batch of the writer's spill schema, sorted by id (`encoded` is sorted in place, so
+        a row's position in it is its position in the batch), appended as an Arrow IPC stream of its own to
+        this worker process's file in the writer's spill folder; returns the file's name and the stream's
+        offset and size there. (Sent back through the pool's pipe instead, an article-sized row's ~35 KB would
+        be copied twice more, and written by the parent process, which has the tasks to read. Sorted, a
+        batch's rows of one sort window are one slice of it: see `windows.py`.)"""
 
         if self._spill_schema is None:
             self._spill_schema = spill_schema(self.schema)
-        self._spilled += 1
-        name = f"worker-{os.getpid()}-{self._spilled}.arrow"
-        with pa.ipc.new_stream(str(self.spill_dir / name), self._spill_schema) as out:
+        if self._out is None:
+            # one file per worker process, for as long as it lives (a token, not only the pid: never reopen a
+            # file another process wrote)
+            self._out_name = f"worker-{os.getpid()}-{secrets.token_hex(4)}.arrow"
+            # buffered: the IPC writer writes each buffer of the batch on its own
+            self._out = pa.BufferedOutputStream(pa.OSFile(str(self.spill_dir / self._out_name), "wb"), 1 << 20)
+        encoded.sort(key=_by_id)
+        offset = self._out.tell()
+        with pa.ipc.new_stream(self._out, self._spill_schema) as out:
             out.write_batch(spill_batch(encoded, self._spill_schema, self.rows))
-        return name
+        self._out.flush()  # the parent reads it as soon as the chunk's outcomes are back
+        return self._out_name, offset, self._out.tell() - offset
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_out": None}
 
 
-def spill_schema(schema: Schema) -> pa.Schema:
-    """The rows as the writer keeps them before sorting: the dataset's columns and the split. (The two JSON
-    forms the fingerprint and the files digest hash go to a file of their own, see `GoldWriter`.)"""
-    return features(schema).arrow_schema.append(pa.field("__split", pa.string()))
+def _by_id(enc: EncodedDocument) -> str:
+    return enc.id
+
+
+TAG_COLUMNS = ("ner_tags", "ner_layers", "trigger_tags", "trigger_layers")
+
+
+def spill_schema(schema: Schema, narrow: bool = True) -> pa.Schema:
+    """The rows as the writer keeps them before sorting: the dataset's columns, the split, and what the
+    content fingerprint hashes.
+
+    `__fingerprint` holds each row's `row_fingerprint_json`: the sorted pass hashes it in id order (the content
+    fingerprint), and never writes it to the dataset.
+
+    Spilled, the tag columns hold bytes (`narrow`): a tag is below 256 (at most 127 types of a kind, see
+    `RowEncoder`), and the dataset's int64 would make them more than half of an article's row, written to the
+    spill and read back for nothing. The sorted pass casts them back (`narrow=False` is the dataset's own
+    types)."""
+    arrow = features(schema).arrow_schema
+    if narrow:
+        arrow = pa.schema([f.with_type(_tags_as(f.type, pa.uint8())) if f.name in TAG_COLUMNS else f for f in arrow],
+                          metadata=arrow.metadata)
+    return arrow.append(pa.field("__split", pa.string())).append(pa.field("__fingerprint", pa.binary()))
+
+
+def _tags_as(kind: pa.DataType, tag: pa.DataType) -> pa.DataType:
+    """list<int64> -> list<tag>, list<list<int64>> -> list<list<tag>>."""
+    return pa.list_(_tags_as(kind.value_type, tag)) if pa.types.is_list(kind) else tag
 
 
 def spill_batch(encoded: list[EncodedDocument], schema: pa.Schema, rows: RowEncoder) -> pa.RecordBatch:
@@ -338,6 +375,8 @@ def spill_batch(encoded: list[EncodedDocument], schema: pa.Schema, rows: RowEnco
         name, kind = field.name, field.type
         if name == "__split":
             columns.append(_column([enc.split for enc in encoded], kind))
+        elif name == "__fingerprint":
+            columns.append(pa.array([enc.fingerprint_json for enc in encoded], kind))
         elif batch is not None and name in batch.arrays:
             columns.append(batch.arrays[name])
         else:
@@ -358,7 +397,7 @@ def _column(values: list, kind: pa.DataType) -> pa.Array:
     return pa.array(values, kind)
 
 
-_INT_CODES = {pa.int32(): "i", pa.int64(): "q"}
+_INT_CODES = {pa.uint8(): "B", pa.int32(): "i", pa.int64(): "q"}
 
 
 def _ints(values: list[int], kind: pa.DataType) -> pa.Array:

@@ -1,18 +1,17 @@
 """The spilled rows of a gold set in document-id order, one bounded window at a time (for `GoldWriter.finish`).
 
-The rows were spilled in input order: the parent's own `rows.arrow` and the workers' batch files (Arrow IPC
-streams, of which only the rows at `keep` count). Window k holds the rows whose ids fall in the k-th id range
-of `window` ids (`bounds`, from all the ids sorted), so no window is larger than `window` rows whatever the ids
-look like, and the same rows make the same windows (and so the same parquet row groups) for every --num-proc.
+The rows were spilled in record batches, each already sorted by id by whoever wrote it (`spill_batch`'s
+callers): the parent's own `rows.arrow` (one Arrow IPC stream of batches) and the workers' files (one IPC
+stream per batch, appended one after another: `Source` says where each lies), of which only the rows at
+`keep` count. Window k holds the rows whose ids fall in the k-th id range of `window` ids (`bounds`, from all
+the ids sorted), so no window is larger than `window` rows whatever the ids look like, and the same rows make
+the same windows (and so the same parquet row groups) for every --num-proc.
 
-Two ways to the windows, giving the same tables:
-- the windows already lie one after another in the spill (the rows came in id order, or there is one window):
-  the spill is read once and cut at the window boundaries, each window sorted only if it is not in order;
-- otherwise one pass spreads the rows over one file per window (LZ4-compressed: the rows are mostly small
-  integer tags, about a tenth of their size compressed, and writing the uncompressed bytes to the file system
-  was the slowest part of the pass), then each window's file is read and sorted in turn.
-The spill files are memory-mapped, not read into memory first, and the pages a window touched are dropped from
-the mapping (`_Spill.release`) once it is made, so the RSS stays about one window.
+The spill files are memory-mapped and cut into runs: zero-copy slices of kept rows in id order (a whole batch,
+unless rows of it were not kept). As a window is an id range, its rows in a run are one slice of the run, so a
+window is its slices of every run gathered into one table in id order: the rows are copied once, in memory,
+and never written out again. The pages a window touched are dropped from the mapping once it is made
+(`_Spill.release`), so the RSS stays about one window.
 """
 
 from __future__ import annotations
@@ -20,150 +19,138 @@ from __future__ import annotations
 import bisect
 import mmap
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# The window files' compression: LZ4 frames (fast both ways) when this pyarrow has the codec. (The spill files
-# themselves are not compressed: measured, the workers' time to compress them cost what writing them saved.)
-_PARTS = pa.ipc.IpcWriteOptions(compression="lz4" if pa.Codec.is_available("lz4") else None)
+# Slices gathered between two drops of the mapped pages (`_gathered`): a worker's batch is ~2 MB of
+# article-sized rows, so a group maps some tens of MB at most.
+_GROUP = 16
+
+
+@dataclass(frozen=True)
+class Source:
+    """Spilled rows: the IPC stream of file `name` at byte `offset` (of `size` bytes; None: to the end of the
+    file), of which only the rows at positions `keep` (ascending, over the stream's rows) count (None: all)."""
+    name: str
+    offset: int = 0
+    size: int | None = None
+    keep: object = None
 
 
 class _Spill:
-    """The spill files as record batches read from memory maps (zero-copy), in spill order."""
+    """The spill files, memory-mapped, as runs of rows in id order."""
 
-    def __init__(self, folder: Path, sources: list[tuple[str, object]]):
+    def __init__(self, folder: Path, sources: list[Source]):
         self.folder = folder
-        self.sources = sources  # (file name, the positions of the rows kept in its one batch, or None: all)
-        self._maps: list[mmap.mmap] = []
+        self.sources = sources
+        self._maps: dict[str, tuple[mmap.mmap, pa.Buffer]] = {}
 
-    def batches(self, options: pa.ipc.IpcReadOptions | None = None) -> Iterator[pa.RecordBatch]:
-        """Every spilled row kept, as record batches in spill order."""
-        for name, keep in self.sources:
+    def _buffer(self, name: str) -> pa.Buffer:
+        if name not in self._maps:
             with open(self.folder / name, "rb") as f:
                 mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-            self._maps.append(mapped)
             # The batches point into the map, which pa.py_buffer keeps alive: it is unmapped when the last goes.
-            for batch in pa.ipc.open_stream(pa.py_buffer(mapped), options=options):
-                if keep is not None and len(keep) != batch.num_rows:
-                    batch = batch.take(pa.array(keep, pa.int64()))
-                yield batch
+            self._maps[name] = (mapped, pa.py_buffer(mapped))
+        return self._maps[name][1]
+
+    def runs(self) -> list[tuple[pa.RecordBatch, list[str]]]:
+        """Every kept row, in spill order, as (zero-copy slice, its ids) runs whose ids never go down."""
+        runs = []
+        for source in self.sources:
+            stream = self._buffer(source.name)
+            stream = stream.slice(source.offset, source.size) if source.size is not None else stream.slice(
+                source.offset)
+            at = 0  # the stream's rows before this batch (`keep` counts over the whole stream)
+            keep = source.keep
+            for batch in pa.ipc.open_stream(stream):
+                ids = batch.column(0).to_pylist()
+                if keep is None:
+                    positions = range(len(ids))
+                else:
+                    lo, hi = bisect.bisect_left(keep, at), bisect.bisect_left(keep, at + len(ids))
+                    positions = [k - at for k in keep[lo:hi]]
+                runs += [(batch.slice(start, end - start), ids[start:end]) for start, end in _stretches(ids, positions)]
+                at += len(ids)
+        self.release()
+        return runs
 
     def release(self) -> None:
         """Drop the pages touched so far from the process's mappings. They are file pages, still in the page
-        cache: a batch read again faults them back in, so this only bounds the RSS (which counts mapped file
-        pages) to the rows in hand, not to every spill file read so far. (pyarrow's own memory maps have no
-        madvise, hence Python's mmap under `pa.py_buffer`.) Only the file being read stays listed: a map
-        (and its file descriptor) goes with the last batch of it."""
+        cache: a row read again faults them back in, so this only bounds the RSS (which counts mapped file
+        pages) to the rows in hand. (pyarrow's own memory maps have no madvise, hence Python's mmap under
+        `pa.py_buffer`.)"""
         if hasattr(mmap, "MADV_DONTNEED"):
-            for mapped in self._maps:
+            for mapped, _ in self._maps.values():
                 mapped.madvise(mmap.MADV_DONTNEED)
-        del self._maps[:-1]
 
-    def ids(self) -> list[str]:
-        """The id of every spilled row, in spill order (only the id column is read)."""
-        ids = []
-        for batch in self.batches(pa.ipc.IpcReadOptions(included_fields=[0])):
-            ids.extend(batch.column(0).to_pylist())
-            self.release()
-        return ids
+    def unlink(self) -> None:
+        """The spill files, once every window is made."""
+        for name in {source.name for source in self.sources}:
+            (self.folder / name).unlink(missing_ok=True)
 
 
-def sorted_windows(folder: Path, sources: list[tuple[str, object]], schema: pa.Schema,
-                   window: int) -> Iterator[pa.Table]:
-    """Tables of the spilled rows in id order (a stable sort: equal ids keep their spill order), each one
-    window; the spill files are deleted once read."""
+def _stretches(ids: list[str], positions) -> Iterator[tuple[int, int]]:
+    """[start, end) stretches of consecutive `positions` (ascending) whose ids do not go down.
+
+    >>> list(_stretches(["a", "b", "a", "c", "d"], [0, 1, 2, 3, 4]))
+    [(0, 2), (2, 5)]
+    >>> list(_stretches(["a", "b", "c", "d"], [0, 2, 3]))
+    [(0, 1), (2, 4)]
+    """
+    start = last = None
+    for k in positions:
+        if start is not None and k == last + 1 and ids[last] <= ids[k]:
+            last = k
+            continue
+        if start is not None:
+            yield start, last + 1
+        start = last = k
+    if start is not None:
+        yield start, last + 1
+
+
+def sorted_windows(folder: Path, sources: list[Source], schema: pa.Schema, window: int,
+                   out: pa.Schema | None = None) -> Iterator[pa.Table]:
+    """Tables of the spilled rows (of `schema`) in id order (a stable sort: equal ids keep their spill order),
+    each one window, cast to `out` if given; the spill files are deleted once every window is made."""
     spill = _Spill(folder, sources)
-    ids = spill.ids()
-    ordered = sorted(ids)
+    runs = spill.runs()
+    ordered = sorted(i for _, ids in runs for i in ids)
     bounds = ordered[window::window]  # the first id of each window after the first
     del ordered
-    of_row = [bisect.bisect_right(bounds, i) for i in ids]  # the window of each row, in spill order
-    sizes = np.bincount(np.asarray(of_row, dtype=np.int64), minlength=len(bounds) + 1).tolist()
-    in_runs = all(a <= b for a, b in zip(of_row, of_row[1:]))
-    del ids
-    if in_runs:
-        yield from _cut(spill, sizes, schema)
-    else:
-        yield from _partitioned(spill, of_row, sizes, window, schema)
+    parts: list[list[pa.RecordBatch]] = [[] for _ in range(len(bounds) + 1)]
+    for batch, ids in runs:  # a run's rows of window w: the ids from bounds[w - 1] up to bounds[w]
+        start = 0
+        while start < len(ids):
+            w = bisect.bisect_right(bounds, ids[start])
+            end = bisect.bisect_left(ids, bounds[w], start) if w < len(bounds) else len(ids)
+            parts[w].append(batch.slice(start, end - start))
+            start = end
+    del runs
+    for w, slices in enumerate(parts):
+        parts[w] = []
+        if slices:
+            table = _gathered(slices, schema, spill)
+            yield table if out is None else table.cast(out)
+            del slices
+    spill.unlink()
 
 
-def _unlink(spill: _Spill) -> None:
-    """The spill files, once read (the rows are in the windows or the window files now)."""
-    for name, _ in spill.sources:
-        (spill.folder / name).unlink(missing_ok=True)
-
-
-def _in_order(table: pa.Table) -> pa.Table:
-    """`table` sorted by id (stable), as one chunk: taken in sorted order, or only joined when already sorted."""
-    indices = pc.sort_indices(table, sort_keys=[("id", "ascending")])
+def _gathered(slices: list[pa.RecordBatch], schema: pa.Schema, spill: _Spill) -> pa.Table:
+    """The rows of `slices` (memory-mapped) as one table in id order (a stable sort). The slices are first
+    copied a few batches at a time, the pages mapped for them dropped after each group: a fault on a mapped file
+    maps the pages around it too (the whole folio, on recent kernels), so reading a window's rows straight out
+    of the spill would map nearly all of it, whatever the window's size."""
+    groups = []
+    for k in range(0, len(slices), _GROUP):
+        groups.append(pa.Table.from_batches(slices[k:k + _GROUP], schema=schema).combine_chunks())
+        spill.release()
+    table = pa.concat_tables(groups)
+    indices = pc.sort_indices(table, sort_keys=[("id", "ascending")])  # stable
     if np.array_equal(indices.to_numpy(), np.arange(len(indices))):
         return table.combine_chunks()
     return table.take(indices)
-
-
-def _cut(spill: _Spill, sizes: list[int], schema: pa.Schema) -> Iterator[pa.Table]:
-    """The windows when each is one run of the spill: the batches cut at the window boundaries."""
-    held: list[pa.RecordBatch] = []
-    rows = 0
-    windows = iter(sizes)
-    size = next(windows)
-    for batch in spill.batches():
-        while batch.num_rows:
-            take = min(size - rows, batch.num_rows)
-            held.append(batch.slice(0, take))
-            rows += take
-            batch = batch.slice(take)
-            if rows == size:
-                table = _in_order(pa.Table.from_batches(held, schema=schema))
-                held, rows = [], 0
-                spill.release()
-                yield table
-                size = next(windows, 0)
-    _unlink(spill)
-
-
-def _partitioned(spill: _Spill, of_row: list[int], sizes: list[int], window: int,
-                 schema: pa.Schema) -> Iterator[pa.Table]:
-    """The windows when their rows are spread over the spill: one pass writes each window's rows to a file of
-    its own, a group of about one window's rows at a time, then each file is read back and sorted."""
-    paths = [spill.folder / f"w{w}.arrow" for w in range(len(sizes))]
-    writers = [pa.ipc.new_stream(str(p), schema, options=_PARTS) for p in paths]
-    at = 0
-    for group in _groups(spill, window, schema):
-        # one take per group (not a filter per batch and window): the rows in window order, then each
-        # window's run written to its file
-        of_group = np.asarray(of_row[at:at + group.num_rows], dtype=np.int32)
-        at += group.num_rows
-        group = group.take(pa.array(np.argsort(of_group, kind="stable")))
-        spill.release()
-        start = 0
-        for w, n in enumerate(np.bincount(of_group, minlength=len(writers)).tolist()):
-            if n:
-                writers[w].write_table(group.slice(start, n))
-                start += n
-        del group
-    for writer in writers:
-        writer.close()
-    _unlink(spill)
-    for path in paths:
-        with pa.OSFile(str(path)) as f:
-            table = pa.Table.from_batches(list(pa.ipc.open_stream(f)), schema=schema)
-        path.unlink()
-        yield _in_order(table)
-        del table
-
-
-def _groups(spill: _Spill, rows: int, schema: pa.Schema) -> Iterator[pa.Table]:
-    """The spilled rows as tables of about `rows` rows (whole record batches)."""
-    batches, held = [], 0
-    for batch in spill.batches():
-        batches.append(batch)
-        held += batch.num_rows
-        if held >= rows:
-            yield pa.Table.from_batches(batches, schema=schema)
-            batches, held = [], 0
-    if batches:
-        yield pa.Table.from_batches(batches, schema=schema)

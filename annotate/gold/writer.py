@@ -30,11 +30,11 @@ from ..core.model import Document
 from ..core.readahead import read_ahead
 from ..core.schema import Schema
 from ..core.version import __version__
-from .arrowdigest import ValuesDigest
+from .arrowdigest import ValuesDigest, binary_values
 from .card import CardStats, dataset_card
 from .layout import AGREEMENT_FILE, BUILD_FILE, SPILL, GoldInfo, parquet_name
 from .rows import DocumentEncoder, EncodedDocument, features, parse_splits, spill_batch, spill_schema
-from .windows import sorted_windows
+from .windows import Source, sorted_windows
 
 
 def files_digest(splits: dict[str, ValuesDigest]) -> str:
@@ -53,11 +53,10 @@ SORT_WINDOW_BYTES = 50 * 2**20
 class GoldWriter:
     """Rows -> the gold set on disk, streamed: memory stays flat however many documents there are.
 
-    Rows arrive in input order and go to an Arrow file in record batches of `batch_size`; the JSON the
-    content fingerprint hashes goes, in the same order, to a plain file of its own, of which only each row's
-    offset and length stay in memory: it is only ever hashed, so it is written once and read once (in id
-    order, at the end), not carried through the sort windows. The files digest (in the parquet file names) is
-    a `ValuesDigest` of each split's sorted rows, taken as they are written. `finish` puts the rows in
+    Rows arrive in input order and go to an Arrow file in record batches of `batch_size` (each batch sorted by
+    id; a worker process writes its own batches to a file of its own, `add_rows`), with the JSON the content
+    fingerprint hashes as a column of its own, hashed as the sorted rows go by. The files digest (in the parquet
+    file names) is a `ValuesDigest` of each split's sorted rows, taken as they are written. `finish` puts the rows in
     document-id order one window of at most `sort_window` rows at a time (`windows.sorted_windows`: windows
     by id range, so no window is ever larger, whatever the ids look like), and writes each split's
     `save_to_disk` Arrow file and parquet file as the sorted rows go by (`_SplitFiles`). The whole folder is
@@ -89,15 +88,10 @@ class GoldWriter:
         shutil.rmtree(self.tmp / SPILL, ignore_errors=True)
         (self.tmp / SPILL).mkdir(parents=True)
         self._writer = pa.ipc.new_stream(str(self.tmp / SPILL / "rows.arrow"), self.spill_schema)
-        self._worker_files: list[tuple[str, array]] = []  # (batch file, rows kept) from worker processes
+        self._worker_batches: list[Source] = []  # the workers' batches (`add_rows`)
         self.encoder.spill_dir = self.tmp / SPILL
         self._buffer: list[dict] = []
         self.ids: list[str] = []
-        if getattr(self, "_json", None) is not None:
-            self._json.close()
-        self._json = open(self.tmp / SPILL / "json.bin", "wb")  # noqa: SIM115 (closed in finish)
-        self._json_at = array("q")  # per row, in `ids` order: offset and length in json.bin
-        self._json_end = 0
         self._row_bytes = 0  # `row_size` of the rows so far
         self.split_counts: Counter = Counter()
         self.entities: Counter = Counter()
@@ -112,9 +106,6 @@ class GoldWriter:
     def add_encoded(self, enc: EncodedDocument) -> None:
         """Count a document, and keep its row unless it travels in a worker's batch (`add_rows`)."""
         self.ids.append(enc.id)
-        self._json.write(enc.fingerprint_json)
-        self._json_at.extend((self._json_end, len(enc.fingerprint_json)))
-        self._json_end += len(enc.fingerprint_json)
         if enc.size is not None:  # else known once the row is written (`_flush`)
             self._row_bytes += enc.size
         self.split_counts[enc.split] += 1
@@ -128,13 +119,16 @@ class GoldWriter:
             if len(self._buffer) >= self.batch_size:
                 self._flush()
 
-    def add_rows(self, name: str, keep: list[int]) -> None:
-        """A worker's batch file (`DocumentEncoder.batch`): only the rows at `keep` (the documents taken as gold)
-        are part of the set. The file stays where the worker wrote it; the sorted pass reads it."""
-        self._worker_files.append((name, array("l", keep)))
+    def add_rows(self, where: tuple[str, int, int], keep: list[int]) -> None:
+        """A worker's batch (`DocumentEncoder.batch`: file name, offset and size): only the rows at `keep` (the
+        documents taken as gold) are part of the set. It stays where the worker wrote it; the sorted pass
+        reads it."""
+        name, offset, size = where
+        self._worker_batches.append(Source(name, offset, size, array("l", sorted(keep))))
 
     def _flush(self) -> None:
         if self._buffer:
+            self._buffer.sort(key=lambda enc: enc.id)  # a batch in id order (see `windows.py`)
             self._writer.write_batch(spill_batch(self._buffer, self.spill_schema, self.encoder.rows))
             self._row_bytes += sum(enc.size for enc in self._buffer)
             self._buffer = []
@@ -155,8 +149,9 @@ class GoldWriter:
         row_bytes = self._row_bytes / max(1, len(self.ids))
         self.window = max(1, min(self.sort_window, int(SORT_WINDOW_BYTES // max(1.0, row_bytes))))
         # the parent's own rows, then the workers' (the order does not matter: every window is sorted by id)
-        sources = [("rows.arrow", None), *self._worker_files]
-        return sorted_windows(self.tmp / SPILL, sources, self.spill_schema, self.window)
+        sources = [Source("rows.arrow"), *self._worker_batches]
+        return sorted_windows(self.tmp / SPILL, sources, self.spill_schema, self.window,
+                              spill_schema(self.schema, narrow=False))
 
     def finish(self, build_notes: dict | None = None, agreement: dict | None = None,
                about: str | None = None, progress: Callable[[int, int], None] | None = None) -> GoldInfo:
@@ -165,8 +160,6 @@ class GoldWriter:
         self._flush()
         self._writer.close()
         self._writer = None
-        self._json.close()
-        self._json = None
         tmp = self.tmp
         filled = [name for name, _ in self.splits if self.split_counts[name]]
         if not filled:
@@ -177,23 +170,25 @@ class GoldWriter:
         total, written = sum(self.split_counts.values()), 0
         if progress:
             progress(0, total)
-        # Threads (pyarrow and hashlib release the GIL while they write and hash): the content fingerprint is
-        # hashed beside everything else; the next window is read and sorted (`read_ahead`) while each split's
-        # digest, Arrow file and parquet file take the current one, each in a job of its own. A window's jobs
+        # Threads (pyarrow and hashlib release the GIL while they write and hash): the next window is read and
+        # sorted (`read_ahead`) while each split's digest, Arrow file and parquet file take the current one,
+        # each in a job of its own, and this thread hashes its rows' fingerprint JSON. A window's jobs
         # all end before the next window is handed out, so at most two windows are alive at once (see
         # SORT_WINDOW_BYTES) and every file gets its rows in order.
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="gold-write") as pool:
-            fingerprint = pool.submit(self._fingerprint)
+            content = hashlib.sha256()  # what `content_fingerprint` hashes: the rows' JSON in id order
             for table in read_ahead(self._windows()):
                 jobs = [pool.submit(job) for name in filled
                         for job in files[name].jobs(self._part(table, name, filled))]
+                for chunk in table.column("__fingerprint").chunks:
+                    content.update(binary_values(chunk))
                 for job in jobs:
                     job.result()
                 written += table.num_rows
                 del table, jobs
                 if progress:
                     progress(written, total)
-            fingerprint = fingerprint.result()
+            fingerprint = content.hexdigest()[:16]
         for split in files.values():
             split.close()
         digest = files_digest({name: files[name].values for name in filled})
@@ -215,19 +210,6 @@ class GoldWriter:
         """The rows of split `name` in a window, with the dataset's columns only."""
         part = table.filter(pc.equal(table.column("__split"), name)) if len(filled) > 1 else table
         return part.select(self.arrow_schema.names)
-
-    def _fingerprint(self) -> str:
-        """The content fingerprint from the JSON file, read in id order (what `content_fingerprint` hashes)."""
-        at = self._json_at
-        order = sorted(range(len(self.ids)), key=self.ids.__getitem__)  # stable, as sorted() by id
-        fingerprint = hashlib.sha256()
-        fd = os.open(self.tmp / SPILL / "json.bin", os.O_RDONLY)
-        try:
-            for k in order:  # pread: one call a row, no seek and no refill of a read buffer
-                fingerprint.update(os.pread(fd, at[2 * k + 1], at[2 * k]))
-        finally:
-            os.close(fd)
-        return fingerprint.hexdigest()[:16]
 
     def _finish_empty(self, build_notes, agreement, about) -> GoldInfo:
         # An empty set keeps one empty split, written by `datasets` itself (from_list([]) loses the columns).
