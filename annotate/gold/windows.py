@@ -122,32 +122,37 @@ def sorted_windows(folder: Path, sources: list[Source], schema: pa.Schema, windo
     ordered = sorted(i for _, ids in runs for i in ids)
     bounds = ordered[window::window]  # the first id of each window after the first
     del ordered
-    parts: list[list[pa.RecordBatch]] = [[] for _ in range(len(bounds) + 1)]
-    for batch, ids in runs:  # a run's rows of window w: the ids from bounds[w - 1] up to bounds[w]
+    # Each window's part of each run, as (run, first row, rows): a slice is made only when its window is (a
+    # RecordBatch slice of every run for every window would be tens of KB of Arrow objects each, held at once).
+    parts: list[list[tuple[int, int, int]]] = [[] for _ in range(len(bounds) + 1)]
+    for k, (_, ids) in enumerate(runs):  # a run's rows of window w: the ids from bounds[w - 1] up to bounds[w]
         start = 0
         while start < len(ids):
             w = bisect.bisect_right(bounds, ids[start])
             end = bisect.bisect_left(ids, bounds[w], start) if w < len(bounds) else len(ids)
-            parts[w].append(batch.slice(start, end - start))
+            parts[w].append((k, start, end - start))
             start = end
+    batches = [batch for batch, _ in runs]
     del runs
-    for w, slices in enumerate(parts):
+    for w, where in enumerate(parts):
         parts[w] = []
-        if slices:
-            table = _gathered(slices, schema, spill)
+        if where:
+            table = _gathered(batches, where, schema, spill)
             yield table if out is None else table.cast(out)
-            del slices
     spill.unlink()
 
 
-def _gathered(slices: list[pa.RecordBatch], schema: pa.Schema, spill: _Spill) -> pa.Table:
-    """The rows of `slices` (memory-mapped) as one table in id order (a stable sort). The slices are first
-    copied a few batches at a time, the pages mapped for them dropped after each group: a fault on a mapped file
-    maps the pages around it too (the whole folio, on recent kernels), so reading a window's rows straight out
-    of the spill would map nearly all of it, whatever the window's size."""
+def _gathered(batches: list[pa.RecordBatch], where: list[tuple[int, int, int]], schema: pa.Schema,
+              spill: _Spill) -> pa.Table:
+    """The rows at `where` ((batch, first row, rows) of the memory-mapped `batches`) as one table in id order (a
+    stable sort). The slices are first copied a few batches at a time, the pages mapped for them dropped after
+    each group: a fault on a mapped file maps the pages around it too (the whole folio, on recent kernels), so
+    reading a window's rows straight out of the spill would map nearly all of it, whatever the window's size."""
     groups = []
-    for k in range(0, len(slices), _GROUP):
-        groups.append(pa.Table.from_batches(slices[k:k + _GROUP], schema=schema).combine_chunks())
+    for k in range(0, len(where), _GROUP):
+        slices = [batches[b].slice(start, n) for b, start, n in where[k:k + _GROUP]]
+        groups.append(pa.Table.from_batches(slices, schema=schema).combine_chunks())
+        del slices
         spill.release()
     table = pa.concat_tables(groups)
     indices = pc.sort_indices(table, sort_keys=[("id", "ascending")])  # stable

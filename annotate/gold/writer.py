@@ -171,24 +171,29 @@ class GoldWriter:
         if progress:
             progress(0, total)
         # Threads (pyarrow and hashlib release the GIL while they write and hash): the next window is read and
-        # sorted (`read_ahead`) while each split's digest, Arrow file and parquet file take the current one,
-        # each in a job of its own, and this thread hashes its rows' fingerprint JSON. A window's jobs
-        # all end before the next window is handed out, so at most two windows are alive at once (see
-        # SORT_WINDOW_BYTES) and every file gets its rows in order.
-        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="gold-write") as pool:
+        # sorted (`read_ahead`) while each split's digest, Arrow file and parquet file take the windows before,
+        # each file in a thread of its own (so it gets its rows in order), and this thread hashes the rows'
+        # fingerprint JSON. A file may start on a window while another still writes the one before (no file
+        # waits for the slowest at every window); a window is let go once all its jobs are done, and a third is
+        # not handed out before then, so at most three windows are alive at once (see SORT_WINDOW_BYTES).
+        runners = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"gold-{name}-{kind}")
+                   for name in filled for kind in _SplitFiles.KINDS]
+        try:
             content = hashlib.sha256()  # what `content_fingerprint` hashes: the rows' JSON in id order
+            before: tuple[list, int] = ([], 0)
             for table in read_ahead(self._windows()):
-                jobs = [pool.submit(job) for name in filled
-                        for job in files[name].jobs(self._part(table, name, filled))]
+                jobs = [runner.submit(job) for runner, job in zip(runners, (
+                    job for name in filled for job in files[name].jobs(self._part(table, name, filled))))]
                 for chunk in table.column("__fingerprint").chunks:
                     content.update(binary_values(chunk))
-                for job in jobs:
-                    job.result()
-                written += table.num_rows
+                written = self._wait(before, written, total, progress)
+                before = (jobs, table.num_rows)
                 del table, jobs
-                if progress:
-                    progress(written, total)
+            self._wait(before, written, total, progress)
             fingerprint = content.hexdigest()[:16]
+        finally:
+            for runner in runners:
+                runner.shutdown(cancel_futures=True)
         for split in files.values():
             split.close()
         digest = files_digest({name: files[name].values for name in filled})
@@ -205,6 +210,16 @@ class GoldWriter:
         shutil.rmtree(tmp / SPILL, ignore_errors=True)
         counts = {name: self.split_counts[name] for name in filled}
         return self._write_meta(fingerprint, digest, counts, build_notes, agreement, about)
+
+    @staticmethod
+    def _wait(window: tuple[list, int], written: int, total: int, progress) -> int:
+        """Wait for one window's jobs (raising what one raised); returns the rows written so far."""
+        jobs, rows = window
+        for job in jobs:
+            job.result()
+        if jobs and progress:
+            progress(written + rows, total)
+        return written + rows
 
     def _part(self, table: pa.Table, name: str, filled: list[str]) -> pa.Table:
         """The rows of split `name` in a window, with the dataset's columns only."""
@@ -265,11 +280,14 @@ class _SplitFiles:
         self.pending: list[pa.Table] = []
         self.per_group: int | None = None
 
+    KINDS = ("parquet", "arrow", "digest")  # what `jobs` returns, in this order
+
     def jobs(self, rows: pa.Table) -> list[Callable[[], None]]:
-        """What to do with one window's rows of this split (none when it has none): three calls that may run at
-        once, as they share only the (read-only) rows."""
+        """What to do with one window's rows of this split: a call per file (`KINDS`; each file's calls must
+        run one after another, in window order), which may run at once with each other's, as they share only the
+        (read-only) rows. An empty window's calls do nothing."""
         if not rows.num_rows:
-            return []
+            return [_nothing] * len(self.KINDS)
         if self.per_group is None:
             # Rows per parquet row group: what `to_parquet` picks (~100 MB of rows, estimated from the split's
             # first window), but at most one sort window, so that a row group is never held whole in memory. A
@@ -277,11 +295,14 @@ class _SplitFiles:
             count = self.gold.split_counts[self.name]
             self.per_group = min(self.gold.window, get_writer_batch_size_from_data_size(
                 count, int(rows.nbytes / max(1, rows.num_rows) * count)))
-        self.pending.append(rows)
-        return [self._parquet_groups, lambda: self.arrow.write_table(rows), lambda: self.values.update(rows)]
+        return [lambda: self._parquet_groups(rows), lambda: self.arrow.write_table(rows),
+                lambda: self.values.update(rows)]
 
-    def _parquet_groups(self, final: bool = False) -> None:
-        """Write full row groups of `per_group` rows (and, at the end, the rest) from the pending tables."""
+    def _parquet_groups(self, rows: pa.Table | None = None, final: bool = False) -> None:
+        """Write full row groups of `per_group` rows (and, at the end, the rest) from the pending tables, after
+        `rows`."""
+        if rows is not None:
+            self.pending.append(rows)
         pending, rows = self.pending, sum(t.num_rows for t in self.pending)
         while rows >= self.per_group or (final and rows):
             table = pa.concat_tables(pending)
@@ -297,6 +318,10 @@ class _SplitFiles:
         self.parquet.close()
         self.arrow.finalize()
         self.arrow.close()
+
+
+def _nothing() -> None:
+    pass
 
 
 def write_gold(documents: Iterable[Document], schema: Schema, out_dir: str | Path, splits_spec: str | None = None,
