@@ -104,11 +104,13 @@ def import_cmd(exports, output, split_spec, articles, quarantine, allow_empty, s
 
 def _import_build(exports, output, split_spec, articles, quarantine, allow_empty, skip_unreadable, on_text_mismatch,
                   about_path, num_proc, schema_path, config_path, on_edge_whitespace="quarantine"):
-    from ..gold.build import build_gold
-    from ..gold.exportfiles import export_files
-    from ..gold.layout import DatasetBuildError
+    from ..gold.exportfiles import export_files, hash_ahead
 
     files = export_files(exports)
+    hash_ahead(files)  # beside the imports below
+    from ..gold.build import build_gold
+    from ..gold.layout import DatasetBuildError
+
     if num_proc is None:
         from ..gold.build import AUTO
 

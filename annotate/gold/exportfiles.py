@@ -5,7 +5,9 @@ tasks of a Label Studio local-storage export folder.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +20,42 @@ from ..studio.stream import (
     storage_task_of,
 )
 
+# Digests being taken ahead (`hash_ahead`): absolute path -> (the file's stat before, [digest], its thread)
+_AHEAD: dict[str, tuple[tuple, list, threading.Thread]] = {}
+
+
+def _stat(path: str | Path) -> tuple:
+    st = os.stat(path)
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def hash_ahead(paths: Iterable[str | Path]) -> None:
+    """Start taking the sha256 of export files in a thread of their own (reading and hashing release the GIL),
+    for `file_sha256` to find ready later: a build's digests are then taken while its modules are imported
+    (`datasets` alone takes ~0.35 s to import, a 140 MB export ~0.12 s to hash)."""
+    for path in paths:
+        key = os.path.abspath(path)
+        if key in _AHEAD or not os.path.isfile(key):
+            continue
+        digest: list = []
+        thread = threading.Thread(target=lambda k=key, d=digest: d.append(_sha256(k)), name="hash-ahead",
+                                  daemon=True)
+        _AHEAD[key] = (_stat(key), digest, thread)
+        thread.start()
+
 
 def file_sha256(path: str | Path) -> str:
+    """The file's sha256 (hex); taken ahead by `hash_ahead` if the file has not changed since."""
+    ahead = _AHEAD.pop(os.path.abspath(path), None)
+    if ahead is not None:
+        stat, digest, thread = ahead
+        thread.join()
+        if digest and _stat(path) == stat:
+            return digest[0]
+    return _sha256(path)
 
+
+def _sha256(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
