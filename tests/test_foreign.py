@@ -6,6 +6,8 @@ between two spans, the same text in two tasks, a span with a leading space, no d
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -243,3 +245,17 @@ def test_trim_moves_whitespace_edges_inward_only(start, end, kept):
         assert doc is None and "starts or ends on whitespace or tatweel" in errors[0]
     else:
         assert [(e.start, e.end) for e in doc.entities] == [kept] and "trimmed to" in warnings[0]
+
+
+def test_the_arrow_schema_is_the_features_own_without_importing_datasets(schema):
+    """`rows.arrow_schema` (what an import's workers write before `datasets` is loaded) has the very types of
+    `rows.features` (what the dataset files declare), for the bundled schema and one with document choices."""
+    from annotate.gold.rows import arrow_schema, features
+
+    ar = schema_from_config((FOREIGN / "ar-news.config.xml").read_text(encoding="utf-8"))
+    for s in (schema, ar):
+        assert arrow_schema(s).equals(features(s).arrow_schema, check_metadata=False), s.name
+    assert "doc_labels" in arrow_schema(ar).names and "doc_labels" not in arrow_schema(schema).names
+    code = "import sys, annotate.gold.build, annotate.gold.rows; print('datasets' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"

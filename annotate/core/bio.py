@@ -45,6 +45,13 @@ def assign_layers(spans: Sequence[TypedSpan]) -> list[int]:
     ordered = sorted(spans)
     if all(a[1] <= b[0] for a, b in zip(ordered, ordered[1:])):
         return [0] * len(spans)  # no two spans overlap (the common case): all of them in the outermost layer
+    if len(spans) <= _DIRECT_UP_TO:
+        return _assign_layers_quadratic(spans)
+    return _assign_layers_tree(spans)
+
+
+def _assign_layers_tree(spans: Sequence[TypedSpan]) -> list[int]:
+    """`assign_layers` for spans with s < e, in O(n log n) (see there)."""
     order = sorted(range(len(spans)), key=lambda i: (spans[i][0], -spans[i][1], spans[i][2]))
     size = 1
     while size < max(1, len(spans)):
@@ -69,6 +76,11 @@ def assign_layers(spans: Sequence[TypedSpan]) -> list[int]:
         layers[i] = layer
         _set(low, high, size, layer, end)
     return layers
+
+
+# Up to this many spans, the direct rule (same layers) is the faster: measured 9 us against 16 us for 10 spans
+# with a nested pair, 36 against 47 for 32 overlapping ones.
+_DIRECT_UP_TO = 32
 
 
 def _deepest_at_least(high: list, size: int, value: int) -> int:
@@ -106,7 +118,7 @@ def _set(low: list, high: list, size: int, layer: int, end: int) -> None:
 
 
 def _assign_layers_quadratic(spans: Sequence[TypedSpan]) -> list[int]:
-    """The direct rule, for spans that are empty or reversed (never valid in a Document)."""
+    """The direct rule: for a few spans, and for spans that are empty or reversed (never valid in a Document)."""
     order = sorted(range(len(spans)), key=lambda i: (spans[i][0], -spans[i][1], spans[i][2]))
     layer_ends: list[int] = []
     layers = [0] * len(spans)

@@ -14,6 +14,7 @@ import multiprocessing
 import multiprocessing.pool
 import os
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from .agreement import agreement
 from .choose import choose_gold
 from .exportfiles import _storage_tasks, _StorageTasks, file_sha256
 from .layout import GoldInfo
-from .writer import GoldWriter
+from .writer import GoldWriter, load_datasets
 
 
 @dataclass
@@ -223,12 +224,12 @@ class _Importer:
     def __init__(self, files: list[str], routing: Routing, cfg: _Settings, num_proc: int,
                  progress: Callable[[int], None] | None, on_gold: Callable[[_Outcome], None] | None,
                  whole: set[str], unreadable: dict[str, str], on_rows: Callable | None = None,
-                 spool: Path | None = None):
+                 spool: Path | None = None, after_fork: Callable[[], None] | None = None):
         self.files, self.routing, self.cfg = files, routing, cfg
         self.auto = num_proc == AUTO
         self.num_proc = _available_cpus() if self.auto else max(1, num_proc)
         self.progress, self.on_gold, self.on_rows = progress, on_gold, on_rows
-        self.whole, self.unreadable = whole, unreadable
+        self.whole, self.unreadable, self.after_fork = whole, unreadable, after_fork
         # a build writes quarantined tasks here as they come, keeping only their reasons in memory (a wrong
         # config can quarantine every task of a large export)
         self.spool = spool.open("w", encoding="utf-8") if spool else None
@@ -311,8 +312,9 @@ class _Importer:
         return result
 
     def _start_pool(self) -> None:
-
         self.pool = _Pool(self.num_proc, _worker_init, (self.cfg,), context=multiprocessing.get_context("fork"))
+        if self.after_fork:  # in a thread: the workers read tasks meanwhile (a build loads `datasets`)
+            threading.Thread(target=self.after_fork, name="after-fork", daemon=True).start()
 
     def _decide(self, chunk: list) -> None:
         """AUTO: workers or not, from the first chunk's tasks, before any of them is handed on (so every task
@@ -443,7 +445,7 @@ class _Importer:
 
 def _import(paths: Iterable[str | Path], routing: Routing, reference_texts, progress, on_text_mismatch,
             num_proc: int = 1, encode=None, on_gold=None, on_restart=None, on_rows=None,
-            spool: Path | None = None, on_edge_whitespace: str = "quarantine") -> ImportResult:
+            spool: Path | None = None, on_edge_whitespace: str = "quarantine", after_fork=None) -> ImportResult:
     if on_text_mismatch not in TEXT_MISMATCH_POLICIES:
         raise ValueError(f"on_text_mismatch must be one of {TEXT_MISMATCH_POLICIES}, not {on_text_mismatch!r}")
     if on_edge_whitespace not in EDGE_WHITESPACE_POLICIES:
@@ -454,7 +456,7 @@ def _import(paths: Iterable[str | Path], routing: Routing, reference_texts, prog
     unreadable: dict[str, str] = {}
     while True:
         importer = _Importer(files, routing, cfg, num_proc, progress, on_gold, whole, unreadable, on_rows,
-                             spool)
+                             spool, after_fork)
         try:
             return importer.run()
         except _Restart as again:
@@ -534,7 +536,7 @@ def build_gold(exports: Iterable[str | Path], routing: Routing, output: str | Pa
             result = _import(exports, routing, reference_texts, progress, on_text_mismatch, num_proc,
                              encode=writer.encoder, on_gold=lambda o: writer.add_encoded(o.encoded),
                              on_restart=writer.reset, on_rows=writer.add_rows, spool=spool,
-                             on_edge_whitespace=on_edge_whitespace)
+                             on_edge_whitespace=on_edge_whitespace, after_fork=load_datasets)
             quarantine = _write_quarantine(qpath, [r.to_json() for r in result.unreadable], spool)
             if result.unreadable and not skip_unreadable:
                 names = ", ".join(u.source for u in result.unreadable)

@@ -15,15 +15,12 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from datasets import Dataset, DatasetDict, DatasetInfo
-from datasets.arrow_writer import ArrowWriter, get_parquet_column_options, get_writer_batch_size_from_data_size
-from datasets.config import DEFAULT_CDC_OPTIONS
-from datasets.utils.py_utils import asdict
 
 from ..core.atomic import atomic_directory
 from ..core.model import Document
@@ -35,6 +32,14 @@ from .card import CardStats, dataset_card
 from .layout import AGREEMENT_FILE, BUILD_FILE, SPILL, GoldInfo, parquet_name
 from .rows import DocumentEncoder, EncodedDocument, features, parse_splits, spill_batch, spill_schema
 from .windows import Source, sorted_windows
+
+
+def load_datasets() -> None:
+    """Import what `finish` needs of `datasets` (~0.35 s: it loads pandas). Not at this module's import: a build
+    with worker processes has this done in a thread while the tasks are read, once the pool has forked its
+    workers (they never need it)."""
+    import datasets.arrow_writer  # noqa: F401
+    import datasets.utils.py_utils  # noqa: F401
 
 
 def files_digest(splits: dict[str, ValuesDigest]) -> str:
@@ -71,14 +76,21 @@ class GoldWriter:
         self.schema = schema
         self.splits = parse_splits(splits_spec)
         self.split_spec = splits_spec
-        self.feats = features(schema)
-        self.arrow_schema = self.feats.arrow_schema
         self.spill_schema = spill_schema(schema)
         self.tmp = Path(tmp)
         self.batch_size = max(1, batch_size)
         self.sort_window = max(1, sort_window)
         self.encoder = DocumentEncoder(schema, splits_spec)
         self.reset()
+
+    @cached_property
+    def feats(self):
+        """The dataset's `datasets.Features` (first asked for in `finish`: see `load_datasets`)."""
+        return features(self.schema)
+
+    @cached_property
+    def arrow_schema(self) -> pa.Schema:
+        return self.feats.arrow_schema
 
     def reset(self) -> None:
         """Start over (the import restarted): drop every row written so far."""
@@ -150,8 +162,9 @@ class GoldWriter:
         self.window = max(1, min(self.sort_window, int(SORT_WINDOW_BYTES // max(1.0, row_bytes))))
         # the parent's own rows, then the workers' (the order does not matter: every window is sorted by id)
         sources = [Source("rows.arrow"), *self._worker_batches]
+        wide = spill_schema(self.schema, narrow=False)
         return sorted_windows(self.tmp / SPILL, sources, self.spill_schema, self.window,
-                              spill_schema(self.schema, narrow=False))
+                              pa.schema(wide, metadata=self.arrow_schema.metadata))
 
     def finish(self, build_notes: dict | None = None, agreement: dict | None = None,
                about: str | None = None, progress: Callable[[int, int], None] | None = None) -> GoldInfo:
@@ -197,6 +210,8 @@ class GoldWriter:
         for split in files.values():
             split.close()
         digest = files_digest({name: files[name].values for name in filled})
+        from datasets import DatasetInfo  # (`load_datasets`)
+        from datasets.utils.py_utils import asdict
         for name in filled:
             os.replace(tmp / "data" / f".{name}.parquet", tmp / parquet_name(name, digest))
             state = {"_data_files": [{"filename": "data-00000-of-00001.arrow"}],
@@ -228,6 +243,8 @@ class GoldWriter:
 
     def _finish_empty(self, build_notes, agreement, about) -> GoldInfo:
         # An empty set keeps one empty split, written by `datasets` itself (from_list([]) loses the columns).
+        from datasets import Dataset, DatasetDict  # (`load_datasets`)
+
         name = self.splits[0][0]
         ds = Dataset.from_dict({k: [] for k in self.feats}, features=self.feats)
         digest = files_digest({name: ValuesDigest(self.arrow_schema)})
@@ -266,6 +283,9 @@ class _SplitFiles:
     (`ValuesDigest`), its `save_to_disk` Arrow file and its parquet file, one job each (`jobs`)."""
 
     def __init__(self, gold: GoldWriter, name: str):
+        from datasets.arrow_writer import ArrowWriter, get_parquet_column_options  # (`load_datasets`)
+        from datasets.config import DEFAULT_CDC_OPTIONS
+
         tmp = gold.tmp
         (tmp / name).mkdir()
         self.name, self.gold = name, gold
@@ -292,6 +312,8 @@ class _SplitFiles:
             # Rows per parquet row group: what `to_parquet` picks (~100 MB of rows, estimated from the split's
             # first window), but at most one sort window, so that a row group is never held whole in memory. A
             # set of up to `sort_window` rows per split is one row group either way, as before.
+            from datasets.arrow_writer import get_writer_batch_size_from_data_size
+
             count = self.gold.split_counts[self.name]
             self.per_group = min(self.gold.window, get_writer_batch_size_from_data_size(
                 count, int(rows.nbytes / max(1, rows.num_rows) * count)))
@@ -313,6 +335,8 @@ class _SplitFiles:
             rows -= take
 
     def close(self) -> None:
+        from datasets.config import DEFAULT_CDC_OPTIONS
+
         self._parquet_groups(final=True)
         self.parquet.add_key_value_metadata({"content_defined_chunking": json.dumps(DEFAULT_CDC_OPTIONS)})
         self.parquet.close()
